@@ -1,0 +1,116 @@
+import { type Env, envSchema } from './schema.ts';
+
+/** Typed, grouped configuration derived from the environment. */
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  calcom: {
+    /** The env default key; a company's own key takes precedence. */
+    apiKey: string | undefined;
+    bookingsApiVersion: string;
+    webhookSecret: string | undefined;
+    baseUrl: string;
+    timeoutMs: number;
+    retryAttempts: number;
+    debug: boolean;
+    rateLimitPerMinute: number;
+  };
+  database: { url: string; poolMax: number };
+  redis: { url: string; queuePrefix: string };
+  secretsEncryptionKey: string;
+  http: { host: string; port: number; bodyLimitBytes: number; publicBaseUrl: string | undefined };
+  worker: {
+    concurrency: number;
+    /** How long a job's lock lasts; a killed worker's jobs are taken over after about this long. */
+    lockDurationMs: number;
+    /** Attempts of a compensation job (capped exponential backoff, at most a minute apart). */
+    compensationAttempts: number;
+  };
+  availability: { cacheTtlSeconds: number };
+  admin: { username: string; password: string } | undefined;
+}
+
+/** One line per bad variable, naming it. Never echoes the value (it may be a secret). */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses and validates the environment.
+ * @throws ConfigError naming every invalid or missing variable.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // An empty value (`NAME=` in a .env file) means "not set", never an empty string or secret.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const message =
+        issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
+      return `${name} ${message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  if ((env.ADMIN_USERNAME === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    calcom: {
+      apiKey: env.CALCOM_API_KEY,
+      bookingsApiVersion: env.CALCOM_API_VERSION,
+      webhookSecret: env.CALCOM_WEBHOOK_SECRET,
+      baseUrl: env.CALCOM_BASE_URL.replace(/\/+$/, ''),
+      timeoutMs: env.CALCOM_TIMEOUT * 1000,
+      retryAttempts: env.CALCOM_RETRY_ATTEMPTS,
+      debug: env.CALCOM_DEBUG,
+      rateLimitPerMinute: env.CALCOM_RATE_LIMIT_PER_MINUTE,
+    },
+    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
+    redis: { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX },
+    secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      compensationAttempts: env.COMPENSATION_ATTEMPTS,
+    },
+    availability: { cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS },
+    admin:
+      env.ADMIN_USERNAME !== undefined && env.ADMIN_PASSWORD !== undefined
+        ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }
+        : undefined,
+  };
+}
+
+/**
+ * For service entry points: the config, or a message naming each bad variable on stderr and exit code 1.
+ */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(source);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable and its meaning.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

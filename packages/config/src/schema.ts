@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Booleans are parsed explicitly: `z.coerce.boolean()` would read "false" as true. */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be one of true, false, 1, 0, yes, no' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+const url = (protocols: readonly string[]) =>
+  z
+    .url({ message: `must be a URL (${protocols.join(', ')})` })
+    .refine((value) => protocols.some((protocol) => value.startsWith(`${protocol}://`)), {
+      message: `must start with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+const optionalSecret = (minLength: number) =>
+  z
+    .string()
+    .min(minLength, { message: `must be at least ${minLength} characters` })
+    .optional();
+
+/**
+ * Every environment variable the gateway reads. Parsed once at startup; see `.env.example`
+ * for what each one means. Secrets have no defaults.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  CALCOM_API_KEY: z
+    .string()
+    .regex(/^cal_[A-Za-z0-9_]+$/, { message: 'must be a Cal.com API key (starts with cal_)' })
+    .optional(),
+  CALCOM_API_VERSION: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date like 2024-08-13' })
+    .default('2024-08-13'),
+  CALCOM_WEBHOOK_SECRET: optionalSecret(16),
+  CALCOM_BASE_URL: url(['https', 'http']).default('https://api.cal.com/v2'),
+  CALCOM_TIMEOUT: positiveInt(300).default(30),
+  CALCOM_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(3),
+  CALCOM_DEBUG: booleanFlag.default(false),
+  CALCOM_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(100),
+
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  DATABASE_POOL_MAX: positiveInt(100).default(10),
+  REDIS_URL: url(['redis', 'rediss']),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, { message: 'must be lowercase letters, digits and dashes' })
+    .default('calgate'),
+
+  SECRETS_ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => /^[0-9a-fA-F]{64}$/.test(value) || Buffer.from(value, 'base64').length === 32, {
+      message: 'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
+    }),
+
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BODY_LIMIT_BYTES: positiveInt(10 * 1024 * 1024).default(1024 * 1024),
+  PUBLIC_BASE_URL: url(['https', 'http']).optional(),
+
+  WORKER_CONCURRENCY: positiveInt(200).default(10),
+  COMPENSATION_ATTEMPTS: positiveInt(1000).default(25),
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
+
+  ADMIN_USERNAME: z.string().min(1).optional(),
+  ADMIN_PASSWORD: optionalSecret(12),
+});
+
+export type Env = z.infer<typeof envSchema>;

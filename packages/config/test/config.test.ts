@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/index.ts';
+
+const minimal = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/calgate',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  SECRETS_ENCRYPTION_KEY: 'a'.repeat(64),
+};
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the original design defaults', () => {
+    const config = loadConfig(minimal);
+    expect(config.calcom).toMatchObject({
+      apiKey: undefined,
+      bookingsApiVersion: '2024-08-13',
+      baseUrl: 'https://api.cal.com/v2',
+      timeoutMs: 30_000,
+      retryAttempts: 3,
+      debug: false,
+    });
+    expect(config.calcom.rateLimitPerMinute).toBeLessThan(120);
+    expect(config.availability.cacheTtlSeconds).toBe(300);
+  });
+
+  it('parses booleans explicitly, so "false" stays false', () => {
+    expect(loadConfig({ ...minimal, CALCOM_DEBUG: 'false' }).calcom.debug).toBe(false);
+    expect(loadConfig({ ...minimal, CALCOM_DEBUG: 'true' }).calcom.debug).toBe(true);
+    expect(problemsOf({ ...minimal, CALCOM_DEBUG: 'maybe' })[0]).toMatch(/^CALCOM_DEBUG /);
+  });
+
+  it('names every missing required variable', () => {
+    const problems = problemsOf({});
+    expect(problems.join('\n')).toMatch(/DATABASE_URL is required/);
+    expect(problems.join('\n')).toMatch(/REDIS_URL is required/);
+    expect(problems.join('\n')).toMatch(/SECRETS_ENCRYPTION_KEY is required/);
+  });
+
+  it('names each bad variable without echoing its value', () => {
+    const secretLookingValue = 'not_a_cal_key_but_secret';
+    const problems = problemsOf({
+      ...minimal,
+      CALCOM_API_KEY: secretLookingValue,
+      CALCOM_TIMEOUT: '-5',
+      CALCOM_RATE_LIMIT_PER_MINUTE: '0',
+      REDIS_URL: 'http://localhost',
+    });
+    const text = problems.join('\n');
+    for (const name of ['CALCOM_API_KEY', 'CALCOM_TIMEOUT', 'CALCOM_RATE_LIMIT_PER_MINUTE', 'REDIS_URL']) {
+      expect(text).toContain(name);
+    }
+    expect(text).not.toContain(secretLookingValue);
+  });
+
+  it('treats an empty Cal.com key as unset and trims the base URL', () => {
+    const config = loadConfig({
+      ...minimal,
+      CALCOM_API_KEY: '',
+      CALCOM_BASE_URL: 'http://127.0.0.1:5555/v2/',
+    });
+    expect(config.calcom.apiKey).toBeUndefined();
+    expect(config.calcom.baseUrl).toBe('http://127.0.0.1:5555/v2');
+  });
+
+  it('requires admin credentials as a pair', () => {
+    expect(problemsOf({ ...minimal, ADMIN_USERNAME: 'ops' })).toEqual([
+      'ADMIN_USERNAME and ADMIN_PASSWORD must be set together',
+    ]);
+    expect(
+      loadConfig({ ...minimal, ADMIN_USERNAME: 'ops', ADMIN_PASSWORD: 'long-enough-pass' }).admin,
+    ).toEqual({
+      username: 'ops',
+      password: 'long-enough-pass',
+    });
+  });
+});

@@ -1,0 +1,11 @@
+export {
+  assertTimeZone,
+  formatInZone,
+  isValidTimeZone,
+  offsetMinutes,
+  parseInstant,
+  parseWindowBound,
+  utcDay,
+  utcDaysBetween,
+  zonedTimeToUtc,
+} from './time.ts';

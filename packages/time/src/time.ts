@@ -1,0 +1,177 @@
+import { AppError } from '@calgate/errors';
+
+const zoneCache = new Map<string, boolean>();
+
+/** True for IANA zone names this runtime knows (e.g. Europe/Berlin, UTC). */
+export function isValidTimeZone(timeZone: string): boolean {
+  const known = zoneCache.get(timeZone);
+  if (known !== undefined) return known;
+  let valid = false;
+  if (timeZone.length > 0 && timeZone.length <= 64) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+  }
+  if (zoneCache.size < 1_000) zoneCache.set(timeZone, valid);
+  return valid;
+}
+
+/** @throws AppError INVALID_TIMEZONE naming the field. */
+export function assertTimeZone(timeZone: string, field = 'timeZone'): void {
+  if (!isValidTimeZone(timeZone)) {
+    throw new AppError(
+      'INVALID_TIMEZONE',
+      `${field}: "${timeZone.slice(0, 64)}" is not a valid IANA time zone`,
+      {
+        details: { field },
+      },
+    );
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function partsFormatter(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** Offset of `timeZone` from UTC at `instant`, in minutes (Berlin in winter: 60). */
+export function offsetMinutes(instant: Date, timeZone: string): number {
+  const parts = Object.fromEntries(
+    partsFormatter(timeZone)
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+  return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
+}
+
+/** ISO 8601 with the zone's offset at that instant: `2026-03-17T10:00:00+01:00`. */
+export function formatInZone(instant: Date, timeZone: string): string {
+  const offset = offsetMinutes(instant, timeZone);
+  const local = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local}${sign}${hh}:${mm}`;
+}
+
+/** The UTC instant at which a wall-clock time in `timeZone` occurs (first occurrence on DST overlaps). */
+export function zonedTimeToUtc(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): Date {
+  const naive = Date.UTC(year, month - 1, day, hour, minute);
+  // Two passes settle the offset across a DST change.
+  let guess = naive - offsetMinutes(new Date(naive), timeZone) * 60_000;
+  guess = naive - offsetMinutes(new Date(guess), timeZone) * 60_000;
+  return new Date(guess);
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+/**
+ * Reads a window bound given as an ISO date (`2026-03-17`, the start of that day in `timeZone`, or
+ * with `endOfDay` the end of it), an ISO date-time with offset, or a local date-time in `timeZone`.
+ * @throws AppError VALIDATION_FAILED naming the field.
+ */
+export function parseWindowBound(value: string, timeZone: string, field: string, endOfDay = false): Date {
+  const dateOnly = DATE_ONLY.exec(value);
+  if (dateOnly !== null) {
+    const [y, m, d] = [Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3])];
+    if (isRealDate(y, m, d)) {
+      if (!endOfDay) return zonedTimeToUtc(y, m, d, 0, 0, timeZone);
+      const next = new Date(Date.UTC(y, m - 1, d + 1));
+      return zonedTimeToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), 0, 0, timeZone);
+    }
+  } else if (DATE_TIME_WITH_ZONE.test(value)) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
+  } else {
+    const local = DATE_TIME_LOCAL.exec(value);
+    if (local !== null) {
+      const [y, m, d, h, min] = [1, 2, 3, 4, 5].map((i) => Number(local[i])) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      if (isRealDate(y, m, d) && h < 24 && min < 60) return zonedTimeToUtc(y, m, d, h, min, timeZone);
+    }
+  }
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `${field}: "${value.slice(0, 40)}" is not an ISO date or date-time`,
+    {
+      details: { field },
+    },
+  );
+}
+
+/**
+ * Reads an instant that must carry its offset (`2026-03-17T10:00:00+01:00` or `...Z`).
+ * @throws AppError VALIDATION_FAILED naming the field.
+ */
+export function parseInstant(value: string, field: string): Date {
+  if (DATE_TIME_WITH_ZONE.test(value)) {
+    const parsed = new Date(value);
+    if (!Number.isNaN(parsed.getTime())) return parsed;
+  }
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `${field}: "${value.slice(0, 40)}" must be an ISO 8601 date-time with an offset, e.g. 2026-03-17T10:00:00+01:00`,
+    { details: { field } },
+  );
+}
+
+function isRealDate(y: number, m: number, d: number): boolean {
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+/** `YYYY-MM-DD` of the UTC day containing `instant`. */
+export function utcDay(instant: Date): string {
+  return instant.toISOString().slice(0, 10);
+}
+
+/** Every UTC day touched by [start, end). */
+export function utcDaysBetween(start: Date, end: Date): string[] {
+  const days: string[] = [];
+  const cursor = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()));
+  while (cursor.getTime() < end.getTime()) {
+    days.push(utcDay(cursor));
+    cursor.setUTCDate(cursor.getUTCDate() + 1);
+  }
+  return days.length === 0 ? [utcDay(start)] : days;
+}
