@@ -1,0 +1,85 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { idColumn, oneOf, timestamps } from './columns.ts';
+import { companies } from './companies.ts';
+import { customers } from './customers.ts';
+import { services } from './services.ts';
+import { staff } from './staff.ts';
+
+export const APPOINTMENT_STATUSES = [
+  'pending',
+  'confirmed',
+  'failed',
+  'rescheduling',
+  'cancelling',
+  'cancelled',
+  'requested',
+  'rejected',
+  'completed',
+] as const;
+export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
+export const APPOINTMENT_SOURCES = ['api', 'calcom', 'reconcile'] as const;
+export type AppointmentSource = (typeof APPOINTMENT_SOURCES)[number];
+
+export const appointments = pgTable(
+  'appointments',
+  {
+    id: idColumn(),
+    companyId: text('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    serviceId: text('service_id')
+      .notNull()
+      .references(() => services.id),
+    customerId: text('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    staffId: text('staff_id').references(() => staff.id),
+    status: text('status').$type<AppointmentStatus>().notNull(),
+    /** Set when something failed in a way an operator has to look at. */
+    needsAttention: boolean('needs_attention').notNull().default(false),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    timezone: text('timezone').notNull(),
+    /** Cal.com's booking uid — it changes when the booking is rescheduled. */
+    calcomBookingUid: text('calcom_booking_uid'),
+    calcomBookingId: integer('calcom_booking_id'),
+    compositeGroupUid: text('composite_group_uid'),
+    idempotencyKey: text('idempotency_key'),
+    source: text('source').$type<AppointmentSource>().notNull().default('api'),
+    notes: text('notes'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    failureCode: text('failure_code'),
+    failureReason: text('failure_reason'),
+    version: integer('version').notNull().default(0),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [
+    index('appointments_starts_at_idx').on(t.startsAt),
+    uniqueIndex('appointments_calcom_uid_unique')
+      .on(t.calcomBookingUid)
+      .where(sql`${t.calcomBookingUid} is not null`),
+    index('appointments_calcom_booking_id_idx').on(t.calcomBookingId),
+    index('appointments_composite_group_idx').on(t.compositeGroupUid),
+    uniqueIndex('appointments_idempotency_unique')
+      .on(t.companyId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index('appointments_company_status_idx').on(t.companyId, t.status),
+    index('appointments_company_starts_idx').on(t.companyId, t.startsAt),
+    index('appointments_work_idx').on(t.status, t.updatedAt),
+    check('appointments_status_check', oneOf('status', APPOINTMENT_STATUSES)),
+    check('appointments_source_check', oneOf('source', APPOINTMENT_SOURCES)),
+    check('appointments_times_check', sql`${t.endsAt} > ${t.startsAt}`),
+  ],
+);

@@ -1,0 +1,20 @@
+import { boolean, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { idColumn, timestamps } from './columns.ts';
+import { companies } from './companies.ts';
+
+export const staff = pgTable(
+  'staff',
+  {
+    id: idColumn(),
+    companyId: text('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    email: text('email'),
+    calcomUserId: integer('calcom_user_id'),
+    timezone: text('timezone').notNull().default('UTC'),
+    active: boolean('active').notNull().default(true),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('staff_company_email_unique').on(t.companyId, t.email)],
+);

@@ -1,0 +1,121 @@
+import {
+  apiTokens,
+  companies,
+  type Database,
+  encryptSecret,
+  eventTypeMappings,
+  generateApiToken,
+  newId,
+  serviceSegments,
+  services,
+  staff,
+} from '@calgate/db';
+
+export interface SeedStaff {
+  name: string;
+  email?: string;
+  calcomUserId?: number;
+}
+
+export interface SeedSegment {
+  name: string;
+  durationMinutes: number;
+  pauseAfterMinutes?: number;
+  /** Cal.com event type per staff member (index into `staff`). */
+  eventTypes: Array<{ staff: number; eventTypeId: number }>;
+}
+
+export interface SeedCompanyOptions {
+  name?: string;
+  /** Stored encrypted when given (needs `encryptionKey`); otherwise the env default key applies. */
+  calcomApiKey?: string;
+  encryptionKey?: Buffer;
+  staff?: SeedStaff[];
+  services?: Array<{
+    name: string;
+    kind?: 'simple' | 'composite';
+    preferSameStaff?: boolean;
+    segments: SeedSegment[];
+  }>;
+}
+
+export interface SeededCompany {
+  companyId: string;
+  token: string;
+  staffIds: string[];
+  serviceIds: string[];
+  segmentIds: string[][];
+}
+
+/** A company with an API token, staff and services mapped to the given Cal.com event types. */
+export async function seedCompany(db: Database, options: SeedCompanyOptions = {}): Promise<SeededCompany> {
+  const companyId = newId('cmp');
+  const name = options.name ?? `Company ${companyId.slice(-6)}`;
+  await db.insert(companies).values({
+    id: companyId,
+    name,
+    slug: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${companyId.slice(-6)}`,
+    calcomApiKeyEncrypted:
+      options.calcomApiKey !== undefined && options.encryptionKey !== undefined
+        ? encryptSecret(options.calcomApiKey, options.encryptionKey)
+        : null,
+  });
+  const { token, hash, prefix } = generateApiToken();
+  await db
+    .insert(apiTokens)
+    .values({ id: newId('tok'), companyId, name: 'test', tokenHash: hash, tokenPrefix: prefix });
+
+  const staffIds: string[] = [];
+  for (const member of options.staff ?? []) {
+    const id = newId('stf');
+    staffIds.push(id);
+    await db.insert(staff).values({
+      id,
+      companyId,
+      name: member.name,
+      email: member.email ?? null,
+      calcomUserId: member.calcomUserId ?? null,
+    });
+  }
+
+  const serviceIds: string[] = [];
+  const segmentIds: string[][] = [];
+  for (const service of options.services ?? []) {
+    const serviceId = newId('svc');
+    serviceIds.push(serviceId);
+    await db.insert(services).values({
+      id: serviceId,
+      companyId,
+      name: service.name,
+      kind: service.kind ?? (service.segments.length > 1 ? 'composite' : 'simple'),
+      preferSameStaff: service.preferSameStaff ?? false,
+    });
+    const ids: string[] = [];
+    for (const [position, segment] of service.segments.entries()) {
+      const segmentId = newId('seg');
+      ids.push(segmentId);
+      await db.insert(serviceSegments).values({
+        id: segmentId,
+        serviceId,
+        position,
+        name: segment.name,
+        durationMinutes: segment.durationMinutes,
+        pauseAfterMinutes: segment.pauseAfterMinutes ?? 0,
+      });
+      for (const mapping of segment.eventTypes) {
+        const staffId = staffIds[mapping.staff];
+        if (staffId === undefined) throw new Error(`seedCompany: no staff at index ${mapping.staff}`);
+        await db.insert(eventTypeMappings).values({
+          id: newId('map'),
+          companyId,
+          serviceId,
+          segmentId,
+          staffId,
+          calcomEventTypeId: mapping.eventTypeId,
+        });
+      }
+    }
+    segmentIds.push(ids);
+  }
+  return { companyId, token, staffIds, serviceIds, segmentIds };
+}
