@@ -1,0 +1,31 @@
+export type {
+  CalcomClient,
+  CalcomClientOptions,
+  CalcomLogger,
+  CallOptions,
+  RequestContext,
+  ResponseContext,
+} from './client.ts';
+export { createCalcomClient } from './client.ts';
+export { CalcomError, classifyCalcomError, isAlreadyCancelled, parseErrorBody } from './errors.ts';
+export type { CalcomOperation } from './operations.ts';
+export { API_VERSIONS, CALCOM_OPERATIONS } from './operations.ts';
+export type { RateLimitInfo } from './rate-limit.ts';
+export { readRateLimit } from './rate-limit.ts';
+export { keyFingerprint, redact } from './redact.ts';
+export type {
+  Booking,
+  CreateBookingInput,
+  CreateEventTypeInput,
+  CreateWebhookInput,
+  EventType,
+  ListBookingsFilters,
+  Me,
+  Pagination,
+  Reservation,
+  SlotsMap,
+  Webhook,
+} from './schemas.ts';
+export { signCalcomPayload, verifyCalcomSignature } from './signature.ts';
+export type { CalcomWebhook, NormalisedWebhookBooking } from './webhook-payload.ts';
+export { normaliseTrigger, parseCalcomWebhook } from './webhook-payload.ts';

@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+
+/** A stable, non-reversible name for an API key in logs and Redis keys: `key_` + 12 hex. */
+export function keyFingerprint(apiKey: string): string {
+  return `key_${createHash('sha256').update(apiKey).digest('hex').slice(0, 12)}`;
+}
+
+const SECRET_FIELD = /secret|password|token|api[-_]?key|authorization|^key$/i;
+const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+const PHONE_FIELD = /phone/i;
+
+/**
+ * A copy of a request or response body safe to log with CALCOM_DEBUG: emails masked to their
+ * first letter and domain, phone numbers and secret-looking fields removed.
+ */
+export function redact(value: unknown, field = ''): unknown {
+  if (SECRET_FIELD.test(field)) return '[redacted]';
+  if (typeof value === 'string') {
+    if (PHONE_FIELD.test(field)) return '***';
+    return value.replace(EMAIL, '$1***@$2');
+  }
+  if (Array.isArray(value)) return value.map((item) => redact(item, field));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  }
+  return value;
+}

@@ -1,0 +1,117 @@
+import type { SandboxContext } from './context.ts';
+import { bookingOutput } from './output.ts';
+import type { FaultBook, RateLimiter, RequestLog } from './traffic.ts';
+import type { FaultSpec, RequestLogEntry, SandboxBooking, SandboxEventType, SandboxSeed } from './types.ts';
+
+/** Drives and inspects the sandbox from tests, in process or over `/_sandbox/*`. */
+export interface SandboxControl {
+  reset(seed?: SandboxSeed): void;
+  injectFault(fault: FaultSpec): void;
+  clearFaults(): void;
+  setLatency(ms: number): void;
+  setRateLimit(perMinute: number, blockSeconds?: number): void;
+  /** Drop the next `count` webhook deliveries, or each with `probability`. */
+  setWebhookDrop(policy: { count?: number; probability?: number }): void;
+  bookings(): SandboxBooking[];
+  requests(since?: number): RequestLogEntry[];
+  state(): Record<string, unknown>;
+  flushWebhooks(): Promise<void>;
+  /** Changes made "directly in Cal.com" (its UI), firing the same webhooks. */
+  createBookingDirect(input: {
+    eventTypeId: number;
+    start: string;
+    attendee: { name: string; email: string; timeZone: string };
+    metadata?: Record<string, string>;
+  }): SandboxBooking;
+  cancelBookingDirect(uid: string, reason: string): SandboxBooking;
+  rescheduleBookingDirect(uid: string, start: string): SandboxBooking;
+  addEventType(eventType: SandboxEventType): void;
+  deleteEventType(id: number): void;
+}
+
+export function createControl(
+  ctx: SandboxContext,
+  parts: { faults: FaultBook; limiter: RateLimiter; log: RequestLog; seed: SandboxSeed },
+): SandboxControl {
+  const { store, dispatcher } = ctx;
+  const path = '/_sandbox';
+  return {
+    reset(seed) {
+      store.reset(seed ?? parts.seed);
+      parts.faults.clear();
+      parts.limiter.reset();
+      parts.log.clear();
+      dispatcher.deliveries.length = 0;
+      dispatcher.drop = { count: 0, probability: 0 };
+      ctx.latencyMs = 0;
+    },
+    injectFault: (fault) => parts.faults.add(fault),
+    clearFaults: () => parts.faults.clear(),
+    setLatency(ms) {
+      ctx.latencyMs = ms;
+    },
+    setRateLimit(perMinute, blockSeconds) {
+      parts.limiter.limit = perMinute;
+      if (blockSeconds !== undefined) parts.limiter.blockMs = blockSeconds * 1000;
+      parts.limiter.reset();
+    },
+    setWebhookDrop(policy) {
+      dispatcher.drop = { count: policy.count ?? 0, probability: policy.probability ?? 0 };
+    },
+    bookings: () => [...store.bookings.values()],
+    requests: (since = 0) => parts.log.since(since),
+    state: () => ({
+      bookings: [...store.bookings.values()].map((b) => bookingOutput(store, b)),
+      reservations: [...store.reservations.values()],
+      subscriptions: [...store.subscriptions.values()].map(({ secret, ...rest }) => ({
+        ...rest,
+        hasSecret: secret !== null,
+      })),
+      deliveries: dispatcher.deliveries,
+      eventTypes: [...store.eventTypes.values()],
+    }),
+    flushWebhooks: () => dispatcher.flush(),
+    createBookingDirect(input) {
+      const eventType = store.eventType(input.eventTypeId, path);
+      const held = store.hold(eventType, Date.parse(input.start), path);
+      held.release();
+      const booking = store.createBooking(
+        {
+          eventTypeId: eventType.id,
+          start: Date.parse(input.start),
+          attendee: input.attendee,
+          metadata: input.metadata,
+        },
+        held.host.id,
+      );
+      store.onChange({ kind: 'created', booking });
+      return booking;
+    },
+    cancelBookingDirect(uid, reason) {
+      return store.cancel(uid, reason, null, path);
+    },
+    rescheduleBookingDirect(uid, start) {
+      const old = store.booking(uid, path);
+      const held = store.hold(store.eventType(old.eventTypeId, path), Date.parse(start), path, uid);
+      held.release();
+      const [attendee] = old.attendees;
+      if (attendee === undefined) throw new Error('booking has no attendee');
+      const booking = store.createBooking(
+        { eventTypeId: old.eventTypeId, start: Date.parse(start), attendee, metadata: old.metadata },
+        held.host.id,
+        uid,
+      );
+      old.status = 'cancelled';
+      old.rescheduledToUid = booking.uid;
+      old.updatedAt = store.now();
+      store.onChange({ kind: 'rescheduled', booking, previous: old });
+      return booking;
+    },
+    addEventType(eventType) {
+      store.eventTypes.set(eventType.id, { ...eventType });
+    },
+    deleteEventType(id) {
+      store.eventTypes.delete(id);
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { shape1, shape2 } from './errors.ts';
+import { gridStarts, isOnGrid } from './slots.ts';
+import type {
+  SandboxAttendee,
+  SandboxBooking,
+  SandboxEventType,
+  SandboxReservation,
+  SandboxSeed,
+  SandboxUser,
+  WebhookSubscription,
+} from './types.ts';
+
+const UID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789';
+
+/** A uid in the style of Cal.com's (22 characters). */
+export function newUid(): string {
+  let uid = '';
+  for (const byte of randomBytes(22)) uid += UID_ALPHABET[byte % UID_ALPHABET.length];
+  return uid;
+}
+
+export type BookingChange =
+  | { kind: 'created'; booking: SandboxBooking }
+  | { kind: 'rescheduled'; booking: SandboxBooking; previous: SandboxBooking }
+  | { kind: 'cancelled'; booking: SandboxBooking };
+
+export interface NewBooking {
+  eventTypeId: number;
+  start: number;
+  attendee: SandboxAttendee;
+  guests?: string[];
+  metadata?: Record<string, string>;
+  location?: string;
+  bookingFieldsResponses?: Record<string, unknown>;
+}
+
+/**
+ * Everything the sandbox holds, and Cal.com's rules over it: who is free when, what may be
+ * booked, what a reschedule and a cancel do. HTTP concerns live elsewhere.
+ */
+export class SandboxStore {
+  users = new Map<number, SandboxUser>();
+  usersByKey = new Map<string, SandboxUser>();
+  eventTypes = new Map<number, SandboxEventType>();
+  bookings = new Map<string, SandboxBooking>();
+  reservations = new Map<string, SandboxReservation>();
+  subscriptions = new Map<string, WebhookSubscription>();
+  /** Creates in flight per host: a second create for an overlapping time loses with 409. */
+  holds = new Map<number, Array<{ start: number; end: number }>>();
+  onChange: (change: BookingChange) => void = () => {};
+  readonly now: () => number;
+  #nextBookingId = 9_100_000;
+
+  constructor(seed: SandboxSeed, now: () => number = Date.now) {
+    this.now = now;
+    this.reset(seed);
+  }
+
+  reset(seed: SandboxSeed): void {
+    this.users = new Map(seed.users.map((u) => [u.id, { ...u }]));
+    this.usersByKey = new Map(seed.users.map((u) => [u.apiKey, u]));
+    this.eventTypes = new Map(seed.eventTypes.map((e) => [e.id, { ...e }]));
+    this.bookings.clear();
+    this.reservations.clear();
+    this.subscriptions.clear();
+    this.holds.clear();
+  }
+
+  eventType(id: number, path: string): SandboxEventType {
+    const found = this.eventTypes.get(id);
+    if (found === undefined) throw shape1(404, path, `Event type with id ${id} not found.`);
+    return found;
+  }
+
+  hostsOf(eventType: SandboxEventType): SandboxUser[] {
+    return (eventType.hostIds ?? [eventType.ownerId])
+      .map((id) => this.users.get(id))
+      .filter((u): u is SandboxUser => u !== undefined);
+  }
+
+  /** Is the host free for [start, end), ignoring one booking (the one being rescheduled)? */
+  isHostFree(
+    hostId: number,
+    start: number,
+    end: number,
+    options: { ignoreUid?: string; reservationOwner?: string } = {},
+  ) {
+    for (const booking of this.bookings.values()) {
+      if (booking.hostId !== hostId || booking.uid === options.ignoreUid) continue;
+      if (booking.status === 'cancelled' || booking.status === 'rejected') continue;
+      if (booking.start < end && start < booking.end) return false;
+    }
+    const now = this.now();
+    for (const reservation of this.reservations.values()) {
+      if (reservation.hostId !== hostId || reservation.until <= now) continue;
+      if (options.reservationOwner !== undefined && reservation.owner === options.reservationOwner) continue;
+      if (reservation.slotStart < end && start < reservation.slotEnd) return false;
+    }
+    return true;
+  }
+
+  #isHeld(hostId: number, start: number, end: number): boolean {
+    return (this.holds.get(hostId) ?? []).some((h) => h.start < end && start < h.end);
+  }
+
+  /** Free starts of an event type in [from, to), with the host free at each (first free host). */
+  freeSlots(
+    eventType: SandboxEventType,
+    from: number,
+    to: number,
+    viewer?: string,
+  ): Array<{ start: number; hostId: number }> {
+    const notice = this.now() + (eventType.minimumBookingNoticeMinutes ?? 0) * 60_000;
+    const length = eventType.lengthInMinutes * 60_000;
+    const byStart = new Map<number, number>();
+    for (const host of this.hostsOf(eventType)) {
+      for (const start of gridStarts(host, eventType, Math.max(from, notice), to)) {
+        if (byStart.has(start)) continue;
+        if (this.isHostFree(host.id, start, start + length, { reservationOwner: viewer }))
+          byStart.set(start, host.id);
+      }
+    }
+    return [...byStart.entries()].sort(([a], [b]) => a - b).map(([start, hostId]) => ({ start, hostId }));
+  }
+
+  /**
+   * Picks a free host for a new booking and holds the time until `commit` or `release`, so a
+   * concurrent create for the same slot gets Cal.com's 409 race answer.
+   */
+  hold(eventType: SandboxEventType, start: number, path: string, ignoreUid?: string) {
+    const end = start + eventType.lengthInMinutes * 60_000;
+    if (start < this.now() + (eventType.minimumBookingNoticeMinutes ?? 0) * 60_000) {
+      throw shape1(400, path, 'Attempting to book a meeting in the past.');
+    }
+    const hosts = this.hostsOf(eventType).filter((h) => isOnGrid(h, eventType, start));
+    if (hosts.length === 0) {
+      throw shape2(400, 'User either already has booking at this time or is not available');
+    }
+    const free = hosts.filter((h) => this.isHostFree(h.id, start, end, { ignoreUid }));
+    if (free.length === 0)
+      throw shape2(400, 'User either already has booking at this time or is not available');
+    const host = free.find((h) => !this.#isHeld(h.id, start, end));
+    if (host === undefined) {
+      throw shape1(409, path, 'A booking for this time is being made right now', 'booking_conflict_error');
+    }
+    const entry = { start, end };
+    const list = this.holds.get(host.id) ?? [];
+    list.push(entry);
+    this.holds.set(host.id, list);
+    const release = () => {
+      const current = this.holds.get(host.id) ?? [];
+      this.holds.set(
+        host.id,
+        current.filter((h) => h !== entry),
+      );
+    };
+    return { host, end, release };
+  }
+
+  createBooking(input: NewBooking, hostId: number, fromUid?: string): SandboxBooking {
+    const eventType = this.eventTypes.get(input.eventTypeId);
+    if (eventType === undefined) throw new Error('event type vanished');
+    const now = this.now();
+    const booking: SandboxBooking = {
+      id: this.#nextBookingId++,
+      uid: newUid(),
+      eventTypeId: eventType.id,
+      hostId,
+      title: `${eventType.title} between ${this.users.get(hostId)?.name ?? 'host'} and ${input.attendee.name}`,
+      description: eventType.description ?? '',
+      status: 'accepted',
+      start: input.start,
+      end: input.start + eventType.lengthInMinutes * 60_000,
+      attendees: [input.attendee],
+      guests: input.guests ?? [],
+      location: input.location ?? 'integrations:daily',
+      metadata: input.metadata ?? {},
+      bookingFieldsResponses: input.bookingFieldsResponses ?? {},
+      cancellationReason: null,
+      cancelledByEmail: null,
+      reschedulingReason: null,
+      rescheduledFromUid: fromUid ?? null,
+      rescheduledToUid: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.bookings.set(booking.uid, booking);
+    return booking;
+  }
+
+  booking(uid: string, path: string): SandboxBooking {
+    const found = this.bookings.get(uid);
+    if (found === undefined) throw shape1(404, path, `Booking with uid=${uid} not found`);
+    return found;
+  }
+
+  cancel(uid: string, reason: string, byEmail: string | null, path: string): SandboxBooking {
+    const booking = this.booking(uid, path);
+    if (booking.status === 'cancelled') throw shape1(400, path, 'This booking has been cancelled already.');
+    booking.status = 'cancelled';
+    booking.cancellationReason = reason;
+    booking.cancelledByEmail = byEmail;
+    booking.updatedAt = this.now();
+    this.onChange({ kind: 'cancelled', booking });
+    return booking;
+  }
+
+  reserve(
+    eventType: SandboxEventType,
+    slotStart: number,
+    durationMin: number,
+    reservationMin: number,
+    owner: string,
+    path: string,
+  ) {
+    const end = slotStart + durationMin * 60_000;
+    const host = this.hostsOf(eventType).find(
+      (h) => this.isHostFree(h.id, slotStart, end) && !this.#isHeld(h.id, slotStart, end),
+    );
+    if (host === undefined) throw shape1(422, path, 'This time slot is already reserved or booked.');
+    const reservation: SandboxReservation = {
+      uid: randomUUID(),
+      eventTypeId: eventType.id,
+      hostId: host.id,
+      owner,
+      slotStart,
+      slotEnd: end,
+      until: this.now() + reservationMin * 60_000,
+      reservationMinutes: reservationMin,
+    };
+    this.reservations.set(reservation.uid, reservation);
+    return reservation;
+  }
+
+  /** Bookings an account may see: of event types it owns or hosts. */
+  visibleTo(user: SandboxUser): SandboxBooking[] {
+    return [...this.bookings.values()].filter((b) => {
+      const et = this.eventTypes.get(b.eventTypeId);
+      return et !== undefined && (et.ownerId === user.id || b.hostId === user.id);
+    });
+  }
+}

@@ -1,0 +1,159 @@
+export interface WorkingHours {
+  /** 0 = Sunday ... 6 = Saturday. */
+  days: number[];
+  /** 'HH:MM' in the user's own time zone. */
+  startTime: string;
+  endTime: string;
+}
+
+export interface SandboxUser {
+  id: number;
+  username: string;
+  email: string;
+  name: string;
+  timeZone: string;
+  /** The API key that acts as this user. */
+  apiKey: string;
+  /** @defaultValue Monday to Friday, 09:00-17:00 in the user's zone */
+  workingHours?: WorkingHours;
+}
+
+export interface SandboxEventType {
+  id: number;
+  /** The account whose API key manages it (lists it, sees its bookings). */
+  ownerId: number;
+  /** Who can be booked; busy time is per host across all event types. @defaultValue [ownerId] */
+  hostIds?: number[];
+  title: string;
+  slug: string;
+  lengthInMinutes: number;
+  /** @defaultValue lengthInMinutes */
+  slotIntervalMinutes?: number;
+  hidden?: boolean;
+  /** @defaultValue 0 */
+  minimumBookingNoticeMinutes?: number;
+  description?: string;
+}
+
+export interface SandboxSeed {
+  users: SandboxUser[];
+  eventTypes: SandboxEventType[];
+}
+
+export interface SandboxAttendee {
+  name: string;
+  email: string;
+  timeZone: string;
+  phoneNumber?: string;
+  language?: string;
+}
+
+export interface SandboxBooking {
+  id: number;
+  uid: string;
+  eventTypeId: number;
+  hostId: number;
+  title: string;
+  description: string;
+  status: 'accepted' | 'pending' | 'cancelled' | 'rejected';
+  start: number;
+  end: number;
+  attendees: SandboxAttendee[];
+  guests: string[];
+  location: string;
+  metadata: Record<string, string>;
+  bookingFieldsResponses: Record<string, unknown>;
+  cancellationReason: string | null;
+  cancelledByEmail: string | null;
+  reschedulingReason: string | null;
+  rescheduledFromUid: string | null;
+  rescheduledToUid: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SandboxReservation {
+  uid: string;
+  eventTypeId: number;
+  hostId: number;
+  /** Key fingerprint of who reserved it; their own slots stay visible to them. */
+  owner: string;
+  slotStart: number;
+  slotEnd: number;
+  until: number;
+  reservationMinutes: number;
+}
+
+export interface WebhookSubscription {
+  id: string;
+  userId: number;
+  subscriberUrl: string;
+  triggers: string[];
+  active: boolean;
+  secret: string | null;
+  payloadTemplate: string | null;
+  createdAt: number;
+}
+
+export interface WebhookDelivery {
+  at: number;
+  url: string;
+  trigger: string;
+  uid: string;
+  status: number | null;
+  error: string | null;
+  dropped: boolean;
+}
+
+export const SANDBOX_OPERATIONS = [
+  'slots.get',
+  'slots.reserve',
+  'reservations.get',
+  'reservations.update',
+  'reservations.delete',
+  'bookings.create',
+  'bookings.get',
+  'bookings.list',
+  'bookings.reschedule',
+  'bookings.cancel',
+  'me.get',
+  'eventTypes.create',
+  'eventTypes.list',
+  'webhooks.create',
+  'webhooks.list',
+  'webhooks.update',
+  'webhooks.delete',
+] as const;
+export type SandboxOperation = (typeof SANDBOX_OPERATIONS)[number];
+
+export interface FaultSpec {
+  operation: SandboxOperation | '*';
+  /** Answer with this status (and `body`, or Cal.com's usual body for the status). */
+  status?: number;
+  body?: unknown;
+  /** Applies to the next N matching calls. @defaultValue 1 (when no probability is given) */
+  count?: number;
+  /** Instead of count: each matching call is hit with this probability. */
+  probability?: number;
+  /** Let this many matching calls through before the fault starts to apply. @defaultValue 0 */
+  skip?: number;
+  /** Extra delay before answering. */
+  latencyMs?: number;
+  /** Accept the request and never answer (until the client gives up). */
+  timeout?: boolean;
+  /**
+   * Apply the operation first; then `latencyMs` delays the answer and `status` replaces it:
+   * "Cal.com did it but the answer was lost (or slow)".
+   */
+  afterEffect?: boolean;
+}
+
+export interface RequestLogEntry {
+  at: number;
+  method: string;
+  path: string;
+  operation: SandboxOperation | 'unknown';
+  /** sha256 prefix of the key, never the key. */
+  keyFingerprint: string | null;
+  status: number;
+}
