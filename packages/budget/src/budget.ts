@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '@calgate/errors';
+import type { Redis } from 'ioredis';
+import { ACQUIRE_SCRIPT, PAUSE_SCRIPT } from './scripts.ts';
+
+const WINDOW_MS = 60_000;
+
+export interface BudgetOptions {
+  redis: Redis;
+  /** Key prefix in Redis (the deployment's queue prefix). */
+  prefix: string;
+  /** Requests per minute per Cal.com key. */
+  limitPerMinute: number;
+  /**
+   * The longest a caller waits in process for a slot; longer waits throw RATE_LIMIT_EXCEEDED with
+   * `details.retryAfterMs` so a job can be delayed instead of holding a worker slot.
+   * @defaultValue 2000
+   */
+  maxInlineWaitMs?: number;
+  /** Called when a caller had to wait or was turned away (for metrics). */
+  onWait?: (event: { keyId: string; waitMs: number; inline: boolean }) => void;
+}
+
+/** A per-Cal.com-key request budget shared by every process through Redis. */
+export interface Budget {
+  /**
+   * Takes one request slot for the key, waiting in process up to `maxInlineWaitMs`.
+   * @throws AppError RATE_LIMIT_EXCEEDED (retry: true, details.retryAfterMs) when the wait would be longer.
+   */
+  acquire(keyId: string, signal?: AbortSignal): Promise<void>;
+  /** Stops all use of the key for `ms` (after Cal.com answered 429). */
+  pause(keyId: string, ms: number): Promise<number>;
+  /** Milliseconds until the key may be used again because of a pause (0 when not paused). */
+  pausedFor(keyId: string): Promise<number>;
+}
+
+export function createBudget(options: BudgetOptions): Budget {
+  const { redis, prefix, limitPerMinute } = options;
+  const maxInlineWaitMs = options.maxInlineWaitMs ?? 2_000;
+  const logKey = (keyId: string) => `${prefix}:budget:{${keyId}}:log`;
+  const pauseKey = (keyId: string) => `${prefix}:budget:{${keyId}}:paused`;
+
+  async function tryAcquire(keyId: string): Promise<number> {
+    const result = await redis.eval(
+      ACQUIRE_SCRIPT,
+      2,
+      logKey(keyId),
+      pauseKey(keyId),
+      limitPerMinute,
+      WINDOW_MS,
+      randomUUID(),
+    );
+    return Number(result);
+  }
+
+  return {
+    async acquire(keyId, signal) {
+      let waited = 0;
+      for (;;) {
+        signal?.throwIfAborted();
+        const waitMs = await tryAcquire(keyId);
+        if (waitMs === 0) {
+          if (waited > 0) options.onWait?.({ keyId, waitMs: waited, inline: true });
+          return;
+        }
+        if (waited + waitMs > maxInlineWaitMs) {
+          options.onWait?.({ keyId, waitMs, inline: false });
+          throw new AppError(
+            'RATE_LIMIT_EXCEEDED',
+            'The Cal.com request budget for this key is used up for now',
+            {
+              retry: true,
+              details: { retryAfterMs: waitMs },
+            },
+          );
+        }
+        await sleep(waitMs, undefined, { signal });
+        waited += waitMs;
+      }
+    },
+    async pause(keyId, ms) {
+      return Number(await redis.eval(PAUSE_SCRIPT, 1, pauseKey(keyId), Math.max(1, Math.round(ms))));
+    },
+    async pausedFor(keyId) {
+      const until = Number((await redis.get(pauseKey(keyId))) ?? 0);
+      return Math.max(0, until - Date.now());
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export type { Budget, BudgetOptions } from './budget.ts';
+export { createBudget } from './budget.ts';

@@ -1,0 +1,175 @@
+import { AppError, isAppError } from '@calgate/errors';
+import { assertTimeZone, formatInZone, parseWindowBound } from '@calgate/time';
+import type { CompanyKeySource } from '../calcom-access.ts';
+import type { DomainDeps } from '../deps.ts';
+import { loadService, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
+import { compositeSlots } from './composite-availability.ts';
+import { mergeStaffSlots } from './simple-slots.ts';
+
+/** Longest window one availability request may ask for. */
+export const MAX_WINDOW_DAYS = 31;
+
+export interface AvailabilityQuery {
+  serviceId: string;
+  start: string;
+  end: string;
+  timeZone: string;
+  staffId?: string | undefined;
+}
+
+export interface AvailabilitySlot {
+  start: string;
+  end: string;
+  staff: Array<{ id: string; name: string }>;
+  /** Composite services: every segment with its times and assigned staff, and the pauses. */
+  segments?: Array<{
+    position: number;
+    name: string;
+    start: string;
+    end: string;
+    staff: { id: string; name: string };
+  }>;
+  pauses?: Array<{ start: string; end: string }>;
+}
+
+export interface AvailabilityView {
+  serviceId: string;
+  timeZone: string;
+  start: string;
+  end: string;
+  slots: AvailabilitySlot[];
+}
+
+export interface AvailabilityWindow {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * Validates the window and zone of an availability query.
+ * @throws AppError INVALID_TIMEZONE or VALIDATION_FAILED naming the field.
+ */
+export function readWindow(query: Pick<AvailabilityQuery, 'start' | 'end' | 'timeZone'>): AvailabilityWindow {
+  assertTimeZone(query.timeZone);
+  const start = parseWindowBound(query.start, query.timeZone, 'start');
+  const end = parseWindowBound(query.end, query.timeZone, 'end', true);
+  if (end.getTime() <= start.getTime()) {
+    throw new AppError('VALIDATION_FAILED', 'end: must be after start', { details: { field: 'end' } });
+  }
+  if (end.getTime() - start.getTime() > MAX_WINDOW_DAYS * 86_400_000) {
+    throw new AppError('VALIDATION_FAILED', `end: the window may span at most ${MAX_WINDOW_DAYS} days`, {
+      details: { field: 'end' },
+    });
+  }
+  return { start, end };
+}
+
+/** Staff options of a segment, narrowed to one member when the caller asked for one. */
+export function staffOptions(
+  service: ServiceDefinition,
+  position: number,
+  staffId: string | undefined,
+): SegmentStaffOption[] {
+  const options = service.segments[position]?.options ?? [];
+  if (staffId === undefined) return options;
+  const chosen = options.filter((option) => option.staffId === staffId);
+  if (chosen.length === 0) {
+    throw new AppError('STAFF_NOT_FOUND', `staffId: ${staffId.slice(0, 64)} does not perform this service`, {
+      details: { field: 'staffId' },
+    });
+  }
+  return chosen;
+}
+
+/** Free starts (UTC ms) per staff option within the window, through the shared cache and budget. */
+export async function freeStartsByOption(
+  deps: Pick<DomainDeps, 'slotCache' | 'calcom'>,
+  company: CompanyKeySource,
+  options: SegmentStaffOption[],
+  window: AvailabilityWindow,
+  signal?: AbortSignal,
+): Promise<Array<{ option: SegmentStaffOption; starts: number[] }>> {
+  const { client } = deps.calcom.forCompany(company);
+  try {
+    return await Promise.all(
+      options.map(async (option) => ({
+        option,
+        starts: await deps.slotCache.slotStarts(client, option.eventTypeId, window.start, window.end, signal),
+      })),
+    );
+  } catch (error) {
+    throw toCallerError(error);
+  }
+}
+
+/** Cal.com's refusal of our key is our problem, not the caller's credentials. */
+function toCallerError(error: unknown): unknown {
+  if (isAppError(error) && error.code === 'UNAUTHORIZED') {
+    return new AppError('CALCOM_UNAUTHORIZED', 'Cal.com rejected the API key configured for this company', {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** Free slots of a simple service, with the staff free at each, in the caller's zone. */
+export async function getAvailability(
+  deps: Pick<DomainDeps, 'db' | 'slotCache' | 'calcom'>,
+  company: CompanyKeySource,
+  query: AvailabilityQuery,
+  signal?: AbortSignal,
+): Promise<AvailabilityView> {
+  const window = readWindow(query);
+  const service = await loadService(deps.db, company.id, query.serviceId);
+  const names = new Map(
+    service.segments.flatMap((s) => s.options.map((o) => [o.staffId, o.staffName] as const)),
+  );
+  const staffOf = (id: string) => ({ id, name: names.get(id) ?? id });
+  const zoned = (ms: number) => formatInZone(new Date(ms), query.timeZone);
+  const now = Date.now();
+  if (service.kind === 'composite') {
+    if (query.staffId !== undefined) staffOptions(service, 0, query.staffId);
+    const slots = await compositeSlots(deps, company, service, window, query.staffId, signal);
+    return {
+      serviceId: service.id,
+      timeZone: query.timeZone,
+      start: zoned(window.start.getTime()),
+      end: zoned(window.end.getTime()),
+      slots: slots
+        .filter((slot) => slot.start > now)
+        .map((slot) => ({
+          start: zoned(slot.start),
+          end: zoned(slot.end),
+          staff: [...new Set(slot.segments.map((s) => s.staffId))].map(staffOf),
+          segments: slot.segments.map((s) => ({
+            position: s.position,
+            name: service.segments[s.position]?.name ?? '',
+            start: zoned(s.start),
+            end: zoned(s.end),
+            staff: staffOf(s.staffId),
+          })),
+          pauses: slot.pauses.map((p) => ({ start: zoned(p.start), end: zoned(p.end) })),
+        })),
+    };
+  }
+  const options = staffOptions(service, 0, query.staffId);
+  const perOption = await freeStartsByOption(deps, company, options, window, signal);
+  const slots = mergeStaffSlots(
+    perOption.map(({ option, starts }) => ({
+      staffId: option.staffId,
+      starts: starts.filter((s) => s > now),
+    })),
+    service.totalMinutes,
+  ).map((slot) => ({
+    start: formatInZone(new Date(slot.start), query.timeZone),
+    end: formatInZone(new Date(slot.end), query.timeZone),
+    staff: slot.staffIds.map(staffOf),
+  }));
+  return {
+    serviceId: service.id,
+    timeZone: query.timeZone,
+    start: formatInZone(window.start, query.timeZone),
+    end: formatInZone(window.end, query.timeZone),
+    slots,
+  };
+}

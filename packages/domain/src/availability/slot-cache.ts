@@ -1,0 +1,171 @@
+import { utcDay, utcDaysBetween } from '@calgate/time';
+import type { Redis } from 'ioredis';
+
+/** The part of the Cal.com client the cache needs. */
+export interface SlotsClient {
+  getSlots(
+    input: { eventTypeId: number; start: string; end: string; timeZone: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<Record<string, Array<{ start: string }>>>;
+}
+
+export interface SlotCacheOptions {
+  redis: Redis;
+  prefix: string;
+  ttlSeconds: number;
+  /** Counts hits and misses per day looked up (for metrics and the benchmarks). */
+  onLookup?: (event: { hits: number; misses: number }) => void;
+}
+
+/**
+ * Writes a day's slots only if no invalidation happened since the fetch started, so a slow
+ * Cal.com answer can never put back slots that a booking just took.
+ * KEYS[1] = the day's slots, KEYS[2] = the event type's generation; ARGV[1] = expected generation,
+ * ARGV[2] = JSON, ARGV[3] = ttl seconds.
+ */
+const SET_IF_GENERATION = `
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+`;
+
+/**
+ * Free Cal.com slot starts per event type and UTC day, cached in Redis. Concurrent identical
+ * misses in one process share one Cal.com call.
+ */
+export class SlotCache {
+  readonly #options: SlotCacheOptions;
+  readonly #inFlight = new Map<string, Promise<Map<string, string[]>>>();
+
+  constructor(options: SlotCacheOptions) {
+    this.#options = options;
+  }
+
+  #dayKey(eventTypeId: number, day: string): string {
+    return `${this.#options.prefix}:slots:${eventTypeId}:${day}`;
+  }
+
+  #generationKey(eventTypeId: number): string {
+    return `${this.#options.prefix}:slots-gen:${eventTypeId}`;
+  }
+
+  /** Free slot starts (UTC ms) of the event type within [start, end). */
+  async slotStarts(
+    client: SlotsClient,
+    eventTypeId: number,
+    start: Date,
+    end: Date,
+    signal?: AbortSignal,
+  ): Promise<number[]> {
+    const days = utcDaysBetween(start, end);
+    const cached = await this.#options.redis.mget(days.map((day) => this.#dayKey(eventTypeId, day)));
+    const byDay = new Map<string, string[]>();
+    const missing: string[] = [];
+    days.forEach((day, i) => {
+      const hit = cached[i];
+      if (hit === null || hit === undefined) missing.push(day);
+      else byDay.set(day, JSON.parse(hit) as string[]);
+    });
+    this.#options.onLookup?.({ hits: days.length - missing.length, misses: missing.length });
+
+    for (const run of contiguousRuns(missing)) {
+      const fetched = await this.#fetchRun(client, eventTypeId, run, signal);
+      for (const day of run) byDay.set(day, fetched.get(day) ?? []);
+    }
+
+    const from = start.getTime();
+    const to = end.getTime();
+    const result: number[] = [];
+    for (const day of days) {
+      for (const iso of byDay.get(day) ?? []) {
+        const ms = Date.parse(iso);
+        if (ms >= from && ms < to) result.push(ms);
+      }
+    }
+    return result.sort((a, b) => a - b);
+  }
+
+  #fetchRun(
+    client: SlotsClient,
+    eventTypeId: number,
+    run: string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, string[]>> {
+    const flightKey = `${eventTypeId}|${run[0]}|${run.at(-1)}`;
+    const existing = this.#inFlight.get(flightKey);
+    if (existing !== undefined) return existing;
+    const promise = this.#fetchAndStore(client, eventTypeId, run, signal).finally(() =>
+      this.#inFlight.delete(flightKey),
+    );
+    this.#inFlight.set(flightKey, promise);
+    return promise;
+  }
+
+  async #fetchAndStore(
+    client: SlotsClient,
+    eventTypeId: number,
+    run: string[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, string[]>> {
+    const { redis, ttlSeconds } = this.#options;
+    const generation = (await redis.get(this.#generationKey(eventTypeId))) ?? '0';
+    const first = run[0] as string;
+    const last = run.at(-1) as string;
+    const lastExclusive = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000);
+    const slots = await client.getSlots(
+      { eventTypeId, start: `${first}T00:00:00.000Z`, end: lastExclusive.toISOString(), timeZone: 'UTC' },
+      { signal },
+    );
+    const byDay = new Map<string, string[]>(run.map((day) => [day, []]));
+    for (const list of Object.values(slots)) {
+      for (const slot of list) {
+        const instant = new Date(slot.start);
+        if (Number.isNaN(instant.getTime())) continue;
+        byDay.get(utcDay(instant))?.push(instant.toISOString());
+      }
+    }
+    const pipeline = redis.pipeline();
+    for (const [day, list] of byDay) {
+      pipeline.eval(
+        SET_IF_GENERATION,
+        2,
+        this.#dayKey(eventTypeId, day),
+        this.#generationKey(eventTypeId),
+        generation,
+        JSON.stringify(list),
+        ttlSeconds,
+      );
+    }
+    await pipeline.exec();
+    return byDay;
+  }
+
+  /** Forgets the cached days of these event types (after a booking change touching them). */
+  async invalidate(eventTypeIds: Iterable<number>, days: Iterable<string>): Promise<void> {
+    const dayList = [...new Set(days)];
+    const pipeline = this.#options.redis.pipeline();
+    for (const eventTypeId of new Set(eventTypeIds)) {
+      pipeline.incr(this.#generationKey(eventTypeId));
+      if (dayList.length > 0) pipeline.del(...dayList.map((day) => this.#dayKey(eventTypeId, day)));
+    }
+    await pipeline.exec();
+  }
+}
+
+function contiguousRuns(days: string[]): string[][] {
+  const runs: string[][] = [];
+  for (const day of days) {
+    const current = runs.at(-1);
+    const previous = current?.at(-1);
+    if (
+      current !== undefined &&
+      previous !== undefined &&
+      Date.parse(day) - Date.parse(previous) === 86_400_000
+    ) {
+      current.push(day);
+    } else {
+      runs.push([day]);
+    }
+  }
+  return runs;
+}

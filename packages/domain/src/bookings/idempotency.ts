@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { type Database, idempotencyKeys } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { and, eq } from 'drizzle-orm';
+
+/** Keys are kept at least this long (the IETF draft asks for a documented expiry; 24 h minimum). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** A request that stayed in flight longer than this is taken to have died; its key may be replayed. */
+export const IN_FLIGHT_LEASE_MS = 45_000;
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** @throws AppError VALIDATION_FAILED when the header is not 1-255 visible ASCII characters. */
+export function validateIdempotencyKey(key: string): string {
+  if (!KEY_PATTERN.test(key)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'Idempotency-Key header: must be 1-255 visible ASCII characters',
+      {
+        details: { field: 'Idempotency-Key' },
+      },
+    );
+  }
+  return key;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** Fingerprint of a request: method, path and the body with keys in a stable order. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([method.toUpperCase(), path, canonical(body ?? null)]))
+    .digest('hex');
+}
+
+export type IdempotencyLookup =
+  | { kind: 'new' }
+  | { kind: 'replay'; appointmentId: string }
+  | { kind: 'in-flight' };
+
+/**
+ * What an incoming request with this key should do: proceed, replay the appointment the key
+ * produced, or wait for the first request to finish.
+ * @throws AppError IDEMPOTENCY_KEY_REUSED (422) when the key was used with a different request.
+ */
+export async function lookupIdempotencyKey(
+  db: Database,
+  companyId: string,
+  key: string,
+  fingerprint: string,
+): Promise<IdempotencyLookup> {
+  const [row] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.companyId, companyId), eq(idempotencyKeys.key, key)))
+    .limit(1);
+  if (row === undefined) return { kind: 'new' };
+  if (row.expiresAt.getTime() < Date.now()) {
+    await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, row.id));
+    return { kind: 'new' };
+  }
+  if (row.requestHash !== fingerprint) {
+    throw new AppError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'Idempotency-Key was already used with a different request; use a new key for a new request',
+      { details: { field: 'Idempotency-Key' } },
+    );
+  }
+  const leaseExpired = Date.now() - row.createdAt.getTime() > IN_FLIGHT_LEASE_MS;
+  if (row.state === 'in_flight' && !leaseExpired) return { kind: 'in-flight' };
+  if (row.appointmentId === null) return { kind: 'new' };
+  return { kind: 'replay', appointmentId: row.appointmentId };
+}
+
+/** Marks the key's first request as answered, recording the status it got. */
+export async function completeIdempotencyKey(
+  db: Database,
+  companyId: string,
+  key: string,
+  responseStatus: number,
+): Promise<void> {
+  await db
+    .update(idempotencyKeys)
+    .set({ state: 'completed', responseStatus })
+    .where(and(eq(idempotencyKeys.companyId, companyId), eq(idempotencyKeys.key, key)));
+}
+
+export function inFlightError(): AppError {
+  return new AppError(
+    'IDEMPOTENCY_KEY_IN_USE',
+    'A request with this Idempotency-Key is still being processed; retry shortly',
+    { retry: true, details: { field: 'Idempotency-Key', retryAfterSeconds: 1 } },
+  );
+}

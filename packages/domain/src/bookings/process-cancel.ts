@@ -1,0 +1,103 @@
+import { isAlreadyCancelled } from '@calgate/calcom';
+import { appointments } from '@calgate/db';
+import { isAppError } from '@calgate/errors';
+import type { JobContext } from '@calgate/jobs';
+import { eq } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
+import { loadService } from '../services/catalog.ts';
+import { findBookingByMetadata } from './calcom-lookup.ts';
+import { invalidateAvailability } from './invalidate.ts';
+import { transition } from './transitions.ts';
+import { loadWorkContext } from './work-context.ts';
+
+/**
+ * `booking.cancel`: cancels the appointment's Cal.com booking (already cancelled counts as done),
+ * then records `cancelled`. An appointment that never got a uid is looked up by our metadata first,
+ * so a booking whose create answer was lost is cancelled too.
+ */
+export async function processCancelBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string },
+  context: JobContext,
+): Promise<string> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  if (work === undefined) return 'appointment-missing';
+  const { appointment } = work;
+  if (appointment.status !== 'cancelling') return `skipped-${appointment.status}`;
+  const { client } = deps.calcom.forCompany(work.company);
+  const reason = await cancellationReason(deps, appointment.id);
+
+  let uid = appointment.calcomBookingUid;
+  if (uid === null) {
+    const service = await loadService(deps.db, appointment.companyId, appointment.serviceId);
+    const found = await findBookingByMetadata(
+      client,
+      {
+        ourId: appointment.id,
+        attendeeEmail: work.customer.email,
+        start: appointment.startsAt,
+        end: appointment.endsAt,
+        eventTypeIds: (service.segments[0]?.options ?? []).map((o) => o.eventTypeId),
+      },
+      context.signal,
+    );
+    uid = found?.uid ?? null;
+  }
+  if (uid !== null) {
+    try {
+      await client.cancelBooking(uid, { cancellationReason: reason }, { signal: context.signal });
+    } catch (error) {
+      const gone = isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
+      if (!gone) throw error;
+    }
+  }
+  await transition(deps.db, {
+    appointmentId: appointment.id,
+    from: ['cancelling'],
+    to: 'cancelled',
+    event: 'cancelled',
+    actor: 'worker',
+    set: { cancelledAt: new Date(), calcomBookingUid: uid },
+    data: { uid, reason },
+  });
+  await invalidateAvailability(deps, {
+    staffId: appointment.staffId,
+    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
+  });
+  await deps.outcomes.publish(appointment.id);
+  return 'cancelled';
+}
+
+/** The reason given with the cancel request (Cal.com requires one with the host's key). */
+async function cancellationReason(deps: DomainDeps, appointmentId: string): Promise<string> {
+  const rows = await deps.db.query.appointmentHistory.findMany({
+    where: (h, { and, eq }) => and(eq(h.appointmentId, appointmentId), eq(h.event, 'cancel_requested')),
+    orderBy: (h, { desc }) => [desc(h.createdAt)],
+    limit: 1,
+  });
+  const reason = (rows[0]?.data as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : 'Cancelled via booking gateway';
+}
+
+/**
+ * A cancel that keeps failing is never silent: the appointment stays `cancelling`, flagged for an
+ * operator, and the failed job stays visible for a retry.
+ */
+export async function failCancelBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string },
+  error: unknown,
+): Promise<void> {
+  await deps.db
+    .update(appointments)
+    .set({
+      needsAttention: true,
+      failureReason: error instanceof Error ? error.message.slice(0, 500) : 'cancel failed',
+    })
+    .where(eq(appointments.id, payload.appointmentId));
+  deps.logger.error(
+    { appointmentId: payload.appointmentId, err: error },
+    'cancel failed for good: needs attention',
+  );
+  await deps.outcomes.publish(payload.appointmentId);
+}

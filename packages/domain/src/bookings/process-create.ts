@@ -1,0 +1,243 @@
+import { type Booking, isAlreadyCancelled } from '@calgate/calcom';
+import { AppError, isAppError } from '@calgate/errors';
+import type { JobContext } from '@calgate/jobs';
+import { formatInZone } from '@calgate/time';
+import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
+import { nearestAlternatives } from '../availability/simple-slots.ts';
+import type { DomainDeps } from '../deps.ts';
+import { loadService, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
+import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
+import { invalidateAvailability } from './invalidate.ts';
+import { transition } from './transitions.ts';
+import { e164OrUndefined, loadWorkContext, type WorkContext } from './work-context.ts';
+
+/**
+ * `booking.create`: books a pending simple appointment in Cal.com, at most once.
+ *
+ * Before every send the job records `sent` in its data; a later attempt (after a timeout, a
+ * crash, a lost answer) first looks in Cal.com for a booking carrying our id and adopts it.
+ */
+export async function processCreateBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string },
+  context: JobContext,
+): Promise<string> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  if (work === undefined) return 'appointment-missing';
+  const { appointment } = work;
+  if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
+    return `skipped-${appointment.status}`;
+
+  const service = await loadService(deps.db, appointment.companyId, appointment.serviceId);
+  const options = staffOptions(service, 0, appointment.staffId ?? undefined);
+  const { client } = deps.calcom.forCompany(work.company);
+  const signal = context.signal;
+
+  if (context.job.data.sent === true || context.job.attemptsMade > 0) {
+    const existing = await findBookingByMetadata(
+      client,
+      {
+        ourId: appointment.id,
+        attendeeEmail: work.customer.email,
+        start: appointment.startsAt,
+        end: appointment.endsAt,
+        eventTypeIds: options.map((o) => o.eventTypeId),
+      },
+      signal,
+    );
+    if (existing !== undefined) {
+      deps.logger.info(
+        { appointmentId: appointment.id, uid: existing.uid },
+        'adopted a booking Cal.com already had',
+      );
+      return recordBooked(deps, work, options, existing, true);
+    }
+  }
+  if (appointment.status === 'cancelling') return 'cancelled-before-booking';
+
+  const candidates = await orderCandidates(deps, work, options);
+  let lastConflict: unknown;
+  for (const candidate of candidates) {
+    await context.job.updateData({ ...context.job.data, sent: true });
+    try {
+      const booking = await client.createBooking(
+        {
+          start: appointment.startsAt.toISOString(),
+          eventTypeId: candidate.eventTypeId,
+          attendee: {
+            name: work.customer.name,
+            email: work.customer.email,
+            timeZone: appointment.timezone,
+            phoneNumber: e164OrUndefined(work.customer.phone),
+          },
+          metadata: { [METADATA_KEY]: appointment.id },
+        },
+        { signal },
+      );
+      return recordBooked(deps, work, options, booking, false);
+    } catch (error) {
+      if (!isAppError(error) || error.code !== 'SLOT_UNAVAILABLE') throw error;
+      lastConflict = error;
+      deps.logger.info(
+        { appointmentId: appointment.id, staffId: candidate.staffId },
+        'slot taken for this staff',
+      );
+    }
+  }
+  throw lastConflict ?? new AppError('SLOT_UNAVAILABLE', 'No staff member is free at the requested time');
+}
+
+/** Staff free at the start (per the cache) first; without a free one, the first option decides. */
+async function orderCandidates(
+  deps: DomainDeps,
+  work: WorkContext,
+  options: SegmentStaffOption[],
+): Promise<SegmentStaffOption[]> {
+  if (options.length <= 1) return options;
+  const start = work.appointment.startsAt;
+  try {
+    const perOption = await freeStartsByOption(deps, work.company, options, {
+      start,
+      end: new Date(start.getTime() + 60_000),
+    });
+    const free = perOption.filter((p) => p.starts.includes(start.getTime())).map((p) => p.option);
+    return free.length > 0 ? free : options.slice(0, 1);
+  } catch {
+    return options;
+  }
+}
+
+async function recordBooked(
+  deps: DomainDeps,
+  work: WorkContext,
+  options: SegmentStaffOption[],
+  booking: Booking,
+  adopted: boolean,
+): Promise<string> {
+  const { appointment } = work;
+  const staffId =
+    options.find((o) => o.eventTypeId === booking.eventTypeId)?.staffId ?? appointment.staffId ?? null;
+  const confirmed = await transition(deps.db, {
+    appointmentId: appointment.id,
+    from: ['pending'],
+    to: 'confirmed',
+    event: 'confirmed',
+    actor: 'worker',
+    set: {
+      calcomBookingUid: booking.uid,
+      calcomBookingId: booking.id,
+      staffId,
+      failureCode: null,
+      failureReason: null,
+    },
+    data: { uid: booking.uid, bookingId: booking.id, adopted },
+  });
+  await invalidateAvailability(deps, {
+    staffId,
+    eventTypeIds: [booking.eventTypeId],
+    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
+  });
+  if (!confirmed) {
+    // Cancelled while Cal.com was booking it: cancel what was just made, and record it.
+    await cancelStray(deps, work, booking);
+  }
+  await deps.outcomes.publish(appointment.id);
+  return confirmed ? 'confirmed' : 'cancelled-after-booking';
+}
+
+async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking): Promise<void> {
+  const { client } = deps.calcom.forCompany(work.company);
+  try {
+    await client.cancelBooking(booking.uid, {
+      cancellationReason: 'Cancelled by the customer before confirmation',
+    });
+  } catch (error) {
+    if (!isAlreadyCancelled(error)) throw error;
+  }
+  await transition(deps.db, {
+    appointmentId: work.appointment.id,
+    from: ['cancelling', 'pending'],
+    to: 'cancelled',
+    event: 'cancelled',
+    actor: 'worker',
+    set: { calcomBookingUid: booking.uid, calcomBookingId: booking.id, cancelledAt: new Date() },
+    data: { uid: booking.uid, reason: 'cancelled while booking' },
+  });
+}
+
+/**
+ * The create failed for good: record why, with up to three nearest free alternatives when the
+ * slot was taken, and wake any caller waiting for the outcome.
+ */
+export async function failCreateBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string },
+  error: unknown,
+  context: JobContext,
+): Promise<void> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  if (work === undefined || work.appointment.status !== 'pending') return;
+  const code = isAppError(error) ? error.code : 'INTERNAL';
+  const mayHaveLanded =
+    context.job.data.sent === true && !(isAppError(error) && error.code === 'SLOT_UNAVAILABLE');
+  let alternatives: Awaited<ReturnType<typeof alternativesFor>> = [];
+  if (code === 'SLOT_UNAVAILABLE') {
+    // The cache believed the slot free; refresh that staff's day before offering alternatives.
+    await invalidateAvailability(deps, {
+      staffId: work.appointment.staffId,
+      eventTypeIds: await eventTypeIdsOf(deps, work),
+      spans: [{ start: work.appointment.startsAt, end: work.appointment.endsAt }],
+    });
+    alternatives = await alternativesFor(deps, work).catch(() => []);
+  }
+  await transition(deps.db, {
+    appointmentId: work.appointment.id,
+    from: ['pending'],
+    to: 'failed',
+    event: 'failed',
+    actor: 'worker',
+    set: {
+      failureCode: code,
+      failureReason: error instanceof Error ? error.message.slice(0, 500) : 'unknown error',
+      // A send whose answer never came may have booked; an operator must look.
+      needsAttention: mayHaveLanded,
+    },
+    data: { code, alternatives },
+  });
+  if (mayHaveLanded) {
+    deps.logger.error(
+      { appointmentId: work.appointment.id, code },
+      'booking failed after a send whose outcome is unknown: needs attention',
+    );
+  }
+  await deps.outcomes.publish(work.appointment.id);
+}
+
+async function eventTypeIdsOf(deps: DomainDeps, work: WorkContext): Promise<number[]> {
+  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  return (service.segments[0]?.options ?? []).map((o) => o.eventTypeId);
+}
+
+/** Up to three free starts nearest the requested one, same day window ±1 day, any qualified staff. */
+export async function alternativesFor(
+  deps: DomainDeps,
+  work: WorkContext,
+  service?: ServiceDefinition,
+): Promise<Array<{ start: string; end: string; staff: string[] }>> {
+  const { appointment } = work;
+  const definition = service ?? (await loadService(deps.db, appointment.companyId, appointment.serviceId));
+  const options = staffOptions(definition, 0, appointment.staffId ?? undefined);
+  const requested = appointment.startsAt.getTime();
+  const window = {
+    start: new Date(Math.max(Date.now(), requested - 86_400_000)),
+    end: new Date(requested + 86_400_000),
+  };
+  const perOption = await freeStartsByOption(deps, work.company, options, window);
+  const all = perOption.flatMap((p) => p.starts);
+  const durationMs = definition.totalMinutes * 60_000;
+  return nearestAlternatives(all, requested).map((start) => ({
+    start: formatInZone(new Date(start), appointment.timezone),
+    end: formatInZone(new Date(start + durationMs), appointment.timezone),
+    staff: perOption.filter((p) => p.starts.includes(start)).map((p) => p.option.staffId),
+  }));
+}

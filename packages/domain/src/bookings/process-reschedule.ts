@@ -1,0 +1,153 @@
+import type { Booking } from '@calgate/calcom';
+import { isAppError } from '@calgate/errors';
+import type { JobContext } from '@calgate/jobs';
+import type { DomainDeps } from '../deps.ts';
+import { loadService } from '../services/catalog.ts';
+import { loadHistory } from './appointments.ts';
+import { invalidateAvailability } from './invalidate.ts';
+import { alternativesFor } from './process-create.ts';
+import { transition } from './transitions.ts';
+import { loadWorkContext, type WorkContext } from './work-context.ts';
+
+export interface RescheduleTarget {
+  requestId: string;
+  start: string;
+  timeZone: string;
+  reason?: string;
+}
+
+/** The target of a reschedule request, as recorded in the history when it was accepted. */
+export async function rescheduleTarget(
+  deps: Pick<DomainDeps, 'db'>,
+  appointmentId: string,
+  requestId: string,
+): Promise<
+  { target: RescheduleTarget; outcome: 'rescheduled' | 'reschedule_failed' | undefined } | undefined
+> {
+  const history = await loadHistory(deps.db, appointmentId);
+  const byRequest = (event: string) =>
+    history.find((h) => h.event === event && (h.data as { requestId?: string }).requestId === requestId);
+  const requested = byRequest('reschedule_requested');
+  if (requested === undefined) return undefined;
+  const outcome = byRequest('rescheduled')
+    ? 'rescheduled'
+    : byRequest('reschedule_failed')
+      ? 'reschedule_failed'
+      : undefined;
+  return { target: requested.data as unknown as RescheduleTarget, outcome };
+}
+
+/**
+ * `booking.reschedule`: moves the Cal.com booking (Cal.com makes a new booking with a new uid and
+ * cancels the old one), then records the new uid and times. A retry after a lost answer finds the
+ * old booking already rescheduled and adopts its successor instead of sending again.
+ */
+export async function processRescheduleBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string; requestId: string },
+  context: JobContext,
+): Promise<string> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  if (work === undefined) return 'appointment-missing';
+  const found = await rescheduleTarget(deps, payload.appointmentId, payload.requestId);
+  if (found === undefined || found.outcome !== undefined) return 'already-settled';
+  const { appointment } = work;
+  const oldUid = appointment.calcomBookingUid;
+  if (appointment.status !== 'rescheduling' || oldUid === null) return `skipped-${appointment.status}`;
+  const { client } = deps.calcom.forCompany(work.company);
+
+  let booking: Booking | undefined;
+  if (context.job.data.sent === true || context.job.attemptsMade > 0) {
+    const old = await client.getBooking(oldUid, { signal: context.signal });
+    const successor = (old as { rescheduledToUid?: string | null }).rescheduledToUid;
+    if (typeof successor === 'string' && successor.length > 0) {
+      booking = await client.getBooking(successor, { signal: context.signal });
+    }
+  }
+  if (booking === undefined) {
+    await context.job.updateData({ ...context.job.data, sent: true });
+    booking = await client.rescheduleBooking(
+      oldUid,
+      { start: new Date(found.target.start).toISOString(), reschedulingReason: found.target.reason },
+      { signal: context.signal },
+    );
+  }
+  const start = new Date(booking.start);
+  const end = new Date(booking.end);
+  await transition(deps.db, {
+    appointmentId: appointment.id,
+    from: ['rescheduling'],
+    to: 'confirmed',
+    event: 'rescheduled',
+    actor: 'worker',
+    set: {
+      calcomBookingUid: booking.uid,
+      calcomBookingId: booking.id,
+      startsAt: start,
+      endsAt: end,
+      timezone: found.target.timeZone,
+    },
+    data: {
+      requestId: payload.requestId,
+      fromUid: oldUid,
+      toUid: booking.uid,
+      from: appointment.startsAt.toISOString(),
+      to: start.toISOString(),
+    },
+  });
+  await invalidateAvailability(deps, {
+    staffId: appointment.staffId,
+    eventTypeIds: [booking.eventTypeId],
+    spans: [
+      { start: appointment.startsAt, end: appointment.endsAt },
+      { start, end },
+    ],
+  });
+  await deps.outcomes.publish(appointment.id);
+  return 'rescheduled';
+}
+
+/**
+ * The reschedule failed for good: the original appointment stands (Cal.com only cancels the old
+ * booking when the new one is made); record why, with alternatives when the slot was taken.
+ */
+export async function failRescheduleBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string; requestId: string },
+  error: unknown,
+): Promise<void> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  const found = await rescheduleTarget(deps, payload.appointmentId, payload.requestId);
+  if (work === undefined || found === undefined || found.outcome !== undefined) return;
+  const code = isAppError(error) ? error.code : 'INTERNAL';
+  const alternatives =
+    code === 'SLOT_UNAVAILABLE' ? await rescheduleAlternatives(deps, work, found.target) : [];
+  await transition(deps.db, {
+    appointmentId: payload.appointmentId,
+    from: ['rescheduling'],
+    to: 'confirmed',
+    event: 'reschedule_failed',
+    actor: 'worker',
+    data: {
+      requestId: payload.requestId,
+      code,
+      message: error instanceof Error ? error.message.slice(0, 500) : 'reschedule failed',
+      alternatives,
+    },
+  });
+  await deps.outcomes.publish(payload.appointmentId);
+}
+
+async function rescheduleAlternatives(deps: DomainDeps, work: WorkContext, target: RescheduleTarget) {
+  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  const requested = new Date(target.start);
+  const shifted: WorkContext = {
+    ...work,
+    appointment: { ...work.appointment, startsAt: requested, timezone: target.timeZone },
+  };
+  await invalidateAvailability(deps, {
+    staffId: work.appointment.staffId,
+    spans: [{ start: requested, end: new Date(requested.getTime() + service.totalMinutes * 60_000) }],
+  });
+  return alternativesFor(deps, shifted, service).catch(() => []);
+}

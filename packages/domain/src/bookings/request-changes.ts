@@ -1,0 +1,125 @@
+import { newId } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { assertTimeZone, parseInstant } from '@calgate/time';
+import type { CompanyKeySource } from '../calcom-access.ts';
+import type { DomainDeps } from '../deps.ts';
+import { loadService } from '../services/catalog.ts';
+import { loadAppointment, loadHistory } from './appointments.ts';
+import { enqueueSafely } from './request-booking.ts';
+import { requestCompositeReschedule } from './request-composite.ts';
+import { transition } from './transitions.ts';
+
+export interface RescheduleRequest {
+  start: string;
+  timeZone: string;
+  reason?: string | undefined;
+}
+
+export type ChangeAccepted =
+  | { kind: 'accepted'; requestId?: string }
+  /** Nothing to do: the appointment is already where the request wants it. */
+  | { kind: 'noop' };
+
+function invalidState(message: string, status: string): AppError {
+  return new AppError('INVALID_STATE', message, { details: { status } });
+}
+
+/**
+ * Accepts a reschedule: marks the appointment `rescheduling` with the target in its history and
+ * enqueues `booking.reschedule`. Repeating the same request while it runs, or after it landed, is a no-op.
+ */
+export async function requestReschedule(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>,
+  company: CompanyKeySource,
+  appointmentId: string,
+  request: RescheduleRequest,
+): Promise<ChangeAccepted> {
+  const companyId = company.id;
+  assertTimeZone(request.timeZone);
+  const start = parseInstant(request.start, 'start');
+  if (start.getTime() <= Date.now()) {
+    throw new AppError('VALIDATION_FAILED', 'start: must be in the future', { details: { field: 'start' } });
+  }
+  const appointment = await loadAppointment(deps.db, companyId, appointmentId);
+  if (appointment.status === 'rescheduling') {
+    const pending = [...(await loadHistory(deps.db, appointmentId))]
+      .reverse()
+      .find((h) => h.event === 'reschedule_requested');
+    const data = (pending?.data ?? {}) as { requestId?: string; start?: string };
+    if (data.start !== undefined && Date.parse(data.start) === start.getTime()) {
+      return { kind: 'accepted', requestId: data.requestId };
+    }
+    throw invalidState('A reschedule of this booking is already in progress', appointment.status);
+  }
+  if (appointment.status !== 'confirmed') {
+    throw invalidState(`A ${appointment.status} booking cannot be rescheduled`, appointment.status);
+  }
+  if (appointment.startsAt.getTime() === start.getTime()) return { kind: 'noop' };
+  const service = await loadService(deps.db, companyId, appointment.serviceId);
+  if (service.kind === 'composite') {
+    return requestCompositeReschedule(deps, company, service, appointment.id, start, request);
+  }
+
+  const requestId = newId('rsq');
+  const moved = await transition(deps.db, {
+    appointmentId,
+    from: ['confirmed'],
+    to: 'rescheduling',
+    event: 'reschedule_requested',
+    actor: 'api',
+    data: { requestId, start: start.toISOString(), timeZone: request.timeZone, reason: request.reason },
+  });
+  if (!moved) throw invalidState('The booking changed meanwhile; read it and try again', 'changed');
+  try {
+    await deps.queues.enqueue('booking.reschedule', { appointmentId, requestId });
+  } catch (error) {
+    deps.logger.warn({ err: error, appointmentId }, 'enqueue failed; the sweeper will enqueue it');
+  }
+  return { kind: 'accepted', requestId };
+}
+
+/**
+ * Accepts a cancel: marks the appointment `cancelling` and enqueues `booking.cancel`. Cancelling a
+ * cancelled (or cancelling) appointment is a no-op, so the request is idempotent.
+ */
+export async function requestCancel(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+  companyId: string,
+  appointmentId: string,
+  request: { cancellationReason?: string | undefined },
+): Promise<ChangeAccepted> {
+  const appointment = await loadAppointment(deps.db, companyId, appointmentId);
+  const composite = appointment.compositeGroupUid !== null;
+  const enqueueCancel = async () => {
+    if (!composite) return enqueueSafely(deps, 'booking.cancel', { appointmentId });
+    try {
+      // Every segment of every generation is cancelled, durably, before the appointment is.
+      await deps.queues.enqueue('composite.compensate', {
+        appointmentId,
+        generation: 0,
+        purpose: 'cancelled',
+      });
+    } catch (error) {
+      deps.logger.warn({ err: error, appointmentId }, 'enqueue failed; the sweeper will enqueue it');
+    }
+  };
+  if (appointment.status === 'cancelled') return { kind: 'noop' };
+  if (appointment.status === 'cancelling') {
+    await enqueueCancel();
+    return { kind: 'accepted' };
+  }
+  if (appointment.status !== 'pending' && appointment.status !== 'confirmed') {
+    throw invalidState(`A ${appointment.status} booking cannot be cancelled`, appointment.status);
+  }
+  const moved = await transition(deps.db, {
+    appointmentId,
+    from: ['pending', 'confirmed'],
+    to: 'cancelling',
+    event: 'cancel_requested',
+    actor: 'api',
+    data: { reason: request.cancellationReason ?? null },
+  });
+  if (!moved) throw invalidState('The booking changed meanwhile; read it and try again', 'changed');
+  await enqueueCancel();
+  return { kind: 'accepted' };
+}

@@ -1,0 +1,242 @@
+import { appointmentHistory, appointmentSegments, appointments, newId } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { formatInZone } from '@calgate/time';
+import { desc, eq } from 'drizzle-orm';
+import { compositeSlots } from '../availability/composite-availability.ts';
+import type { CompositeSlot } from '../availability/composite-slots.ts';
+import { nearestAlternatives } from '../availability/simple-slots.ts';
+import type { CompanyKeySource } from '../calcom-access.ts';
+import type { DomainDeps } from '../deps.ts';
+import type { ServiceDefinition } from '../services/catalog.ts';
+import { inFlightError } from './idempotency.ts';
+import {
+  type BookingAccepted,
+  type BookingRequest,
+  type IdempotencyContext,
+  insertIdempotencyKey,
+  isUniqueViolation,
+  upsertCustomer,
+} from './request-booking.ts';
+
+type Deps = Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>;
+
+/**
+ * Plans a composite appointment at `start`: every segment with a staff member free at exactly its
+ * offset (from the shared availability cache), or SLOT_UNAVAILABLE with the nearest alternatives.
+ */
+export async function planComposite(
+  deps: Deps,
+  company: CompanyKeySource,
+  service: ServiceDefinition,
+  start: Date,
+  timeZone: string,
+  staffId?: string,
+): Promise<CompositeSlot> {
+  const at = start.getTime();
+  const slots = await compositeSlots(deps, company, service, { start, end: new Date(at + 60_000) }, staffId);
+  const slot = slots.find((candidate) => candidate.start === at);
+  if (slot !== undefined) return slot;
+  throw new AppError('SLOT_UNAVAILABLE', 'The requested slot is no longer available', {
+    details: { alternatives: await compositeAlternatives(deps, company, service, start, timeZone, staffId) },
+  });
+}
+
+/** Up to three composite starts nearest `start` (within a day either side) that are bookable now. */
+export async function compositeAlternatives(
+  deps: Pick<DomainDeps, 'slotCache' | 'calcom'>,
+  company: CompanyKeySource,
+  service: ServiceDefinition,
+  start: Date,
+  timeZone: string,
+  staffId?: string,
+): Promise<Array<{ start: string; end: string; staff: string[] }>> {
+  const at = start.getTime();
+  const around = await compositeSlots(
+    deps,
+    company,
+    service,
+    { start: new Date(Math.max(Date.now(), at - 86_400_000)), end: new Date(at + 86_400_000) },
+    staffId,
+  ).catch(() => []);
+  const durationMs = service.totalMinutes * 60_000;
+  return nearestAlternatives(
+    around.map((s) => s.start),
+    at,
+  ).map((s) => ({
+    start: formatInZone(new Date(s), timeZone),
+    end: formatInZone(new Date(s + durationMs), timeZone),
+    staff: [...new Set(around.find((c) => c.start === s)?.segments.map((p) => p.staffId) ?? [])],
+  }));
+}
+
+/**
+ * Records a composite appointment with its planned segments (generation 0), history and
+ * idempotency key in one transaction, then adds its booking flow.
+ */
+export async function requestCompositeBooking(
+  deps: Deps,
+  company: CompanyKeySource,
+  service: ServiceDefinition,
+  request: BookingRequest,
+  start: Date,
+  idempotency: IdempotencyContext | undefined,
+): Promise<BookingAccepted> {
+  const plan = await planComposite(deps, company, service, start, request.timeZone, request.staffId);
+  const appointmentId = newId('apt');
+  const staffIds = new Set(plan.segments.map((s) => s.staffId));
+  try {
+    await deps.db.transaction(async (tx) => {
+      const customerId = await upsertCustomer(tx, company.id, request.customer);
+      await tx.insert(appointments).values({
+        id: appointmentId,
+        companyId: company.id,
+        serviceId: service.id,
+        customerId,
+        staffId: staffIds.size === 1 ? ([...staffIds][0] as string) : null,
+        status: 'pending',
+        startsAt: new Date(plan.start),
+        endsAt: new Date(plan.end),
+        timezone: request.timeZone,
+        compositeGroupUid: newId('cgp'),
+        idempotencyKey: idempotency?.key ?? null,
+        source: 'api',
+        notes: request.notes ?? null,
+        metadata: request.metadata ?? {},
+      });
+      await tx.insert(appointmentSegments).values(
+        plan.segments.map((part) => {
+          const segment = service.segments[part.position];
+          const option = segment?.options.find((o) => o.staffId === part.staffId);
+          if (segment === undefined || option === undefined)
+            throw new Error('plan does not match the service');
+          return {
+            id: newId('aps'),
+            appointmentId,
+            serviceSegmentId: segment.id,
+            position: part.position,
+            generation: 0,
+            staffId: part.staffId,
+            calcomEventTypeId: option.eventTypeId,
+            startsAt: new Date(part.start),
+            endsAt: new Date(part.end),
+          };
+        }),
+      );
+      await tx.insert(appointmentHistory).values({
+        appointmentId,
+        event: 'created',
+        toStatus: 'pending',
+        actor: 'api',
+        data: { start: start.toISOString(), segments: plan.segments.length },
+      });
+      await insertIdempotencyKey(tx, company.id, idempotency, appointmentId);
+    });
+  } catch (error) {
+    if (idempotency !== undefined && isUniqueViolation(error)) throw inFlightError();
+    throw error;
+  }
+  try {
+    await deps.queues.addCompositeFlow(appointmentId, 0, plan.segments.length);
+  } catch (error) {
+    deps.logger.warn({ err: error, appointmentId }, 'flow enqueue failed; the sweeper will add it');
+  }
+  return { appointmentId, replayed: false };
+}
+
+/**
+ * Reschedules a composite appointment without ever risking the original: the new segments are
+ * planned and booked as a new generation first; only when all of them are booked is the old
+ * generation released (`composite.finalize` then `composite.compensate` with purpose `replaced`).
+ */
+export async function requestCompositeReschedule(
+  deps: Deps,
+  company: CompanyKeySource,
+  service: ServiceDefinition,
+  appointmentId: string,
+  start: Date,
+  request: { timeZone: string; reason?: string | undefined },
+): Promise<{ kind: 'accepted'; requestId: string }> {
+  let plan: CompositeSlot;
+  try {
+    plan = await planComposite(deps, company, service, start, request.timeZone);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'SLOT_UNAVAILABLE') {
+      throw new AppError('SLOT_UNAVAILABLE', error.message, {
+        details: { ...error.details, unchanged: true },
+      });
+    }
+    throw error;
+  }
+  const requestId = newId('rsq');
+  const [latest] = await deps.db
+    .select({ generation: appointmentSegments.generation })
+    .from(appointmentSegments)
+    .where(eq(appointmentSegments.appointmentId, appointmentId))
+    .orderBy(desc(appointmentSegments.generation))
+    .limit(1);
+  const generation = (latest?.generation ?? 0) + 1;
+  const moved = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ status: appointments.status })
+      .from(appointments)
+      .where(eq(appointments.id, appointmentId))
+      .for('update');
+    if (row?.status !== 'confirmed') return false;
+    await tx
+      .update(appointments)
+      .set({ status: 'rescheduling', updatedAt: new Date() })
+      .where(eq(appointments.id, appointmentId));
+    await tx.insert(appointmentHistory).values({
+      appointmentId,
+      event: 'reschedule_requested',
+      fromStatus: 'confirmed',
+      toStatus: 'rescheduling',
+      actor: 'api',
+      data: {
+        requestId,
+        generation,
+        start: start.toISOString(),
+        timeZone: request.timeZone,
+        reason: request.reason,
+      },
+    });
+    await tx.insert(appointmentSegments).values(segmentRows(service, plan, appointmentId, generation));
+    return true;
+  });
+  if (!moved) {
+    throw new AppError('INVALID_STATE', 'The booking changed meanwhile; read it and try again', {
+      details: { status: 'changed' },
+    });
+  }
+  try {
+    await deps.queues.addCompositeFlow(appointmentId, generation, plan.segments.length);
+  } catch (error) {
+    deps.logger.warn({ err: error, appointmentId }, 'flow enqueue failed; the sweeper will add it');
+  }
+  return { kind: 'accepted', requestId };
+}
+
+/** The segment rows of a plan, for one generation. */
+function segmentRows(
+  service: ServiceDefinition,
+  plan: CompositeSlot,
+  appointmentId: string,
+  generation: number,
+) {
+  return plan.segments.map((part) => {
+    const segment = service.segments[part.position];
+    const option = segment?.options.find((o) => o.staffId === part.staffId);
+    if (segment === undefined || option === undefined) throw new Error('plan does not match the service');
+    return {
+      id: newId('aps'),
+      appointmentId,
+      serviceSegmentId: segment.id,
+      position: part.position,
+      generation,
+      staffId: part.staffId,
+      calcomEventTypeId: option.eventTypeId,
+      startsAt: new Date(part.start),
+      endsAt: new Date(part.end),
+    };
+  });
+}

@@ -1,0 +1,85 @@
+import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
+
+/** Work younger than this is left alone: its job was enqueued moments ago. */
+const GRACE_MS = 30_000;
+const BATCH = 500;
+
+/**
+ * Re-enqueues work Postgres holds but Redis may have lost (an enqueue during a Redis outage, a
+ * flushed queue): pending, cancelling and rescheduling appointments older than a grace period.
+ * Job ids are deterministic, so work that still has its job is not duplicated.
+ */
+export async function sweepStuckAppointments(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+): Promise<number> {
+  const rows = await deps.db
+    .select({ id: appointments.id, status: appointments.status, composite: appointments.compositeGroupUid })
+    .from(appointments)
+    .where(
+      and(
+        inArray(appointments.status, ['pending', 'cancelling', 'rescheduling']),
+        lt(appointments.updatedAt, new Date(Date.now() - GRACE_MS)),
+        eq(appointments.needsAttention, false),
+      ),
+    )
+    .limit(BATCH);
+  let enqueued = 0;
+  // Only work whose job is missing or failed is touched; completed jobs mean a state write is on its way.
+  for (const row of rows) {
+    if (row.composite !== null) {
+      if ((await sweepComposite(deps, row)) === 'present') continue;
+    } else if (row.status === 'pending') {
+      if ((await deps.queues.ensure('booking.create', { appointmentId: row.id })) === 'present') continue;
+    } else if (row.status === 'cancelling') {
+      if ((await deps.queues.ensure('booking.cancel', { appointmentId: row.id })) === 'present') continue;
+    } else {
+      const [requested] = await deps.db
+        .select({ data: appointmentHistory.data })
+        .from(appointmentHistory)
+        .where(
+          and(
+            eq(appointmentHistory.appointmentId, row.id),
+            eq(appointmentHistory.event, 'reschedule_requested'),
+          ),
+        )
+        .orderBy(desc(appointmentHistory.createdAt))
+        .limit(1);
+      const requestId = (requested?.data as { requestId?: string } | undefined)?.requestId;
+      if (requestId === undefined) continue;
+      if (
+        (await deps.queues.ensure('booking.reschedule', { appointmentId: row.id, requestId })) === 'present'
+      ) {
+        continue;
+      }
+    }
+    enqueued++;
+  }
+  if (enqueued > 0) deps.logger.info({ enqueued }, 'sweeper re-enqueued stuck appointments');
+  return enqueued;
+}
+
+/** A composite appointment's work is its flow (pending) or its cancel compensation (cancelling). */
+async function sweepComposite(
+  deps: Pick<DomainDeps, 'db' | 'queues'>,
+  row: { id: string; status: string },
+): Promise<'added' | 'present'> {
+  if (row.status === 'cancelling') {
+    const done = await deps.queues.ensure('composite.compensate', {
+      appointmentId: row.id,
+      generation: 0,
+      purpose: 'cancelled',
+    });
+    return done === 'present' ? 'present' : 'added';
+  }
+  if (row.status !== 'pending') return 'present';
+  const finalize = await deps.queues.queue('composite').getJob(`composite-finalize-${row.id}-g0`);
+  if (finalize !== undefined) return 'present';
+  const segments = await deps.db
+    .select({ id: appointmentSegments.id })
+    .from(appointmentSegments)
+    .where(and(eq(appointmentSegments.appointmentId, row.id), eq(appointmentSegments.generation, 0)));
+  await deps.queues.addCompositeFlow(row.id, 0, segments.length);
+  return 'added';
+}

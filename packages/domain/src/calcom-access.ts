@@ -1,0 +1,90 @@
+import type { Budget } from '@calgate/budget';
+import { type CalcomClient, createCalcomClient, keyFingerprint } from '@calgate/calcom';
+import { decryptSecret } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import type { DomainLogger } from './deps.ts';
+
+export interface CalcomAccessOptions {
+  baseUrl: string;
+  /** The env default key (CALCOM_API_KEY), used by companies without their own. */
+  defaultApiKey: string | undefined;
+  bookingsApiVersion: string;
+  timeoutMs: number;
+  debug: boolean;
+  encryptionKey: Buffer;
+  budget: Budget;
+  logger: DomainLogger;
+  /** Observes every Cal.com response (metrics). */
+  onResponse?: (event: { operation: string; status: number; durationMs: number }) => void;
+}
+
+export interface CompanyKeySource {
+  id: string;
+  calcomApiKeyEncrypted: string | null;
+}
+
+export interface CalcomAccess {
+  /**
+   * The client for a company: its own key when it has one, else the env default (the original
+   * design's hierarchy). Every call draws from that key's shared budget.
+   * @throws AppError UNAUTHORIZED when neither key exists.
+   */
+  forCompany(company: CompanyKeySource): { client: CalcomClient; keyId: string };
+}
+
+/** Pause after a 429 without a usable reset header, as the contract says. */
+const DEFAULT_PAUSE_MS = 60_000;
+
+export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
+  const clients = new Map<string, { client: CalcomClient; keyId: string }>();
+
+  function clientForKey(apiKey: string): { client: CalcomClient; keyId: string } {
+    const keyId = keyFingerprint(apiKey);
+    let entry = clients.get(keyId);
+    if (entry === undefined) {
+      const client = createCalcomClient({
+        baseUrl: options.baseUrl,
+        apiKey,
+        bookingsApiVersion: options.bookingsApiVersion,
+        timeoutMs: options.timeoutMs,
+        debug: options.debug,
+        logger: options.logger,
+        hooks: {
+          beforeRequest: (_ctx, signal) => options.budget.acquire(keyId, signal),
+          afterResponse: (ctx) => {
+            options.onResponse?.({
+              operation: ctx.operation,
+              status: ctx.status,
+              durationMs: ctx.durationMs,
+            });
+            if (ctx.status === 429) {
+              const resetMs = (ctx.rateLimit?.resetSeconds ?? 0) * 1000;
+              const pauseMs = resetMs > 0 ? resetMs : DEFAULT_PAUSE_MS;
+              options.logger.warn({ key: keyId, pauseMs }, 'Cal.com answered 429: pausing this key');
+              void options.budget.pause(keyId, pauseMs);
+            }
+          },
+        },
+      });
+      entry = { client, keyId };
+      clients.set(keyId, entry);
+    }
+    return entry;
+  }
+
+  return {
+    forCompany(company) {
+      if (company.calcomApiKeyEncrypted !== null) {
+        return clientForKey(decryptSecret(company.calcomApiKeyEncrypted, options.encryptionKey));
+      }
+      if (options.defaultApiKey !== undefined) return clientForKey(options.defaultApiKey);
+      throw new AppError(
+        'CALCOM_UNAUTHORIZED',
+        `Company ${company.id} has no Cal.com API key and no default is configured`,
+        {
+          details: { companyId: company.id },
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Budget } from '@calgate/budget';
+import type { Database } from '@calgate/db';
+import type { JobQueues } from '@calgate/jobs';
+import type { Redis } from 'ioredis';
+import type { SlotCache } from './availability/slot-cache.ts';
+import type { OutcomeNotifier } from './bookings/outcomes.ts';
+import type { CalcomAccess } from './calcom-access.ts';
+import type { Counters } from './counters.ts';
+
+export interface DomainLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the booking steps need; built once by each service host and passed down. */
+export interface DomainDeps {
+  db: Database;
+  redis: Redis;
+  queues: JobQueues;
+  slotCache: SlotCache;
+  calcom: CalcomAccess;
+  budget: Budget;
+  outcomes: OutcomeNotifier;
+  counters: Counters;
+  logger: DomainLogger;
+}

@@ -1,0 +1,44 @@
+export { assertTimeZone, formatInZone, isValidTimeZone } from '@calgate/time';
+export type { AvailabilityQuery, AvailabilitySlot, AvailabilityView } from './availability/availability.ts';
+export { getAvailability, MAX_WINDOW_DAYS, readWindow } from './availability/availability.ts';
+export type { CompositeSlot, SegmentAvailability } from './availability/composite-slots.ts';
+export { combineSegments, segmentOffsets } from './availability/composite-slots.ts';
+export { mergeStaffSlots, nearestAlternatives } from './availability/simple-slots.ts';
+export type { SlotCacheOptions, SlotsClient } from './availability/slot-cache.ts';
+export { SlotCache } from './availability/slot-cache.ts';
+export type { AppointmentView } from './bookings/appointments.ts';
+export { getAppointmentView, loadAppointment } from './bookings/appointments.ts';
+export {
+  completeIdempotencyKey,
+  IDEMPOTENCY_TTL_MS,
+  requestFingerprint,
+  validateIdempotencyKey,
+} from './bookings/idempotency.ts';
+export type { OutcomeNotifier, OutcomeWaiter } from './bookings/outcomes.ts';
+export { createOutcomeNotifier, createOutcomeWaiter, parsePreferWait } from './bookings/outcomes.ts';
+export { failCancelBooking, processCancelBooking } from './bookings/process-cancel.ts';
+export {
+  failBookSegment,
+  failCompensate,
+  processBookSegment,
+  processCompensate,
+  processFinalize,
+} from './bookings/process-composite.ts';
+export { failCreateBooking, processCreateBooking } from './bookings/process-create.ts';
+export {
+  failRescheduleBooking,
+  processRescheduleBooking,
+  rescheduleTarget,
+} from './bookings/process-reschedule.ts';
+export type { BookingRequest } from './bookings/request-booking.ts';
+export { requestBooking } from './bookings/request-booking.ts';
+export type { ChangeAccepted, RescheduleRequest } from './bookings/request-changes.ts';
+export { requestCancel, requestReschedule } from './bookings/request-changes.ts';
+export { sweepStuckAppointments } from './bookings/sweeper.ts';
+export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './calcom-access.ts';
+export { createCalcomAccess } from './calcom-access.ts';
+export type { CounterName, Counters } from './counters.ts';
+export { COUNTERS, createCounters } from './counters.ts';
+export type { DomainDeps, DomainLogger } from './deps.ts';
+export type { ServiceDefinition } from './services/catalog.ts';
+export { listServices, loadService } from './services/catalog.ts';

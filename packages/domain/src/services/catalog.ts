@@ -1,0 +1,131 @@
+import { type Database, eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+
+export interface SegmentStaffOption {
+  staffId: string;
+  staffName: string;
+  eventTypeId: number;
+}
+
+export interface ServiceSegmentView {
+  id: string;
+  position: number;
+  name: string;
+  durationMinutes: number;
+  pauseAfterMinutes: number;
+  /** Staff who can perform this segment, each with the Cal.com event type to book. */
+  options: SegmentStaffOption[];
+}
+
+export interface ServiceDefinition {
+  id: string;
+  companyId: string;
+  name: string;
+  description: string | null;
+  kind: 'simple' | 'composite';
+  preferSameStaff: boolean;
+  segments: ServiceSegmentView[];
+  /** Start of the first segment to end of the last, pauses included. */
+  totalMinutes: number;
+}
+
+/** The company's active services with their segments and staff, in name order. */
+export async function listServices(db: Database, companyId: string): Promise<ServiceDefinition[]> {
+  const rows = await db
+    .select()
+    .from(services)
+    .where(and(eq(services.companyId, companyId), isNull(services.deletedAt), eq(services.active, true)))
+    .orderBy(asc(services.name));
+  return hydrate(db, rows);
+}
+
+/**
+ * One active service of the company.
+ * @throws AppError SERVICE_NOT_FOUND when it does not exist, is deleted, or belongs to another company.
+ */
+export async function loadService(
+  db: Database,
+  companyId: string,
+  serviceId: string,
+): Promise<ServiceDefinition> {
+  const rows = await db
+    .select()
+    .from(services)
+    .where(
+      and(
+        eq(services.id, serviceId),
+        eq(services.companyId, companyId),
+        isNull(services.deletedAt),
+        eq(services.active, true),
+      ),
+    )
+    .limit(1);
+  const [service] = await hydrate(db, rows);
+  if (service === undefined) {
+    throw new AppError('SERVICE_NOT_FOUND', `serviceId: no service ${serviceId.slice(0, 64)}`, {
+      details: { field: 'serviceId' },
+    });
+  }
+  return service;
+}
+
+type ServiceRow = typeof services.$inferSelect;
+
+async function hydrate(db: Database, rows: ServiceRow[]): Promise<ServiceDefinition[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  const [segmentRows, optionRows] = await Promise.all([
+    db
+      .select()
+      .from(serviceSegments)
+      .where(inArray(serviceSegments.serviceId, ids))
+      .orderBy(asc(serviceSegments.position)),
+    db
+      .select({
+        segmentId: eventTypeMappings.segmentId,
+        staffId: staff.id,
+        staffName: staff.name,
+        eventTypeId: eventTypeMappings.calcomEventTypeId,
+      })
+      .from(eventTypeMappings)
+      .innerJoin(staff, eq(staff.id, eventTypeMappings.staffId))
+      .where(
+        and(
+          inArray(eventTypeMappings.serviceId, ids),
+          isNull(eventTypeMappings.deletedAt),
+          eq(staff.active, true),
+        ),
+      )
+      .orderBy(asc(staff.name)),
+  ]);
+  return rows.map((row) => {
+    const segments = segmentRows
+      .filter((segment) => segment.serviceId === row.id)
+      .map((segment) => ({
+        id: segment.id,
+        position: segment.position,
+        name: segment.name,
+        durationMinutes: segment.durationMinutes,
+        pauseAfterMinutes: segment.pauseAfterMinutes,
+        options: optionRows
+          .filter((option) => option.segmentId === segment.id)
+          .map(({ staffId, staffName, eventTypeId }) => ({ staffId, staffName, eventTypeId })),
+      }));
+    const totalMinutes = segments.reduce(
+      (sum, segment, i) =>
+        sum + segment.durationMinutes + (i < segments.length - 1 ? segment.pauseAfterMinutes : 0),
+      0,
+    );
+    return {
+      id: row.id,
+      companyId: row.companyId,
+      name: row.name,
+      description: row.description,
+      kind: row.kind,
+      preferSameStaff: row.preferSameStaff,
+      segments,
+      totalMinutes,
+    };
+  });
+}

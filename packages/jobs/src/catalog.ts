@@ -1,0 +1,99 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+/** Every queue the gateway uses. Bull Board shows each of them. */
+export const QUEUE_NAMES = ['bookings', 'composite', 'compensation', 'webhooks', 'sync'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const appointmentRef = z.object({ appointmentId: z.string().startsWith('apt_') });
+
+interface JobDefinition<S extends z.ZodType> {
+  queue: QueueName;
+  schema: S;
+  /** Deterministic id, so a second enqueue of the same work is a no-op. Never contains ':'. */
+  jobId: (payload: z.infer<S>) => string;
+  /** Whether failures are retried with CALCOM_RETRY_ATTEMPTS and backoff (false: one attempt). */
+  retried: boolean;
+  options?: JobsOptions;
+}
+
+function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
+  return definition;
+}
+
+/**
+ * The one contract between intake and worker: job name -> queue, payload schema, id and options.
+ * `enqueue` parses payloads with these schemas; workers parse `job.data` again before use.
+ */
+export const jobCatalog = {
+  'booking.create': defineJob({
+    queue: 'bookings',
+    schema: appointmentRef,
+    jobId: (p) => `booking-create-${p.appointmentId}`,
+    retried: true,
+  }),
+  'booking.reschedule': defineJob({
+    queue: 'bookings',
+    schema: appointmentRef.extend({ requestId: z.string().min(1).max(100) }),
+    jobId: (p) => `booking-reschedule-${p.appointmentId}-${p.requestId}`,
+    retried: true,
+  }),
+  'booking.cancel': defineJob({
+    queue: 'bookings',
+    schema: appointmentRef,
+    jobId: (p) => `booking-cancel-${p.appointmentId}`,
+    retried: true,
+  }),
+  'composite.book-segment': defineJob({
+    queue: 'composite',
+    schema: appointmentRef.extend({ generation: z.number().int().min(0), position: z.number().int().min(0) }),
+    jobId: (p) => `composite-segment-${p.appointmentId}-g${p.generation}-p${p.position}`,
+    retried: true,
+  }),
+  'composite.finalize': defineJob({
+    queue: 'composite',
+    schema: appointmentRef.extend({ generation: z.number().int().min(0) }),
+    jobId: (p) => `composite-finalize-${p.appointmentId}-g${p.generation}`,
+    retried: true,
+  }),
+  /**
+   * Cancels every Cal.com booking of one generation of a composite appointment, found both from
+   * Postgres and by a metadata lookup in Cal.com, then records the outcome: `failed` (a segment
+   * failed), `cancelled` (the customer cancelled) or `replaced` (a reschedule succeeded).
+   */
+  'composite.compensate': defineJob({
+    queue: 'compensation',
+    schema: appointmentRef.extend({
+      generation: z.number().int().min(0),
+      purpose: z.enum(['failed', 'cancelled', 'replaced']),
+      /** Distinguishes a later compensation of the same generation from one that already ran. */
+      round: z
+        .string()
+        .regex(/^[a-z0-9-]{1,20}$/)
+        .optional(),
+    }),
+    jobId: (p) =>
+      `composite-compensate-${p.appointmentId}-g${p.generation}-${p.purpose}${p.round === undefined ? '' : `-${p.round}`}`,
+    retried: true,
+    options: { attempts: 25, backoff: { type: 'capped-exponential', delay: 1_000 } },
+  }),
+  'maintenance.sweep': defineJob({
+    queue: 'sync',
+    schema: z.object({}),
+    jobId: () => 'maintenance-sweep',
+    retried: false,
+  }),
+} as const;
+
+export type JobCatalog = typeof jobCatalog;
+export type JobName = keyof JobCatalog;
+export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['schema']>;
+
+/** Parses a payload with its job's schema (enqueue side and worker side alike). */
+export function parseJobPayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  return jobCatalog[name].schema.parse(data) as JobPayload<N>;
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobCatalog, name);
+}

@@ -1,0 +1,137 @@
+import { FlowProducer, type Job, type JobsOptions, Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
+import type { Redis } from 'ioredis';
+import {
+  type JobName,
+  type JobPayload,
+  jobCatalog,
+  parseJobPayload,
+  QUEUE_NAMES,
+  type QueueName,
+} from './catalog.ts';
+
+export interface JobQueuesOptions {
+  connection: Redis;
+  prefix: string;
+  /** Retries after the first attempt for retried jobs (CALCOM_RETRY_ATTEMPTS). */
+  retryAttempts: number;
+  /** Attempts of compensation jobs. @defaultValue 25 */
+  compensationAttempts?: number;
+}
+
+export interface JobQueues {
+  /** Validates the payload and adds the job under its deterministic id. */
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: JobsOptions): Promise<Job>;
+  /**
+   * Makes sure the work has a live job: adds it if absent, retries it if its job failed, and
+   * leaves it alone if waiting, active, delayed or completed. Returns what it did.
+   */
+  ensure<N extends JobName>(name: N, payload: JobPayload<N>): Promise<'added' | 'retried' | 'present'>;
+  /**
+   * One composite booking as a flow: a `composite.finalize` parent over a chain of segment jobs
+   * nested so the LAST segment is the leaf and is booked first (the design's reverse order). A
+   * segment that fails for good fails every job above it, so nothing is left waiting.
+   */
+  addCompositeFlow(appointmentId: string, generation: number, segmentCount: number): Promise<void>;
+  queue(name: QueueName): Queue;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+/** Backoff for retried jobs: exponential from 1 s with jitter, so retries of many jobs spread out. */
+export function retryOptions(retryAttempts: number): JobsOptions {
+  return { attempts: retryAttempts + 1, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } };
+}
+
+/** Finished jobs are kept long enough to inspect in the dashboard, then trimmed. */
+export const RETENTION: JobsOptions = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+};
+
+export function createJobQueues(options: JobQueuesOptions): JobQueues {
+  const telemetry = new BullMQOtel({ tracerName: 'calgate' });
+  const queues = new Map<QueueName, Queue>(
+    QUEUE_NAMES.map((name) => [
+      name,
+      new Queue(name, { connection: options.connection, prefix: options.prefix, telemetry }),
+    ]),
+  );
+  const queue = (name: QueueName): Queue => {
+    const found = queues.get(name);
+    if (found === undefined) throw new Error(`unknown queue ${name}`);
+    return found;
+  };
+
+  const flows = new FlowProducer({ connection: options.connection, prefix: options.prefix, telemetry });
+  const optionsFor = (name: JobName): JobsOptions => {
+    const definition: { retried: boolean; options?: JobsOptions } = jobCatalog[name];
+    return {
+      ...RETENTION,
+      ...(definition.retried ? retryOptions(options.retryAttempts) : { attempts: 1 }),
+      ...definition.options,
+      ...(name === 'composite.compensate' && options.compensationAttempts !== undefined
+        ? { attempts: options.compensationAttempts }
+        : {}),
+    };
+  };
+
+  return {
+    async enqueue(name, payload, extra) {
+      const definition = jobCatalog[name];
+      const data = parseJobPayload(name, payload);
+      return queue(definition.queue).add(name, data, {
+        ...optionsFor(name),
+        ...extra,
+        jobId: definition.jobId(data as never),
+      });
+    },
+    async addCompositeFlow(appointmentId, generation, segmentCount) {
+      type Node = Parameters<FlowProducer['add']>[0];
+      let child: Node | undefined;
+      for (let position = segmentCount - 1; position >= 0; position--) {
+        const data = parseJobPayload('composite.book-segment', { appointmentId, generation, position });
+        const node: Node = {
+          name: 'composite.book-segment',
+          queueName: jobCatalog['composite.book-segment'].queue,
+          data,
+          opts: {
+            ...optionsFor('composite.book-segment'),
+            jobId: jobCatalog['composite.book-segment'].jobId(data),
+            failParentOnFailure: true,
+          },
+          ...(child === undefined ? {} : { children: [child] }),
+        };
+        child = node;
+      }
+      const data = parseJobPayload('composite.finalize', { appointmentId, generation });
+      await flows.add({
+        name: 'composite.finalize',
+        queueName: jobCatalog['composite.finalize'].queue,
+        data,
+        opts: { ...optionsFor('composite.finalize'), jobId: jobCatalog['composite.finalize'].jobId(data) },
+        ...(child === undefined ? {} : { children: [child] }),
+      });
+    },
+    async ensure(name, payload) {
+      const definition = jobCatalog[name];
+      const data = parseJobPayload(name, payload);
+      const existing = await queue(definition.queue).getJob(definition.jobId(data as never));
+      if (existing === undefined) {
+        await this.enqueue(name, payload);
+        return 'added';
+      }
+      if ((await existing.getState()) === 'failed') {
+        await existing.retry('failed');
+        return 'retried';
+      }
+      return 'present';
+    },
+    queue,
+    all: () => [...queues.values()],
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      await flows.close();
+    },
+  };
+}

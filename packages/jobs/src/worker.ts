@@ -1,0 +1,117 @@
+import { isAppError } from '@calgate/errors';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
+import type { Redis } from 'ioredis';
+import { type JobName, type JobPayload, jobCatalog, parseJobPayload, type QueueName } from './catalog.ts';
+
+export interface JobContext {
+  job: Job;
+  token: string | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export interface JobHandler<N extends JobName> {
+  process(payload: JobPayload<N>, context: JobContext): Promise<unknown>;
+  /**
+   * Runs once when the job fails for good (a final error, or the last attempt), before BullMQ
+   * records the failure — the place to record the outcome in Postgres.
+   */
+  onFinalFailure?(payload: JobPayload<N>, error: unknown, context: JobContext): Promise<void>;
+}
+
+export type JobHandlers = { [N in JobName]?: JobHandler<N> };
+
+export interface MinimalLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface JobWorkersOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** @defaultValue 30000 (BullMQ's default) */
+  lockDurationMs?: number;
+  handlers: JobHandlers;
+  logger: MinimalLogger;
+}
+
+function isFinal(job: Job, error: unknown): boolean {
+  if (isAppError(error) && !error.retry) return true;
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** How long to delay a job whose Cal.com key has no budget left, from the error's details. */
+function budgetDelayMs(error: unknown): number | undefined {
+  if (!isAppError(error) || error.code !== 'RATE_LIMIT_EXCEEDED') return undefined;
+  const retryAfter = error.details?.retryAfterMs;
+  return typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter : 60_000;
+}
+
+/**
+ * The job boundary: re-parses the payload, runs the handler, and turns our errors into BullMQ's
+ * vocabulary — a used-up budget or a Cal.com 429 delays the job without spending an attempt,
+ * a final error fails it at once, anything else is rethrown for BullMQ's backoff.
+ */
+export function createProcessor(handlers: JobHandlers, logger: MinimalLogger) {
+  return async function processJob(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
+    const name = job.name;
+    const handler = handlers[name as JobName] as JobHandler<JobName> | undefined;
+    if (handler === undefined) throw new UnrecoverableError(`no handler for job ${name}`);
+    const context: JobContext = { job, token, signal };
+    const payload = parseJobPayload(name as JobName, job.data);
+    try {
+      return await handler.process(payload as never, context);
+    } catch (error) {
+      const delayMs = budgetDelayMs(error);
+      if (delayMs !== undefined && token !== undefined) {
+        logger.info({ jobId: job.id, job: name, delayMs }, 'Cal.com budget exhausted: job delayed');
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        throw new DelayedError();
+      }
+      if (isFinal(job, error)) {
+        await handler.onFinalFailure?.(payload as never, error, context);
+        if (isAppError(error) && !error.retry)
+          throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      }
+      throw error;
+    }
+  };
+}
+
+/** Compensation retries for a long time: 1 s doubling, never more than a minute apart. */
+export const MAX_BACKOFF_MS = 60_000;
+export function cappedExponential(attemptsMade: number, type?: string): number {
+  if (type !== 'capped-exponential') return 1_000;
+  const base = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/** One BullMQ worker per queue that has handlers. */
+export function createJobWorkers(options: JobWorkersOptions): Worker[] {
+  const telemetry = new BullMQOtel({ tracerName: 'calgate' });
+  const queues = new Set<QueueName>(
+    (Object.keys(options.handlers) as JobName[]).map((name) => jobCatalog[name].queue),
+  );
+  const processor = createProcessor(options.handlers, options.logger);
+  return [...queues].map((queueName) => {
+    const worker = new Worker(queueName, processor, {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      telemetry,
+      // A killed worker's jobs come back as stalled once their lock lapses; allow a few crashes
+      // before giving up on a job.
+      maxStalledCount: 5,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      settings: { backoffStrategy: cappedExponential },
+      stalledInterval: options.lockDurationMs ?? 30_000,
+    });
+    worker.on('failed', (job, error) =>
+      options.logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job attempt failed'),
+    );
+    worker.on('error', (error) => options.logger.error({ err: error, queue: queueName }, 'worker error'));
+    return worker;
+  });
+}
