@@ -1,0 +1,79 @@
+import { appointments, type Database } from '@calgate/db';
+import { QUEUE_NAMES, type QueueName } from '@calgate/jobs';
+import { Queue } from 'bullmq';
+import { desc, eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+
+export interface CliContext {
+  db: Database;
+  connection: Redis;
+  prefix: string;
+  out: (line: string) => void;
+}
+
+function queuesNamed(context: CliContext, name: string | undefined): Queue[] {
+  const names = name === undefined ? [...QUEUE_NAMES] : [name];
+  for (const n of names) {
+    if (!(QUEUE_NAMES as readonly string[]).includes(n))
+      throw new Error(`--queue must be one of ${QUEUE_NAMES.join(', ')}`);
+  }
+  return names.map(
+    (n) => new Queue(n as QueueName, { connection: context.connection, prefix: context.prefix }),
+  );
+}
+
+/** Failed jobs with their reason, per queue. */
+export async function listFailedJobs(context: CliContext, queueName?: string): Promise<number> {
+  let count = 0;
+  for (const queue of queuesNamed(context, queueName)) {
+    for (const job of await queue.getFailed(0, 999)) {
+      count++;
+      context.out(
+        `${queue.name}\t${job.id}\t${job.name}\tattempts=${job.attemptsMade}\t${(job.failedReason ?? '').slice(0, 200)}`,
+      );
+    }
+    await queue.close();
+  }
+  context.out(`${count} failed job(s)`);
+  return count;
+}
+
+/** Retries failed jobs: one by id, or every failed job of the queue(s). */
+export async function retryFailedJobs(
+  context: CliContext,
+  options: { queue?: string; job?: string },
+): Promise<number> {
+  let retried = 0;
+  for (const queue of queuesNamed(context, options.queue)) {
+    const jobs =
+      options.job === undefined
+        ? await queue.getFailed(0, 9_999)
+        : [await queue.getJob(options.job)].filter((j) => j !== undefined);
+    for (const job of jobs) {
+      if ((await job.getState()) !== 'failed') continue;
+      await job.retry('failed');
+      retried++;
+      context.out(`retried ${queue.name}/${job.id} (${job.name})`);
+    }
+    await queue.close();
+  }
+  context.out(`${retried} job(s) retried`);
+  return retried;
+}
+
+/** Appointments flagged for an operator (an exhausted compensation, an outcome that is unknown). */
+export async function listNeedsAttention(context: CliContext): Promise<number> {
+  const rows = await context.db
+    .select()
+    .from(appointments)
+    .where(eq(appointments.needsAttention, true))
+    .orderBy(desc(appointments.updatedAt))
+    .limit(500);
+  for (const row of rows) {
+    context.out(
+      `${row.id}\t${row.status}\t${row.startsAt.toISOString()}\t${row.failureCode ?? ''}\t${row.failureReason ?? ''}`,
+    );
+  }
+  context.out(`${rows.length} appointment(s) need attention`);
+  return rows.length;
+}

@@ -1,0 +1,68 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { ApiDeps } from './deps.ts';
+import { registerCompanyAuth } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/error-handler.ts';
+import { healthRoutes } from './routes/health.ts';
+import { bookingRoutes } from './routes/v2/bookings.ts';
+import { serviceRoutes } from './routes/v2/services.ts';
+
+/**
+ * Builds the HTTP app without listening: `main.ts` listens, tests call `app.inject()`.
+ */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is Fastify's logger; the cast bridges the two packages' type declarations.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: deps.config.http.bodyLimitBytes,
+    // Request ids from a trusted proxy are kept; otherwise Fastify generates one.
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'calgate booking gateway',
+        description:
+          'Availability and bookings in front of Cal.com. Errors: {"error":{"code","message","details"}}.',
+        version: '1.0.0',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A company API token' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // DELETE and friends may come with Content-Type: application/json and no body at all.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
+
+  await app.register(async (scope) => healthRoutes(scope, deps));
+  await app.register(
+    async (scope) => {
+      registerCompanyAuth(scope, deps.db);
+      await serviceRoutes(scope, deps);
+      await bookingRoutes(scope, deps);
+    },
+    { prefix: '/api/v2' },
+  );
+  return app;
+}

@@ -1,0 +1,87 @@
+import { createBudget } from '@calgate/budget';
+import type { Config } from '@calgate/config';
+import { createDb, parseEncryptionKey } from '@calgate/db';
+import {
+  createCalcomAccess,
+  createCounters,
+  createOutcomeNotifier,
+  createOutcomeWaiter,
+  type DomainDeps,
+  type OutcomeWaiter,
+  SlotCache,
+} from '@calgate/domain';
+import { createJobQueues } from '@calgate/jobs';
+import type { Logger } from '@calgate/telemetry';
+import { Redis } from 'ioredis';
+import type postgres from 'postgres';
+
+/** Everything the API's routes need, built once in `main.ts` (or by a test) and passed down. */
+export interface ApiDeps extends DomainDeps {
+  config: Config;
+  logger: Logger;
+  sql: postgres.Sql;
+  waiter: OutcomeWaiter;
+}
+
+/** Connects to Postgres and Redis and builds the domain's collaborators. `close` releases all. */
+export function createApiDeps(config: Config, logger: Logger): ApiDeps & { close(): Promise<void> } {
+  const {
+    db,
+    sql,
+    close: closeDb,
+  } = createDb(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: 'calgate-api',
+  });
+  // Request-path commands fail fast while Redis is away instead of queueing behind a reconnect.
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const subscriber = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  subscriber.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
+  // BullMQ wants its own connection with unlimited retries; enqueue errors are handled by the caller.
+  const queueConnection = new Redis(config.redis.url, {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: false,
+  });
+  queueConnection.on('error', (error) => logger.warn({ err: error }, 'redis queue connection error'));
+
+  const prefix = config.redis.queuePrefix;
+  const budget = createBudget({ redis, prefix, limitPerMinute: config.calcom.rateLimitPerMinute });
+  const queues = createJobQueues({
+    connection: queueConnection,
+    prefix,
+    retryAttempts: config.calcom.retryAttempts,
+    compensationAttempts: config.worker.compensationAttempts,
+  });
+  const calcom = createCalcomAccess({
+    baseUrl: config.calcom.baseUrl,
+    defaultApiKey: config.calcom.apiKey,
+    bookingsApiVersion: config.calcom.bookingsApiVersion,
+    timeoutMs: config.calcom.timeoutMs,
+    debug: config.calcom.debug,
+    encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
+    budget,
+    logger,
+  });
+  return {
+    config,
+    logger,
+    db,
+    sql,
+    redis,
+    queues,
+    budget,
+    calcom,
+    slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),
+    outcomes: createOutcomeNotifier(redis, prefix),
+    counters: createCounters(redis, prefix),
+    waiter: createOutcomeWaiter(subscriber, prefix),
+    async close() {
+      await this.waiter.close();
+      await queues.close();
+      queueConnection.disconnect();
+      redis.disconnect();
+      await closeDb();
+    },
+  };
+}

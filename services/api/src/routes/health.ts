@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.ts';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function check(
+  probe: () => Promise<unknown>,
+): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+  const started = performance.now();
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return { ok: true, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - started),
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/** Liveness and readiness for orchestrators. Readiness means Postgres and Redis answer. */
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/health/ready', { schema: { hide: true } }, async (_request, reply) => {
+    const [postgres, redis] = await Promise.all([
+      check(() => deps.sql`select 1`),
+      check(() => deps.redis.ping()),
+    ]);
+    const ready = postgres.ok && redis.ok;
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis });
+  });
+}

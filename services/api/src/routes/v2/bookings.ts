@@ -1,0 +1,198 @@
+import {
+  type AppointmentView,
+  completeIdempotencyKey,
+  getAppointmentView,
+  loadAppointment,
+  parsePreferWait,
+  requestBooking,
+  requestCancel,
+  requestFingerprint,
+  requestReschedule,
+  rescheduleTarget,
+  validateIdempotencyKey,
+} from '@calgate/domain';
+import { type ErrorCode, httpStatusFor } from '@calgate/errors';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiDeps } from '../../deps.ts';
+import { type ErrorBody, errorBody } from '../../plugins/error-handler.ts';
+import {
+  appointmentSchema,
+  bookingBodySchema,
+  bookingHeadersSchema,
+  bookingParamsSchema,
+  cancelBodySchema,
+  errorSchema,
+  rescheduleBodySchema,
+} from './schemas.ts';
+
+const common = { tags: ['bookings'], security: [{ bearer: [] }] };
+const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+
+/** The status and body a caller should see for a create, given the appointment's state now. */
+function createOutcome(view: AppointmentView): { status: number; body: AppointmentView | ErrorBody } {
+  if (view.status === 'failed' && view.failure !== null) {
+    const code = view.failure.code as ErrorCode;
+    const message =
+      code === 'SLOT_UNAVAILABLE' ? 'The requested slot is no longer available' : view.failure.reason || code;
+    return {
+      status: safeStatus(code),
+      body: errorBody(code, message, { appointmentId: view.id, alternatives: view.failure.alternatives }),
+    };
+  }
+  return { status: view.status === 'confirmed' ? 201 : view.status === 'pending' ? 202 : 200, body: view };
+}
+
+/** Failure codes come from our closed set; anything else recorded is reported as an upstream error. */
+function safeStatus(code: string): number {
+  return (httpStatusFor(code as ErrorCode) as number | undefined) ?? 502;
+}
+
+/** Book, read, reschedule and cancel appointments. */
+export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+
+  app.post(
+    '/bookings',
+    {
+      schema: {
+        ...common,
+        summary: 'Book an appointment (asynchronous; Prefer: wait=N for the outcome)',
+        description:
+          'Answers 202 with the pending appointment and a Location, or with `Prefer: wait=N` (N <= 30) the ' +
+          'outcome when it arrives in time: 201 confirmed, 409 SLOT_UNAVAILABLE with up to 3 alternatives, ' +
+          'or another error. Send an Idempotency-Key: the same key and body replays the appointment it made.',
+        headers: bookingHeadersSchema,
+        body: bookingBodySchema,
+        response: { 201: appointmentSchema, 202: appointmentSchema, ...errors, 429: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const companyId = request.company.id;
+      const rawKey = request.headers['idempotency-key'];
+      const idempotency =
+        rawKey === undefined
+          ? undefined
+          : {
+              key: validateIdempotencyKey(rawKey),
+              fingerprint: requestFingerprint('POST', '/api/v2/bookings', request.body),
+            };
+      const accepted = await requestBooking(deps, request.company, request.body, idempotency);
+      if (accepted.replayed) reply.header('idempotent-replayed', 'true');
+      const waitMs = parsePreferWait(request.headers.prefer);
+      if (waitMs > 0) {
+        await deps.waiter.waitFor(
+          accepted.appointmentId,
+          async () =>
+            (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status !== 'pending',
+          waitMs,
+        );
+      }
+      const view = await getAppointmentView(deps.db, companyId, accepted.appointmentId);
+      const outcome = createOutcome(view);
+      // The key is complete before the answer leaves, so a retry after it always replays.
+      if (idempotency !== undefined && !accepted.replayed) {
+        await completeIdempotencyKey(deps.db, companyId, idempotency.key, outcome.status);
+      }
+      reply.header('location', `/api/v2/bookings/${view.id}`);
+      if (waitMs > 0) reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`);
+      return reply.status(outcome.status).send(outcome.body);
+    },
+  );
+
+  app.get(
+    '/bookings/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'An appointment: status, times, staff, Cal.com uid, failure reason, history',
+        params: bookingParamsSchema,
+        response: { 200: appointmentSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => getAppointmentView(deps.db, request.company.id, request.params.id),
+  );
+
+  app.patch(
+    '/bookings/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Reschedule (asynchronous; Prefer: wait=N for the outcome)',
+        description:
+          'A failed reschedule keeps the original appointment. 409 SLOT_UNAVAILABLE carries alternatives.',
+        params: bookingParamsSchema,
+        headers: bookingHeadersSchema,
+        body: rescheduleBodySchema,
+        response: { 200: appointmentSchema, 202: appointmentSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const companyId = request.company.id;
+      const id = request.params.id;
+      const accepted = await requestReschedule(deps, request.company, id, request.body);
+      const waitMs = parsePreferWait(request.headers.prefer);
+      let outcome: 'rescheduled' | 'reschedule_failed' | undefined;
+      if (accepted.kind === 'accepted' && accepted.requestId !== undefined) {
+        const requestId = accepted.requestId;
+        const settled = async () => {
+          outcome = (await rescheduleTarget(deps, id, requestId))?.outcome;
+          return outcome !== undefined;
+        };
+        if (waitMs > 0) await deps.waiter.waitFor(id, settled, waitMs);
+        else await settled();
+      }
+      const view = await getAppointmentView(deps.db, companyId, id);
+      reply.header('location', `/api/v2/bookings/${id}`);
+      if (outcome === 'reschedule_failed') {
+        const failure = [...view.history].reverse().find((h) => h.event === 'reschedule_failed');
+        const data = (failure?.data ?? {}) as { code?: string; message?: string; alternatives?: unknown[] };
+        const code = (data.code ?? 'INTERNAL') as ErrorCode;
+        return reply.status(safeStatus(code)).send(
+          errorBody(
+            code,
+            code === 'SLOT_UNAVAILABLE'
+              ? 'The requested slot is no longer available'
+              : (data.message ?? code),
+            {
+              appointmentId: id,
+              alternatives: data.alternatives ?? [],
+              unchanged: true,
+            },
+          ),
+        );
+      }
+      return reply.status(accepted.kind === 'noop' || outcome === 'rescheduled' ? 200 : 202).send(view);
+    },
+  );
+
+  app.delete(
+    '/bookings/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Cancel (asynchronous; Prefer: wait=N for the outcome; idempotent)',
+        params: bookingParamsSchema,
+        headers: bookingHeadersSchema,
+        body: cancelBodySchema,
+        response: { 200: appointmentSchema, 202: appointmentSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const companyId = request.company.id;
+      const id = request.params.id;
+      const accepted = await requestCancel(deps, companyId, id, request.body ?? {});
+      const waitMs = parsePreferWait(request.headers.prefer);
+      if (accepted.kind === 'accepted' && waitMs > 0) {
+        await deps.waiter.waitFor(
+          id,
+          async () => (await loadAppointment(deps.db, companyId, id)).status !== 'cancelling',
+          waitMs,
+        );
+      }
+      const view = await getAppointmentView(deps.db, companyId, id);
+      reply.header('location', `/api/v2/bookings/${id}`);
+      return reply.status(view.status === 'cancelled' ? 200 : 202).send(view);
+    },
+  );
+}

@@ -1,0 +1,1 @@
+export { startWorkerHost } from './host.ts';
