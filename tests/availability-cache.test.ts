@@ -1,0 +1,118 @@
+import { createBudget } from '@calgate/budget';
+import { keyFingerprint } from '@calgate/calcom';
+import { parseEncryptionKey } from '@calgate/db';
+import { DEMO_API_KEY } from '@calgate/sandbox';
+import { seedCompany } from '@calgate/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+
+let gw: Gateway;
+let serviceId: string;
+beforeAll(async () => {
+  gw = await startGateway();
+  serviceId = gw.company.serviceIds[0] as string;
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+const slotCalls = () => gw.sandbox.control.requests().filter((r) => r.operation === 'slots.get');
+const availability = (day: string, token = gw.company.token, id = serviceId) =>
+  gw.app.inject({
+    method: 'GET',
+    url: `/api/v2/services/${id}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+    headers: auth(token),
+  });
+
+describe('the availability cache', () => {
+  it('coalesces concurrent identical misses into one Cal.com call per event type, then serves hits', async () => {
+    const day = workday(7);
+    const before = slotCalls().length;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => availability(day)));
+    expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+    // One call per staff member's event type (Alex, Billie), not one per request.
+    expect(slotCalls().length - before).toBe(2);
+    await availability(day);
+    expect(slotCalls().length - before).toBe(2);
+  });
+
+  it('is invalidated for the staff member and day a booking touches', async () => {
+    const day = workday(8);
+    await availability(day);
+    const before = slotCalls().length;
+    const booked = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=10' }),
+      payload: {
+        serviceId,
+        start: berlin(day, '10:00'),
+        timeZone: 'Europe/Berlin',
+        staffId: gw.company.staffIds[1],
+        customer: { name: 'A', email: 'inv@example.org' },
+      },
+    });
+    expect(booked.statusCode).toBe(201);
+    const after = await availability(day);
+    const at10 = after.json().slots.find((s: { start: string }) => s.start === berlin(day, '10:00'));
+    expect(at10.staff.map((s: { name: string }) => s.name)).toEqual(['Alex']);
+    // Billie's day was refetched; Alex's stayed cached.
+    expect(slotCalls().length - before).toBe(1);
+  });
+});
+
+describe('which Cal.com key is used', () => {
+  it("uses a company's own encrypted key over the env default, and other keys keep flowing while one is paused", async () => {
+    const key = parseEncryptionKey(gw.config.secretsEncryptionKey);
+    const own = await seedCompany(gw.database.db, {
+      name: 'Own key',
+      calcomApiKey: 'cal_test_sandbox_casey',
+      encryptionKey: key,
+      staff: [{ name: 'Alex' }],
+      services: [
+        {
+          name: 'Cut',
+          segments: [
+            { name: 'Cut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: HAIRCUT.alex }] },
+          ],
+        },
+      ],
+    });
+    const stored = await gw.database
+      .sql`select calcom_api_key_encrypted from companies where id = ${own.companyId}`;
+    expect(String(stored[0]?.calcom_api_key_encrypted)).not.toContain('cal_test_sandbox_casey');
+    // Pause the env default key in the shared budget, as a 429 would.
+    const redis = new Redis(gw.config.redis.url);
+    await createBudget({ redis, prefix: gw.config.redis.queuePrefix, limitPerMinute: 100 }).pause(
+      keyFingerprint(DEMO_API_KEY),
+      30_000,
+    );
+    await redis.quit();
+    const res = await availability(workday(9), own.token, own.serviceIds[0]);
+    expect(res.statusCode).toBe(200);
+    const last = gw.sandbox.control.requests().at(-1);
+    expect(last?.keyFingerprint).toBe(keyFingerprint('cal_test_sandbox_casey'));
+    const paused = await availability(workday(9));
+    expect(paused.statusCode).toBe(429);
+    expect(paused.json().error.code).toBe('RATE_LIMIT_EXCEEDED');
+    expect(Number(paused.headers['retry-after'])).toBeGreaterThan(20);
+  });
+});
+
+describe('the API documentation', () => {
+  it('is served as an OpenAPI document listing the booking routes', async () => {
+    const page = await gw.app.inject({ method: 'GET', url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    const doc = await gw.app.inject({ method: 'GET', url: '/docs/json' });
+    const paths = Object.keys(doc.json().paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v2/services',
+        '/api/v2/services/{serviceId}/availability',
+        '/api/v2/bookings',
+        '/api/v2/bookings/{id}',
+      ]),
+    );
+  });
+});

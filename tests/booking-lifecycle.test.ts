@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+
+let gw: Gateway;
+beforeAll(async () => {
+  gw = await startGateway();
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+const day = workday(2);
+
+describe('the simple booking lifecycle through the HTTP API', () => {
+  let serviceId: string;
+  let bookingId: string;
+  let firstUid: string;
+
+  it('lists the company services with their staff', async () => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/api/v2/services',
+      headers: auth(gw.company.token),
+    });
+    expect(res.statusCode).toBe(200);
+    const services = res.json().services;
+    expect(services.map((s: { name: string; kind: string }) => `${s.name}:${s.kind}`)).toEqual([
+      'Colour and cut:composite',
+      'Colour, wash and cut:composite',
+      'Haircut:simple',
+    ]);
+    const service = services.find((s: { name: string }) => s.name === 'Haircut');
+    expect(service).toMatchObject({ kind: 'simple', durationMinutes: 30 });
+    const composite = services.find((s: { name: string }) => s.name === 'Colour, wash and cut');
+    expect(composite.segments.map((s: { pauseAfterMinutes: number }) => s.pauseAfterMinutes)).toEqual([
+      30, 0, 0,
+    ]);
+    expect(composite.durationMinutes).toBe(120);
+    expect(service.segments[0].staff.map((s: { name: string }) => s.name)).toEqual(['Alex', 'Billie']);
+    serviceId = service.id;
+  });
+
+  it('shows free slots for a one-day window in the requested zone, with staff', async () => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+      headers: auth(gw.company.token),
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.slots[0].start).toBe(berlin(day, '09:00'));
+    expect(body.slots[0].staff.map((s: { name: string }) => s.name).sort()).toEqual(['Alex', 'Billie']);
+    expect(body.slots.at(-1).start).toBe(berlin(day, '17:30'));
+  });
+
+  it('books with Prefer: wait and answers 201 with the confirmed appointment', async () => {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=10', 'idempotency-key': 'life-1' }),
+      payload: {
+        serviceId,
+        start: berlin(day, '10:00'),
+        timeZone: 'Europe/Berlin',
+        staffId: gw.company.staffIds[0],
+        customer: { name: 'Priya Natarajan', email: 'priya@example.org', phone: '+4915112345678' },
+        notes: 'first visit',
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(body).toMatchObject({ status: 'confirmed', start: berlin(day, '10:00'), staff: { name: 'Alex' } });
+    expect(res.headers.location).toBe(`/api/v2/bookings/${body.id}`);
+    bookingId = body.id;
+    firstUid = body.calcom.bookingUid;
+    const inCalcom = gw.sandbox.control.bookings().find((b) => b.uid === firstUid);
+    expect(inCalcom).toMatchObject({
+      eventTypeId: HAIRCUT.alex,
+      status: 'accepted',
+      metadata: { calgateId: bookingId },
+    });
+  });
+
+  it('no longer offers the booked slot for that staff member (cache invalidated)', async () => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin&staffId=${gw.company.staffIds[0]}`,
+      headers: auth(gw.company.token),
+    });
+    const starts = res.json().slots.map((s: { start: string }) => s.start);
+    expect(starts).not.toContain(berlin(day, '10:00'));
+    expect(starts).toContain(berlin(day, '10:30'));
+  });
+
+  it('shows status, Cal.com uid and history', async () => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/bookings/${bookingId}`,
+      headers: auth(gw.company.token),
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.calcom.bookingUid).toBe(firstUid);
+    expect(body.history.map((h: { event: string }) => h.event)).toEqual(['created', 'confirmed']);
+    expect(body.customer).toMatchObject({ email: 'priya@example.org', phone: '+4915112345678' });
+  });
+
+  it('reschedules to a new Cal.com uid and keeps the history', async () => {
+    const res = await gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v2/bookings/${bookingId}`,
+      headers: auth(gw.company.token, { prefer: 'wait=10' }),
+      payload: { start: berlin(day, '14:00'), timeZone: 'Europe/Berlin', reason: 'customer asked' },
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ status: 'confirmed', start: berlin(day, '14:00') });
+    expect(body.calcom.bookingUid).not.toBe(firstUid);
+    expect(body.history.map((h: { event: string }) => h.event)).toEqual([
+      'created',
+      'confirmed',
+      'reschedule_requested',
+      'rescheduled',
+    ]);
+    const old = gw.sandbox.control.bookings().find((b) => b.uid === firstUid);
+    expect(old).toMatchObject({ status: 'cancelled', rescheduledToUid: body.calcom.bookingUid });
+  });
+
+  it('cancels with a reason, and a second cancel is a no-op', async () => {
+    const res = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${bookingId}`,
+      headers: auth(gw.company.token, { prefer: 'wait=10' }),
+      payload: { cancellationReason: 'feeling ill' },
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.status).toBe('cancelled');
+    const inCalcom = gw.sandbox.control.bookings().find((b) => b.uid === body.calcom.bookingUid);
+    expect(inCalcom).toMatchObject({ status: 'cancelled', cancellationReason: 'feeling ill' });
+    const again = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${bookingId}`,
+      headers: auth(gw.company.token),
+    });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json().status).toBe('cancelled');
+  });
+
+  it('answers 202 with a Location without Prefer: wait, and the worker confirms it', async () => {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token),
+      payload: {
+        serviceId,
+        start: berlin(day, '11:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Sam', email: 'sam@example.org' },
+      },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json().status).toBe('pending');
+    const url = res.headers.location as string;
+    let status = 'pending';
+    for (let i = 0; i < 100 && status === 'pending'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await gw.app.inject({ method: 'GET', url, headers: auth(gw.company.token) })).json().status;
+    }
+    expect(status).toBe('confirmed');
+  });
+});

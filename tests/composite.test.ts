@@ -1,0 +1,286 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { appointments } from '@calgate/db';
+import { eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
+
+const SLOT_TAKEN = {
+  statusCode: 400,
+  message: 'User either already has booking at this time or is not available',
+};
+
+let gw: Gateway;
+let threeSegments: string;
+let twoSegments: string;
+beforeAll(async () => {
+  gw = await startGateway();
+  threeSegments = gw.company.serviceIds[1] as string;
+  twoSegments = gw.company.serviceIds[2] as string;
+});
+afterAll(async () => {
+  await gw.close();
+});
+afterEach(() => gw.sandbox.control.clearFaults());
+
+const customer = (email: string) => ({ name: 'Casey Client', email });
+const book = (
+  serviceId: string,
+  start: string,
+  email: string,
+  headers: Record<string, string> = { prefer: 'wait=20' },
+) =>
+  gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(gw.company.token, headers),
+    payload: { serviceId, start, timeZone: 'Europe/Berlin', customer: customer(email) },
+  });
+const ofAppointment = (id: string) =>
+  gw.sandbox.control.bookings().filter((b) => b.metadata.calgateAppointmentId === id);
+
+describe('composite availability', () => {
+  it('offers slots only where every segment has someone free at its offset, with segments and pauses', async () => {
+    const day = workday(10);
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/services/${threeSegments}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+      headers: auth(gw.company.token),
+    });
+    expect(res.statusCode).toBe(200);
+    const [first] = res.json().slots;
+    expect(first.start).toBe(berlin(day, '09:00'));
+    expect(first.end).toBe(berlin(day, '11:00'));
+    expect(first.segments.map((s: { start: string }) => s.start)).toEqual([
+      berlin(day, '09:00'),
+      berlin(day, '10:15'),
+      berlin(day, '10:45'),
+    ]);
+    expect(first.pauses).toEqual([{ start: berlin(day, '09:45'), end: berlin(day, '10:15') }]);
+    // The salon closes at 18:00: the last 2-hour appointment starts at 16:00.
+    expect(res.json().slots.at(-1).start).toBe(berlin(day, '16:00'));
+  });
+});
+
+describe('composite booking', () => {
+  it('books every segment, last first, and confirms', async () => {
+    const day = workday(10);
+    const res = await book(threeSegments, berlin(day, '09:00'), 'happy@example.org');
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id;
+    const made = ofAppointment(id).sort((a, b) => a.id - b.id);
+    expect(made).toHaveLength(3);
+    expect(made.every((b) => b.status === 'accepted')).toBe(true);
+    // Cal.com booking ids grow with creation: the last segment (blow-dry) was booked first.
+    expect(made.map((b) => new Date(b.start).toISOString())).toEqual(
+      [berlin(day, '10:45'), berlin(day, '10:15'), berlin(day, '09:00')].map((t) =>
+        new Date(t).toISOString(),
+      ),
+    );
+    const calls = gw.sandbox.control
+      .requests()
+      .filter((r) => r.operation === 'bookings.create' && r.status === 201);
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each([0, 1, 2])(
+    'leaves zero active Cal.com bookings and a failed appointment when segment %i fails',
+    async (position) => {
+      const day = workday(11);
+      const start = ['09:00', '11:30', '14:00'][position] as string;
+      // Segments are booked last-first: segment p is the (3 - p)th create.
+      gw.sandbox.control.injectFault({
+        operation: 'bookings.create',
+        status: 400,
+        body: SLOT_TAKEN,
+        skip: 2 - position,
+        count: 1,
+      });
+      const res = await book(threeSegments, berlin(day, start), `fail${position}@example.org`);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error.code).toBe('SLOT_UNAVAILABLE');
+      const id = res.json().error.details.appointmentId;
+      const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
+      expect(row?.status).toBe('failed');
+      expect(ofAppointment(id).filter((b) => b.status !== 'cancelled')).toHaveLength(0);
+      expect(ofAppointment(id)).toHaveLength(2 - position);
+    },
+  );
+
+  it('keeps compensating through a Cal.com outage and finishes when it recovers', async () => {
+    const day = workday(12);
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      status: 400,
+      body: SLOT_TAKEN,
+      skip: 1,
+      count: 1,
+    });
+    gw.sandbox.control.injectFault({ operation: 'bookings.cancel', status: 503, count: 3 });
+    const res = await book(twoSegments, berlin(day, '09:00'), 'outage@example.org', {});
+    const id = res.json().id;
+    await eventually(async () => {
+      const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
+      return row?.status === 'failed' ? true : undefined;
+    }, 30_000);
+    const cancels = gw.sandbox.control.requests().filter((r) => r.operation === 'bookings.cancel');
+    expect(cancels.filter((r) => r.status === 503)).toHaveLength(3);
+    expect(ofAppointment(id).filter((b) => b.status !== 'cancelled')).toHaveLength(0);
+  }, 40_000);
+
+  it('makes one composite appointment from the same Idempotency-Key twice', async () => {
+    const day = workday(13);
+    const headers = { prefer: 'wait=20', 'idempotency-key': 'composite-once' };
+    const first = await book(twoSegments, berlin(day, '10:00'), 'once@example.org', headers);
+    const second = await book(twoSegments, berlin(day, '10:00'), 'once@example.org', headers);
+    expect(first.statusCode).toBe(201);
+    expect(second.json().id).toBe(first.json().id);
+    expect(ofAppointment(first.json().id)).toHaveLength(2);
+  });
+
+  it('cancels every segment on cancel', async () => {
+    const day = workday(14);
+    const created = await book(twoSegments, berlin(day, '13:00'), 'cancel@example.org');
+    const id = created.json().id;
+    const res = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: { cancellationReason: 'changed plans' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('cancelled');
+    const made = ofAppointment(id);
+    expect(made).toHaveLength(2);
+    expect(made.every((b) => b.status === 'cancelled' && b.cancellationReason === 'changed plans')).toBe(
+      true,
+    );
+  });
+
+  it('answers 409 with alternatives when no staff member is free at the start', async () => {
+    const day = workday(15);
+    await book(twoSegments, berlin(day, '09:00'), 'x1@example.org');
+    await book(twoSegments, berlin(day, '09:00'), 'x2@example.org');
+    const third = await book(twoSegments, berlin(day, '09:00'), 'x3@example.org');
+    expect(third.statusCode).toBe(409);
+    expect(third.json().error.details.alternatives.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a worker killed between segment bookings', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('ends consistent after a restart: confirmed, one booking per segment, no orphans', async () => {
+    const g = await startGateway({ worker: false, env: { WORKER_LOCK_DURATION_MS: '2000' } });
+    try {
+      const main = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
+      const spawnWorker = () => {
+        const child = spawn(process.execPath, [main], { env: { ...process.env, ...g.env }, stdio: 'ignore' });
+        children.push(child);
+        return child;
+      };
+      const doomed = spawnWorker();
+      // The second create (segment 1 of 3) is made in Cal.com but answered late: kill the worker then.
+      g.sandbox.control.injectFault({
+        operation: 'bookings.create',
+        afterEffect: true,
+        latencyMs: 5_000,
+        skip: 1,
+        count: 1,
+      });
+      const res = await g.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: auth(g.company.token),
+        payload: {
+          serviceId: g.company.serviceIds[1],
+          start: berlin(workday(16), '09:00'),
+          timeZone: 'Europe/Berlin',
+          customer: customer('kill@example.org'),
+        },
+      });
+      const id = res.json().id as string;
+      const mine = () => g.sandbox.control.bookings().filter((b) => b.metadata.calgateAppointmentId === id);
+      await eventually(async () => (mine().length >= 2 ? true : undefined));
+      doomed.kill('SIGKILL');
+      await new Promise((resolve) => doomed.once('exit', resolve));
+      spawnWorker();
+      await eventually(async () => {
+        const [row] = await g.database.db.select().from(appointments).where(eq(appointments.id, id));
+        return row?.status === 'confirmed' ? true : undefined;
+      }, 40_000);
+      expect(mine()).toHaveLength(3);
+      expect(mine().every((b) => b.status === 'accepted')).toBe(true);
+      expect(new Set(mine().map((b) => b.metadata.calgateId)).size).toBe(3);
+    } finally {
+      await g.close();
+    }
+  }, 60_000);
+});
+
+describe('composite reschedule', () => {
+  const reschedule = (id: string, start: string) =>
+    gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: { start, timeZone: 'Europe/Berlin', reason: 'later please' },
+    });
+
+  it('books the new segments first, then releases the old ones', async () => {
+    const day = workday(17);
+    const created = await book(twoSegments, berlin(day, '09:00'), 'move@example.org');
+    const id = created.json().id;
+    const old = ofAppointment(id).map((b) => b.uid);
+    const res = await reschedule(id, berlin(day, '13:00'));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'confirmed', start: berlin(day, '13:00') });
+    await eventually(async () =>
+      ofAppointment(id)
+        .filter((b) => old.includes(b.uid))
+        .every((b) => b.status === 'cancelled')
+        ? true
+        : undefined,
+    );
+    const live = ofAppointment(id).filter((b) => b.status === 'accepted');
+    expect(live).toHaveLength(2);
+    expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '13:00')));
+    // The new generation was created before any old booking was cancelled.
+    const cancelledAt = Math.min(
+      ...ofAppointment(id)
+        .filter((b) => old.includes(b.uid))
+        .map((b) => b.updatedAt),
+    );
+    expect(Math.max(...live.map((b) => b.createdAt))).toBeLessThanOrEqual(cancelledAt);
+  });
+
+  it('keeps the original appointment when the new segments cannot all be booked', async () => {
+    const day = workday(18);
+    const created = await book(twoSegments, berlin(day, '09:00'), 'keep@example.org');
+    const original = created.json();
+    const before = ofAppointment(original.id).map((b) => b.uid);
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      status: 400,
+      body: SLOT_TAKEN,
+      skip: 1,
+      count: 1,
+    });
+    const res = await reschedule(original.id, berlin(day, '14:00'));
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error).toMatchObject({ code: 'SLOT_UNAVAILABLE', details: { unchanged: true } });
+    const after = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/bookings/${original.id}`,
+      headers: auth(gw.company.token),
+    });
+    expect(after.json()).toMatchObject({ status: 'confirmed', start: berlin(day, '09:00') });
+    const live = ofAppointment(original.id)
+      .filter((b) => b.status === 'accepted')
+      .map((b) => b.uid);
+    expect(live.sort()).toEqual(before.sort());
+  });
+});

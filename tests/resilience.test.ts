@@ -1,0 +1,195 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { keyFingerprint } from '@calgate/calcom';
+import { appointments } from '@calgate/db';
+import { DEMO_API_KEY } from '@calgate/sandbox';
+import { Queue } from 'bullmq';
+import { eq } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
+
+const WORKER_MAIN = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
+const API_MAIN = fileURLToPath(new URL('../services/api/src/main.ts', import.meta.url));
+const demoKey = keyFingerprint(DEMO_API_KEY);
+
+let gw: Gateway | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await gw?.close();
+  gw = undefined;
+});
+
+function spawnWorker(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [WORKER_MAIN], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+async function request(
+  g: Gateway,
+  start: string,
+  staffId: string,
+  email: string,
+  headers: Record<string, string> = {},
+) {
+  return g.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(g.company.token, headers),
+    payload: {
+      serviceId: g.company.serviceIds[0],
+      start,
+      timeZone: 'Europe/Berlin',
+      staffId,
+      customer: { name: 'C', email },
+    },
+  });
+}
+
+async function statusOf(g: Gateway, id: string): Promise<string | undefined> {
+  const [row] = await g.database.db
+    .select({ status: appointments.status })
+    .from(appointments)
+    .where(eq(appointments.id, id));
+  return row?.status;
+}
+
+async function failedJobs(g: Gateway): Promise<number> {
+  const connection = new Redis(g.config.redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('bookings', { connection, prefix: g.config.redis.queuePrefix });
+  const count = await queue.getJobCountByTypes('failed');
+  await queue.close();
+  await connection.quit();
+  return count;
+}
+
+describe('when Cal.com answers 429', () => {
+  it('pauses the key until the reset and completes every booking without a failed job', async () => {
+    gw = await startGateway({ sandbox: { rateLimitPerMinute: 2, rateLimitBlockSeconds: 2 } });
+    const g = gw;
+    const day = workday(4);
+    const ids: string[] = [];
+    for (const [i, time] of ['09:00', '09:30', '10:00', '10:30'].entries()) {
+      ids.push(
+        (await request(g, berlin(day, time), g.company.staffIds[0] as string, `c${i}@example.org`)).json().id,
+      );
+    }
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map((id) => statusOf(g, id)))).every((s) => s === 'confirmed')
+          ? true
+          : undefined,
+      20_000,
+    );
+    const log = g.sandbox.control.requests();
+    expect(log.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(1);
+    expect(await failedJobs(g)).toBe(0);
+    expect(g.sandbox.control.bookings().filter((b) => b.status === 'accepted')).toHaveLength(4);
+  }, 30_000);
+});
+
+describe('the per-key budget', () => {
+  it('holds across two worker processes: never more than the limit per minute', async () => {
+    gw = await startGateway({ worker: false, env: { CALCOM_RATE_LIMIT_PER_MINUTE: '10' } });
+    const g = gw;
+    const started = Date.now();
+    spawnWorker(g.env);
+    spawnWorker(g.env);
+    const day = workday(5);
+    const times = Array.from(
+      { length: 15 },
+      (_, i) => `${String(9 + Math.floor(i / 2)).padStart(2, '0')}:${i % 2 === 0 ? '00' : '30'}`,
+    );
+    for (const [i, time] of times.entries()) {
+      await request(g, berlin(day, time), g.company.staffIds[0] as string, `a${i}@example.org`);
+      await request(g, berlin(day, time), g.company.staffIds[1] as string, `b${i}@example.org`);
+    }
+    // Both workers race for 30 jobs; the shared budget lets exactly 10 calls through this minute.
+    await eventually(
+      async () =>
+        g.sandbox.control.requests(started).filter((r) => r.keyFingerprint === demoKey).length >= 10
+          ? true
+          : undefined,
+      20_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const calls = g.sandbox.control.requests(started).filter((r) => r.keyFingerprint === demoKey);
+    expect(calls).toHaveLength(10);
+    expect(calls.every((r) => r.status < 400)).toBe(true);
+    expect(await failedJobs(g)).toBe(0);
+  }, 40_000);
+});
+
+describe('a worker killed after Cal.com accepted a booking but before we recorded it', () => {
+  it('ends with exactly one booking, adopted by the next worker', async () => {
+    gw = await startGateway({ worker: false, env: { WORKER_LOCK_DURATION_MS: '2000' } });
+    const g = gw;
+    const doomed = spawnWorker(g.env);
+    // Cal.com books at once but its answer takes 5 s: the worker dies while waiting for it.
+    g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 5_000 });
+    const res = await request(
+      g,
+      berlin(workday(6), '11:00'),
+      g.company.staffIds[0] as string,
+      'kill@example.org',
+    );
+    const id = res.json().id as string;
+    await eventually(async () =>
+      g.sandbox.control.bookings().some((b) => b.metadata.calgateId === id) ? true : undefined,
+    );
+    doomed.kill('SIGKILL');
+    await new Promise((resolve) => doomed.once('exit', resolve));
+    expect(await statusOf(g, id)).toBe('pending');
+    spawnWorker(g.env);
+    await eventually(async () => ((await statusOf(g, id)) === 'confirmed' ? true : undefined), 30_000);
+    const mine = g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id);
+    expect(mine).toHaveLength(1);
+    const view = (
+      await g.app.inject({ method: 'GET', url: `/api/v2/bookings/${id}`, headers: auth(g.company.token) })
+    ).json();
+    expect(view.calcom.bookingUid).toBe(mine[0]?.uid);
+    expect(view.history.find((h: { event: string }) => h.event === 'confirmed').data.adopted).toBe(true);
+  }, 45_000);
+
+  it('adopts a booking whose answer was lost (502 after Cal.com made it) instead of booking twice', async () => {
+    gw = await startGateway();
+    const g = gw;
+    g.sandbox.control.injectFault({ operation: 'bookings.create', status: 502, afterEffect: true });
+    const res = await request(
+      g,
+      berlin(workday(6), '12:00'),
+      g.company.staffIds[1] as string,
+      'lost@example.org',
+      { prefer: 'wait=15' },
+    );
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id as string;
+    expect(g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('configuration', () => {
+  it('stops a service with a message naming each bad variable, never echoing a value', async () => {
+    const child = spawn(process.execPath, [API_MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: 'mysql://nope',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SECRETS_ENCRYPTION_KEY: 'short-secret-value',
+        CALCOM_DEBUG: 'maybe',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    for (const name of ['DATABASE_URL', 'SECRETS_ENCRYPTION_KEY', 'CALCOM_DEBUG'])
+      expect(stderr).toContain(name);
+    expect(stderr).not.toContain('short-secret-value');
+  });
+});

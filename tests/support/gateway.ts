@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { buildApp, createApiDeps } from '@calgate/api';
+import { type Config, loadConfig } from '@calgate/config';
+import { DEMO_API_KEY, type RunningSandbox, type SandboxOptions, startSandbox } from '@calgate/sandbox';
+import { createLogger } from '@calgate/telemetry';
+import {
+  createTestDatabase,
+  type SeededCompany,
+  seedCompany,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testRedisPrefix,
+} from '@calgate/testkit';
+import { startWorkerHost } from '@calgate/worker';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+
+export interface Gateway {
+  app: FastifyInstance;
+  sandbox: RunningSandbox;
+  database: TestDatabase;
+  config: Config;
+  env: Record<string, string>;
+  company: SeededCompany;
+  /** Starts (another) in-process worker host; closed with the gateway. */
+  startWorker(): Promise<{ close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  sandbox?: SandboxOptions;
+  env?: Record<string, string>;
+  /** Start a worker host in this process. @defaultValue true */
+  worker?: boolean;
+}
+
+/** Demo salon ids in the sandbox: stylists 2 (Alex) and 3 (Billie); haircut event types 102, 103. */
+export const HAIRCUT = { alex: 102, billie: 103 } as const;
+
+/** Sandbox event types `base + stylist id` for Alex (staff 0) and Billie (staff 1). */
+const byStylist = (base: number) => [
+  { staff: 0, eventTypeId: base + 2 },
+  { staff: 1, eventTypeId: base + 3 },
+];
+
+/**
+ * The whole gateway in one process against real Postgres and Redis and the Cal.com sandbox over
+ * HTTP: a fresh database, a unique queue prefix, one seeded company with a haircut service.
+ */
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  // Suites make more Cal.com calls per minute than a real key allows; the budget and 429 handling
+  // have their own tests, which pass tighter limits.
+  const sandbox = await startSandbox({ rateLimitPerMinute: 100_000, ...options.sandbox });
+  const database = await createTestDatabase();
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    DATABASE_POOL_MAX: '5',
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: testRedisPrefix(),
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    CALCOM_BASE_URL: sandbox.baseUrl,
+    CALCOM_API_KEY: DEMO_API_KEY,
+    CALCOM_TIMEOUT: '5',
+    CALCOM_RETRY_ATTEMPTS: '2',
+    CALCOM_WEBHOOK_SECRET: 'test-webhook-secret-123',
+    CALCOM_RATE_LIMIT_PER_MINUTE: '50000',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger({ name: 'test', level: config.logLevel });
+  const deps = createApiDeps(config, logger);
+  const app = await buildApp(deps);
+  await app.ready();
+  const workers: Array<{ close(): Promise<void> }> = [];
+  const startWorker = async () => {
+    const host = await startWorkerHost(config, logger);
+    workers.push(host);
+    return host;
+  };
+  if (options.worker !== false) await startWorker();
+  const company = await seedCompany(database.db, {
+    name: 'Salon',
+    staff: [
+      { name: 'Alex', calcomUserId: 2 },
+      { name: 'Billie', calcomUserId: 3 },
+    ],
+    services: [
+      {
+        name: 'Haircut',
+        segments: [
+          {
+            name: 'Haircut',
+            durationMinutes: 30,
+            eventTypes: [
+              { staff: 0, eventTypeId: HAIRCUT.alex },
+              { staff: 1, eventTypeId: HAIRCUT.billie },
+            ],
+          },
+        ],
+      },
+      {
+        name: 'Colour, wash and cut',
+        kind: 'composite',
+        segments: [
+          { name: 'Colour', durationMinutes: 45, pauseAfterMinutes: 30, eventTypes: byStylist(200) },
+          { name: 'Wash and cut', durationMinutes: 30, eventTypes: byStylist(300) },
+          { name: 'Blow-dry', durationMinutes: 15, eventTypes: byStylist(400) },
+        ],
+      },
+      {
+        name: 'Colour and cut',
+        kind: 'composite',
+        segments: [
+          { name: 'Colour', durationMinutes: 45, pauseAfterMinutes: 30, eventTypes: byStylist(200) },
+          { name: 'Cut', durationMinutes: 30, eventTypes: byStylist(100) },
+        ],
+      },
+    ],
+  });
+  return {
+    app,
+    sandbox,
+    database,
+    config,
+    env,
+    company,
+    startWorker,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await app.close();
+      await deps.close();
+      await sandbox.close();
+      await database.drop();
+      const redis = new Redis(TEST_REDIS_URL);
+      const keys = await redis.keys(`${config.redis.queuePrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
+}
+
+/** The next weekday at least `days` ahead, YYYY-MM-DD. */
+export function workday(days = 2): string {
+  const date = new Date(Date.now() + days * 86_400_000);
+  while (date.getUTCDay() === 0 || date.getUTCDay() === 6) date.setUTCDate(date.getUTCDate() + 1);
+  return date.toISOString().slice(0, 10);
+}
+
+/** `HH:MM` on `day` in Europe/Berlin as an ISO instant with offset (the salon's zone). */
+export function berlin(day: string, hhmm: string): string {
+  const probe = new Date(`${day}T12:00:00Z`);
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'longOffset' })
+    .formatToParts(probe)
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const offset = name === undefined || name === 'GMT' ? '+00:00' : name.replace('GMT', '');
+  return `${day}T${hhmm}:00${offset}`;
+}
+
+export function auth(token: string, extra: Record<string, string> = {}) {
+  return { authorization: `Bearer ${token}`, ...extra };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
