@@ -1,0 +1,15 @@
+# One image for both services; docker-compose picks the entry point.
+FROM node:24-slim
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH NODE_ENV=production
+RUN npm install -g pnpm@10.34.9
+WORKDIR /app
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+COPY packages ./packages
+COPY services ./services
+COPY tests/package.json ./tests/package.json
+COPY drizzle ./drizzle
+COPY scripts ./scripts
+RUN pnpm install --frozen-lockfile --prod=false
+USER node
+EXPOSE 3000
+CMD ["node", "services/api/src/main.ts"]
