@@ -286,14 +286,15 @@ export async function processCompensate(
     eventTypeIds: segments.map((s) => s.calcomEventTypeId),
     spans: segments.map((s) => ({ start: s.startsAt, end: s.endsAt })),
   });
-  await recordCompensated(deps, work, payload);
   if (work.appointment.needsAttention) {
-    // An operator retried an exhausted compensation and it went through.
+    // An operator retried an exhausted compensation and it went through; cleared
+    // before the final status so that nobody sees a settled appointment still flagged.
     await deps.db
       .update(appointments)
       .set({ needsAttention: false })
       .where(eq(appointments.id, payload.appointmentId));
   }
+  await recordCompensated(deps, work, payload);
   await deps.outcomes.publish(payload.appointmentId);
   return live.size;
 }
