@@ -66,6 +66,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     CALCOM_RETRY_ATTEMPTS: '2',
     CALCOM_WEBHOOK_SECRET: 'test-webhook-secret-123',
     CALCOM_RATE_LIMIT_PER_MINUTE: '50000',
+    // Suites that test the syncs run them explicitly.
+    EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
+    RECONCILE_INTERVAL_MINUTES: '0',
     ...options.env,
   };
   const config = loadConfig(env);

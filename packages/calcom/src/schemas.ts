@@ -27,6 +27,8 @@ export const bookingSchema = z.looseObject({
   cancellationReason: z.string().nullish(),
   rescheduledFromUid: z.string().nullish(),
   rescheduledToUid: z.string().nullish(),
+  /** The iCal UID, the same across a reschedule chain (webhooks call it `iCalUID`). */
+  icsUid: z.string().nullish(),
   createdAt: z.string().nullish(),
   updatedAt: z.string().nullish(),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 const person = z.looseObject({
+  id: z.number().int().nullish(),
   name: z.string().nullish(),
   email: z.string().nullish(),
   timeZone: z.string().nullish(),
@@ -22,6 +23,8 @@ const bookingFields = {
   rescheduleId: z.number().int().nullish(),
   cancellationReason: z.string().nullish(),
   responses: z.record(z.string(), z.unknown()).nullish(),
+  iCalUID: z.string().nullish(),
+  iCalSequence: z.number().int().nullish(),
 };
 const bookingPayloadSchema = z.looseObject(bookingFields);
 const webhookSchema = z.looseObject({
@@ -41,8 +44,13 @@ export interface NormalisedWebhookBooking {
   metadata: Record<string, unknown>;
   attendees: Array<{ name: string | null; email: string | null; timeZone: string | null }>;
   organizerEmail: string | null;
+  organizerId: number | null;
   rescheduleUid: string | null;
   cancellationReason: string | null;
+  /** Same across a reschedule chain. */
+  iCalUid: string | null;
+  /** Grows with each change of the chain: a lower number is an older state. */
+  iCalSequence: number | null;
 }
 
 export interface CalcomWebhook {
@@ -91,8 +99,11 @@ export function parseCalcomWebhook(json: unknown): CalcomWebhook {
           timeZone: a.timeZone ?? null,
         })),
         organizerEmail: parsed.data.organizer?.email ?? null,
+        organizerId: parsed.data.organizer?.id ?? null,
         rescheduleUid: parsed.data.rescheduleUid ?? null,
         cancellationReason: parsed.data.cancellationReason ?? null,
+        iCalUid: parsed.data.iCalUID ?? null,
+        iCalSequence: parsed.data.iCalSequence ?? null,
       }
     : null;
   return { trigger, createdAt: outer.createdAt ?? null, booking, raw: json };

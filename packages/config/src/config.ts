@@ -25,8 +25,13 @@ export interface Config {
     lockDurationMs: number;
     /** Attempts of a compensation job (capped exponential backoff, at most a minute apart). */
     compensationAttempts: number;
+    /** Port of the worker's own /metrics; unset: no metrics server. */
+    metricsPort: number | undefined;
+    /** How often the sweeper re-enqueues work Postgres holds but Redis lost. */
+    sweepIntervalMs: number;
   };
   availability: { cacheTtlSeconds: number };
+  sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
 }
 
@@ -91,8 +96,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       concurrency: env.WORKER_CONCURRENCY,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       compensationAttempts: env.COMPENSATION_ATTEMPTS,
+      metricsPort: env.WORKER_METRICS_PORT,
+      sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     },
     availability: { cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS },
+    sync: {
+      eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,
+      reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,
+      healthProbeTtlSeconds: env.HEALTH_PROBE_TTL_SECONDS,
+    },
     admin:
       env.ADMIN_USERNAME !== undefined && env.ADMIN_PASSWORD !== undefined
         ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }

@@ -64,8 +64,23 @@ export const envSchema = z.object({
 
   WORKER_CONCURRENCY: positiveInt(200).default(10),
   COMPENSATION_ATTEMPTS: positiveInt(1000).default(25),
+  SWEEP_INTERVAL_SECONDS: positiveInt(3600).default(30),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
+  EVENT_TYPE_SYNC_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(30),
+  RECONCILE_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(5),
+  HEALTH_PROBE_TTL_SECONDS: positiveInt(3600).default(60),
 
   ADMIN_USERNAME: z.string().min(1).optional(),
   ADMIN_PASSWORD: optionalSecret(12),

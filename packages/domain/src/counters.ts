@@ -1,7 +1,19 @@
 import type { Redis } from 'ioredis';
 
 /** Events operators watch; counted in Redis so every process adds to the same numbers. */
-export const COUNTERS = ['compensations_started', 'compensations_exhausted', 'bookings_adopted'] as const;
+export const COUNTERS = [
+  'compensations_started',
+  'compensations_exhausted',
+  'bookings_adopted',
+  'webhooks_accepted',
+  'webhooks_duplicate',
+  'webhooks_rejected',
+  'webhooks_applied',
+  'webhooks_unchanged',
+  'webhooks_ignored',
+  'webhooks_failed',
+  'reconcile_applied',
+] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export interface Counters {
@@ -9,10 +21,19 @@ export interface Counters {
   read(): Promise<Record<CounterName, number>>;
 }
 
-export function createCounters(redis: Redis, prefix: string): Counters {
+/**
+ * Counters shared by every process through a Redis hash; `observe` also sees each increment
+ * (the process's own Prometheus metrics).
+ */
+export function createCounters(
+  redis: Redis,
+  prefix: string,
+  observe?: (name: CounterName) => void,
+): Counters {
   const key = `${prefix}:counters`;
   return {
     async increment(name) {
+      observe?.(name);
       await redis.hincrby(key, name, 1).catch(() => undefined);
     },
     async read() {

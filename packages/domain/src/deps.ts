@@ -18,6 +18,8 @@ export interface DomainLogger {
 export interface DomainDeps {
   db: Database;
   redis: Redis;
+  /** QUEUE_PREFIX: every Redis key of this deployment starts with it. */
+  redisPrefix: string;
   queues: JobQueues;
   slotCache: SlotCache;
   calcom: CalcomAccess;

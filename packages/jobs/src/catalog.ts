@@ -77,6 +77,34 @@ export const jobCatalog = {
     retried: true,
     options: { attempts: 25, backoff: { type: 'capped-exponential', delay: 1_000 } },
   }),
+  /** Applies one stored Cal.com webhook delivery (the inbox row). */
+  'webhook.process': defineJob({
+    queue: 'webhooks',
+    schema: z.object({ inboxId: z.string().startsWith('whk_') }),
+    jobId: (p) => `webhook-${p.inboxId}`,
+    retried: true,
+  }),
+  /** Imports one company's Cal.com event types into services and mappings; records drift. */
+  'sync.event-types': defineJob({
+    queue: 'sync',
+    schema: z.object({ companyId: z.string().min(1), run: z.string().regex(/^[a-z0-9-]{1,40}$/) }),
+    jobId: (p) => `sync-event-types-${p.companyId}-${p.run}`,
+    retried: true,
+  }),
+  /** Pulls one company's bookings changed since the last run and applies them like webhooks. */
+  'sync.reconcile': defineJob({
+    queue: 'sync',
+    schema: z.object({ companyId: z.string().min(1), run: z.string().regex(/^[a-z0-9-]{1,40}$/) }),
+    jobId: (p) => `sync-reconcile-${p.companyId}-${p.run}`,
+    retried: true,
+  }),
+  /** Scheduled: enqueues `sync.event-types` or `sync.reconcile` for every company. */
+  'sync.fan-out': defineJob({
+    queue: 'sync',
+    schema: z.object({ kind: z.enum(['event-types', 'reconcile']) }),
+    jobId: (p) => `sync-fan-out-${p.kind}`,
+    retried: false,
+  }),
   'maintenance.sweep': defineJob({
     queue: 'sync',
     schema: z.object({}),

@@ -2,5 +2,12 @@ export type { JobCatalog, JobName, JobPayload, QueueName } from './catalog.ts';
 export { isJobName, jobCatalog, parseJobPayload, QUEUE_NAMES } from './catalog.ts';
 export type { JobQueues, JobQueuesOptions } from './queues.ts';
 export { createJobQueues, RETENTION, retryOptions } from './queues.ts';
-export type { JobContext, JobHandler, JobHandlers, JobWorkersOptions, MinimalLogger } from './worker.ts';
+export type {
+  JobContext,
+  JobEventListener,
+  JobHandler,
+  JobHandlers,
+  JobWorkersOptions,
+  MinimalLogger,
+} from './worker.ts';
 export { createJobWorkers, createProcessor } from './worker.ts';

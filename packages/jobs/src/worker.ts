@@ -35,7 +35,16 @@ export interface JobWorkersOptions {
   lockDurationMs?: number;
   handlers: JobHandlers;
   logger: MinimalLogger;
+  /** Observes every finished attempt (metrics). */
+  onJobEvent?: JobEventListener;
 }
+
+export type JobEventListener = (event: {
+  queue: string;
+  name: string;
+  outcome: 'completed' | 'retried' | 'failed' | 'delayed';
+  durationMs: number | undefined;
+}) => void;
 
 function isFinal(job: Job, error: unknown): boolean {
   if (isAppError(error) && !error.retry) return true;
@@ -54,7 +63,7 @@ function budgetDelayMs(error: unknown): number | undefined {
  * vocabulary — a used-up budget or a Cal.com 429 delays the job without spending an attempt,
  * a final error fails it at once, anything else is rethrown for BullMQ's backoff.
  */
-export function createProcessor(handlers: JobHandlers, logger: MinimalLogger) {
+export function createProcessor(handlers: JobHandlers, logger: MinimalLogger, onJobEvent?: JobEventListener) {
   return async function processJob(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     const name = job.name;
     const handler = handlers[name as JobName] as JobHandler<JobName> | undefined;
@@ -67,6 +76,7 @@ export function createProcessor(handlers: JobHandlers, logger: MinimalLogger) {
       const delayMs = budgetDelayMs(error);
       if (delayMs !== undefined && token !== undefined) {
         logger.info({ jobId: job.id, job: name, delayMs }, 'Cal.com budget exhausted: job delayed');
+        onJobEvent?.({ queue: job.queueName, name, outcome: 'delayed', durationMs: undefined });
         await job.moveToDelayed(Date.now() + delayMs, token);
         throw new DelayedError();
       }
@@ -94,7 +104,11 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
   const queues = new Set<QueueName>(
     (Object.keys(options.handlers) as JobName[]).map((name) => jobCatalog[name].queue),
   );
-  const processor = createProcessor(options.handlers, options.logger);
+  const processor = createProcessor(options.handlers, options.logger, options.onJobEvent);
+  const duration = (job: Job | undefined) =>
+    job?.processedOn !== undefined && job.finishedOn !== undefined
+      ? job.finishedOn - job.processedOn
+      : undefined;
   return [...queues].map((queueName) => {
     const worker = new Worker(queueName, processor, {
       connection: options.connection,
@@ -108,8 +122,24 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       settings: { backoffStrategy: cappedExponential },
       stalledInterval: options.lockDurationMs ?? 30_000,
     });
-    worker.on('failed', (job, error) =>
-      options.logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job attempt failed'),
+    worker.on('failed', (job, error) => {
+      options.logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job attempt failed');
+      if (job === undefined) return;
+      const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      options.onJobEvent?.({
+        queue: queueName,
+        name: job.name,
+        outcome: final ? 'failed' : 'retried',
+        durationMs: duration(job),
+      });
+    });
+    worker.on('completed', (job) =>
+      options.onJobEvent?.({
+        queue: queueName,
+        name: job.name,
+        outcome: 'completed',
+        durationMs: duration(job),
+      }),
     );
     worker.on('error', (error) => options.logger.error({ err: error, queue: queueName }, 'worker error'));
     return worker;

@@ -31,6 +31,7 @@ export function bookingOutput(store: SandboxStore, b: SandboxBooking) {
     createdAt: iso(b.createdAt),
     updatedAt: iso(b.updatedAt),
     metadata: b.metadata,
+    icsUid: b.iCalUid,
     attendees: b.attendees.map((a) => ({
       name: a.name,
       email: a.email,

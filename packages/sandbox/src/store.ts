@@ -162,9 +162,11 @@ export class SandboxStore {
     const eventType = this.eventTypes.get(input.eventTypeId);
     if (eventType === undefined) throw new Error('event type vanished');
     const now = this.now();
+    const previous = fromUid === undefined ? undefined : this.bookings.get(fromUid);
+    const uid = newUid();
     const booking: SandboxBooking = {
       id: this.#nextBookingId++,
-      uid: newUid(),
+      uid,
       eventTypeId: eventType.id,
       hostId,
       title: `${eventType.title} between ${this.users.get(hostId)?.name ?? 'host'} and ${input.attendee.name}`,
@@ -182,6 +184,8 @@ export class SandboxStore {
       reschedulingReason: null,
       rescheduledFromUid: fromUid ?? null,
       rescheduledToUid: null,
+      iCalUid: previous?.iCalUid ?? `${uid}@Cal.com`,
+      iCalSequence: previous === undefined ? 0 : previous.iCalSequence + 1,
       createdAt: now,
       updatedAt: now,
     };
@@ -199,6 +203,7 @@ export class SandboxStore {
     const booking = this.booking(uid, path);
     if (booking.status === 'cancelled') throw shape1(400, path, 'This booking has been cancelled already.');
     booking.status = 'cancelled';
+    booking.iCalSequence++;
     booking.cancellationReason = reason;
     booking.cancelledByEmail = byEmail;
     booking.updatedAt = this.now();

@@ -68,6 +68,10 @@ export interface SandboxBooking {
   reschedulingReason: string | null;
   rescheduledFromUid: string | null;
   rescheduledToUid: string | null;
+  /** Stays the same across a reschedule chain, as Cal.com's `iCalUID` does. */
+  iCalUid: string;
+  /** Grows with every change of the chain (reschedule, cancel), as Cal.com's `iCalSequence`. */
+  iCalSequence: number;
   createdAt: number;
   updatedAt: number;
 }

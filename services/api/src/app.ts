@@ -1,3 +1,4 @@
+import { FastifyOtelInstrumentation } from '@fastify/otel';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -11,8 +12,10 @@ import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/error-handler.ts';
 import { healthRoutes } from './routes/health.ts';
+import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 /**
  * Builds the HTTP app without listening: `main.ts` listens, tests call `app.inject()`.
@@ -25,6 +28,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Request ids from a trusted proxy are kept; otherwise Fastify generates one.
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<ZodTypeProvider>();
+  // One server span per request (through the global tracer provider: silent without an SDK),
+  // active while the handler runs, so enqueued jobs and Cal.com calls join the request's trace.
+  const otel = new FastifyOtelInstrumentation({
+    instrumentHooks: false,
+    ignorePaths: (route) => route.url.startsWith('/health') || route.url.startsWith('/docs'),
+  });
+  await app.register(otel.plugin());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
@@ -56,6 +66,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   await app.register(async (scope) => healthRoutes(scope, deps));
+  await app.register(async (scope) => webhookRoutes(scope, deps));
+  await app.register(async (scope) => operatorRoutes(scope, deps));
   await app.register(
     async (scope) => {
       registerCompanyAuth(scope, deps.db);

@@ -8,10 +8,13 @@ import {
   createOutcomeWaiter,
   type DomainDeps,
   type OutcomeWaiter,
+  observeCalcom,
+  observeCounters,
   SlotCache,
 } from '@calgate/domain';
 import { createJobQueues } from '@calgate/jobs';
 import type { Logger } from '@calgate/telemetry';
+import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
 
@@ -19,6 +22,7 @@ import type postgres from 'postgres';
 export interface ApiDeps extends DomainDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   sql: postgres.Sql;
   waiter: OutcomeWaiter;
 }
@@ -46,6 +50,7 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps & { close
   queueConnection.on('error', (error) => logger.warn({ err: error }, 'redis queue connection error'));
 
   const prefix = config.redis.queuePrefix;
+  const metrics = createMetrics({ service: 'calgate-api' });
   const budget = createBudget({ redis, prefix, limitPerMinute: config.calcom.rateLimitPerMinute });
   const queues = createJobQueues({
     connection: queueConnection,
@@ -62,19 +67,22 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps & { close
     encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
     budget,
     logger,
+    onResponse: observeCalcom(metrics),
   });
   return {
     config,
     logger,
+    metrics,
     db,
     sql,
     redis,
+    redisPrefix: prefix,
     queues,
     budget,
     calcom,
     slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),
     outcomes: createOutcomeNotifier(redis, prefix),
-    counters: createCounters(redis, prefix),
+    counters: createCounters(redis, prefix, observeCounters(metrics)),
     waiter: createOutcomeWaiter(subscriber, prefix),
     async close() {
       await this.waiter.close();

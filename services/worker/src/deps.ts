@@ -6,15 +6,19 @@ import {
   createCounters,
   createOutcomeNotifier,
   type DomainDeps,
+  observeCalcom,
+  observeCounters,
   SlotCache,
 } from '@calgate/domain';
 import { createJobQueues } from '@calgate/jobs';
 import type { Logger } from '@calgate/telemetry';
+import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
 import { Redis } from 'ioredis';
 
 export interface WorkerDeps extends DomainDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   /** BullMQ's connection (blocking commands need maxRetriesPerRequest: null). */
   connection: Redis;
   close(): Promise<void>;
@@ -30,6 +34,7 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const prefix = config.redis.queuePrefix;
+  const metrics = createMetrics({ service: 'calgate-worker' });
   const budget = createBudget({ redis, prefix, limitPerMinute: config.calcom.rateLimitPerMinute });
   const queues = createJobQueues({
     connection,
@@ -40,8 +45,10 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
   return {
     config,
     logger,
+    metrics,
     db,
     redis,
+    redisPrefix: prefix,
     connection,
     queues,
     budget,
@@ -54,10 +61,11 @@ export function createWorkerDeps(config: Config, logger: Logger): WorkerDeps {
       encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
       budget,
       logger,
+      onResponse: observeCalcom(metrics),
     }),
     slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),
     outcomes: createOutcomeNotifier(redis, prefix),
-    counters: createCounters(redis, prefix),
+    counters: createCounters(redis, prefix, observeCounters(metrics)),
     async close() {
       await queues.close();
       await redis.quit().catch(() => undefined);

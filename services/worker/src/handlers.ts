@@ -1,16 +1,22 @@
 import {
+  companyIds,
   failBookSegment,
   failCancelBooking,
   failCompensate,
   failCreateBooking,
   failRescheduleBooking,
+  failWebhook,
   processBookSegment,
   processCancelBooking,
   processCompensate,
   processCreateBooking,
   processFinalize,
   processRescheduleBooking,
+  processWebhook,
+  reconcileBookings,
   sweepStuckAppointments,
+  sweepWebhookInbox,
+  syncEventTypes,
 } from '@calgate/domain';
 import type { JobHandlers } from '@calgate/jobs';
 import type { WorkerDeps } from './deps.ts';
@@ -41,8 +47,38 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       process: (payload, context) => processCompensate(deps, payload, context),
       onFinalFailure: (payload, error) => failCompensate(deps, payload, error),
     },
+    'webhook.process': {
+      process: (payload) => processWebhook(deps, payload),
+      onFinalFailure: (payload, error) => failWebhook(deps, payload, error),
+    },
+    'sync.event-types': {
+      process: (payload) => syncEventTypes(deps, payload.companyId),
+    },
+    'sync.reconcile': {
+      process: (payload) => reconcileBookings(deps, payload.companyId),
+    },
+    'sync.fan-out': {
+      process: async (payload) => {
+        const minutes =
+          payload.kind === 'event-types'
+            ? deps.config.sync.eventTypesEveryMinutes
+            : deps.config.sync.reconcileEveryMinutes;
+        const run = `r${Math.floor(Date.now() / (minutes * 60_000))}`;
+        const ids = await companyIds(deps);
+        for (const companyId of ids) {
+          await deps.queues.enqueue(payload.kind === 'event-types' ? 'sync.event-types' : 'sync.reconcile', {
+            companyId,
+            run,
+          });
+        }
+        return { companies: ids.length, run };
+      },
+    },
     'maintenance.sweep': {
-      process: () => sweepStuckAppointments(deps),
+      process: async () => ({
+        appointments: await sweepStuckAppointments(deps),
+        webhooks: await sweepWebhookInbox(deps),
+      }),
     },
   };
 }

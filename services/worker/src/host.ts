@@ -1,12 +1,11 @@
 import type { Config } from '@calgate/config';
 import { createJobWorkers } from '@calgate/jobs';
 import type { Logger } from '@calgate/telemetry';
+import type { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { createWorkerDeps } from './deps.ts';
 import { createHandlers } from './handlers.ts';
-
-/** How often the sweeper looks for work Postgres holds but Redis lost. */
-const SWEEP_EVERY_MS = 30_000;
+import { serveMetrics } from './metrics-server.ts';
 
 /**
  * Connects the worker's dependencies and starts one BullMQ worker per queue. `close` waits for
@@ -22,14 +21,24 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     lockDurationMs: config.worker.lockDurationMs,
     handlers: createHandlers(deps),
     logger,
+    onJobEvent: (event) => {
+      deps.metrics.jobs.inc({ queue: event.queue, name: event.name, outcome: event.outcome });
+      if (event.outcome === 'delayed') deps.metrics.budgetWaits.inc({ queue: event.queue });
+      if (event.durationMs !== undefined) {
+        deps.metrics.jobDuration.observe({ queue: event.queue, name: event.name }, event.durationMs / 1000);
+      }
+    },
   });
-  await deps.queues
-    .queue('sync')
-    .upsertJobScheduler(
-      'maintenance-sweep',
-      { every: SWEEP_EVERY_MS },
-      { name: 'maintenance.sweep', data: {} },
-    );
+  const metricsServer =
+    config.worker.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(deps.metrics, config.http.host, config.worker.metricsPort);
+  const schedule = () => upsertSchedules(deps.queues.queue('sync'), config);
+  await schedule();
+  // Redis without persistence forgets schedulers when it restarts: put them back when it returns.
+  deps.connection.on('ready', () => {
+    schedule().catch((error: unknown) => logger.warn({ err: error }, 'could not restore job schedulers'));
+  });
   logger.info(
     {
       concurrency: config.worker.concurrency,
@@ -40,8 +49,31 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
   );
   return {
     async close() {
+      metricsServer?.close();
       await Promise.all(workers.map((worker) => worker.close()));
       await deps.close();
     },
   };
+}
+
+/** The recurring jobs: the sweeper, and the two syncs unless their interval is 0 (off). */
+async function upsertSchedules(sync: Queue, config: Config): Promise<void> {
+  await sync.upsertJobScheduler(
+    'maintenance-sweep',
+    { every: config.worker.sweepIntervalMs },
+    { name: 'maintenance.sweep', data: {} },
+  );
+  const periodic = [
+    ['sync-event-types', config.sync.eventTypesEveryMinutes, 'event-types'],
+    ['sync-reconcile', config.sync.reconcileEveryMinutes, 'reconcile'],
+  ] as const;
+  for (const [id, minutes, kind] of periodic) {
+    if (minutes === 0) await sync.removeJobScheduler(id);
+    else
+      await sync.upsertJobScheduler(
+        id,
+        { every: minutes * 60_000 },
+        { name: 'sync.fan-out', data: { kind } },
+      );
+  }
 }

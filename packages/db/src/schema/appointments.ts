@@ -54,6 +54,10 @@ export const appointments = pgTable(
     /** Cal.com's booking uid — it changes when the booking is rescheduled. */
     calcomBookingUid: text('calcom_booking_uid'),
     calcomBookingId: integer('calcom_booking_id'),
+    /** Cal.com's `iCalUID`: the same across a reschedule chain, so late deliveries find their appointment. */
+    calcomIcalUid: text('calcom_ical_uid'),
+    /** Cal.com's `iCalSequence` of the last change applied; older webhook deliveries are stale. */
+    calcomSequence: integer('calcom_sequence'),
     compositeGroupUid: text('composite_group_uid'),
     idempotencyKey: text('idempotency_key'),
     source: text('source').$type<AppointmentSource>().notNull().default('api'),
@@ -72,6 +76,7 @@ export const appointments = pgTable(
       .where(sql`${t.calcomBookingUid} is not null`),
     index('appointments_calcom_booking_id_idx').on(t.calcomBookingId),
     index('appointments_composite_group_idx').on(t.compositeGroupUid),
+    index('appointments_calcom_ical_uid_idx').on(t.calcomIcalUid),
     uniqueIndex('appointments_idempotency_unique')
       .on(t.companyId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),

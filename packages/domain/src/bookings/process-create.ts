@@ -1,7 +1,9 @@
 import { type Booking, isAlreadyCancelled } from '@calgate/calcom';
+import { appointments } from '@calgate/db';
 import { AppError, isAppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
+import { eq } from 'drizzle-orm';
 import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -138,6 +140,15 @@ async function recordBooked(
     spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
   });
   if (!confirmed) {
+    const [now] = await deps.db
+      .select({ status: appointments.status, uid: appointments.calcomBookingUid })
+      .from(appointments)
+      .where(eq(appointments.id, appointment.id));
+    // Cal.com's webhook may have confirmed this very booking first: nothing to undo.
+    if (now?.uid === booking.uid && now.status !== 'cancelling') {
+      await deps.outcomes.publish(appointment.id);
+      return 'confirmed-by-webhook';
+    }
     // Cancelled while Cal.com was booking it: cancel what was just made, and record it.
     await cancelStray(deps, work, booking);
   }

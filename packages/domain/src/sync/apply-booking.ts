@@ -1,0 +1,446 @@
+import {
+  appointmentHistory,
+  appointmentSegments,
+  appointments,
+  companies,
+  eventTypeMappings,
+  newId,
+  staff,
+} from '@calgate/db';
+import { isValidTimeZone } from '@calgate/time';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import type { AppointmentRow } from '../bookings/appointments.ts';
+import { METADATA_KEY } from '../bookings/calcom-lookup.ts';
+import { invalidateAvailability } from '../bookings/invalidate.ts';
+import { APPOINTMENT_KEY } from '../bookings/process-composite.ts';
+import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
+import { transition } from '../bookings/transitions.ts';
+import type { DomainDeps } from '../deps.ts';
+import { withChainLock } from './chain-lock.ts';
+import type { ObservedBooking } from './observed.ts';
+
+export type ApplyDeps = Pick<
+  DomainDeps,
+  'db' | 'redis' | 'redisPrefix' | 'queues' | 'slotCache' | 'outcomes' | 'logger'
+>;
+
+export interface ApplyContext {
+  /** The company the delivery was addressed to (per-company URL, reconciliation), if known. */
+  companyId: string | null;
+  actor: 'webhook' | 'reconcile';
+}
+
+export interface ApplyResult {
+  outcome: 'applied' | 'unchanged' | 'ignored';
+  detail: string;
+  appointmentId?: string;
+}
+
+type Status = AppointmentRow['status'];
+type SegmentRow = typeof appointmentSegments.$inferSelect;
+
+const STATUS_OF: Record<ObservedBooking['status'], Status> = {
+  accepted: 'confirmed',
+  pending: 'requested',
+  cancelled: 'cancelled',
+  rejected: 'rejected',
+  completed: 'completed',
+};
+
+/**
+ * Brings our record in step with what Cal.com says about one booking. The same function serves
+ * webhooks and reconciliation, so a missed webhook and a late one converge on the same state.
+ * Safe to call again with the same observation, and in any order: Cal.com's `iCalSequence`
+ * orders the changes of one booking chain, and a lock per chain serialises concurrent deliveries.
+ */
+export async function applyObservedBooking(
+  deps: ApplyDeps,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  if (observed.toUid !== null) {
+    return { outcome: 'unchanged', detail: `replaced by ${observed.toUid}; that booking carries the change` };
+  }
+  const chain = observed.icalUid ?? observed.fromUid ?? observed.uid;
+  return withChainLock(deps.redis, `${deps.redisPrefix}:chain:${chain}`, async () => {
+    const segment = await findSegment(deps, observed);
+    if (segment !== undefined) return applyToSegment(deps, segment, observed, context);
+    const appointment = await findAppointment(deps, observed, context.companyId);
+    if (appointment !== undefined) return applyToAppointment(deps, appointment, observed, context);
+    return recordForeignBooking(deps, observed, context);
+  });
+}
+
+async function findSegment(deps: ApplyDeps, observed: ObservedBooking): Promise<SegmentRow | undefined> {
+  const ourId = observed.metadata[METADATA_KEY];
+  if (typeof observed.metadata[APPOINTMENT_KEY] === 'string' && typeof ourId === 'string') {
+    const [byId] = await deps.db
+      .select()
+      .from(appointmentSegments)
+      .where(eq(appointmentSegments.id, ourId))
+      .limit(1);
+    if (byId !== undefined) return byId;
+  }
+  const uids = [observed.uid, ...(observed.fromUid === null ? [] : [observed.fromUid])];
+  const [byUid] = await deps.db
+    .select()
+    .from(appointmentSegments)
+    .where(inArray(appointmentSegments.calcomBookingUid, uids))
+    .orderBy(desc(appointmentSegments.generation))
+    .limit(1);
+  return byUid;
+}
+
+async function findAppointment(
+  deps: ApplyDeps,
+  observed: ObservedBooking,
+  companyId: string | null,
+): Promise<AppointmentRow | undefined> {
+  const scoped = (condition: ReturnType<typeof eq>) =>
+    companyId === null ? condition : and(condition, eq(appointments.companyId, companyId));
+  const first = async (condition: ReturnType<typeof eq>) =>
+    (await deps.db.select().from(appointments).where(scoped(condition)).limit(1))[0];
+
+  const byUid = await first(eq(appointments.calcomBookingUid, observed.uid));
+  if (byUid !== undefined) return byUid;
+  const ourId = observed.metadata[METADATA_KEY];
+  if (typeof ourId === 'string' && ourId.startsWith('apt_')) {
+    const ours = await first(eq(appointments.id, ourId));
+    if (ours !== undefined) return ours;
+  }
+  if (observed.fromUid !== null) {
+    const previous = await first(eq(appointments.calcomBookingUid, observed.fromUid));
+    if (previous !== undefined) return previous;
+  }
+  if (observed.icalUid !== null) return first(eq(appointments.calcomIcalUid, observed.icalUid));
+  return undefined;
+}
+
+async function applyToAppointment(
+  deps: ApplyDeps,
+  row: AppointmentRow,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  const result = (outcome: ApplyResult['outcome'], detail: string): ApplyResult => ({
+    outcome,
+    detail,
+    appointmentId: row.id,
+  });
+  if (observed.sequence !== null && row.calcomSequence !== null && observed.sequence < row.calcomSequence) {
+    return result('unchanged', `stale: sequence ${observed.sequence} < ${row.calcomSequence}`);
+  }
+  const current = row.calcomBookingUid;
+  // A later booking of the same chain: it names ours as the one it replaced, or its iCal
+  // sequence says it is newer (a cancel of the rescheduled booking can arrive before the reschedule).
+  const newer =
+    observed.sequence !== null && row.calcomSequence !== null && observed.sequence > row.calcomSequence;
+  const moved = current !== null && current !== observed.uid && (observed.fromUid === current || newer);
+  if (current !== null && current !== observed.uid && !moved) {
+    return result('unchanged', `an earlier booking of the chain (now ${current})`);
+  }
+  const calcomFields = {
+    calcomBookingUid: observed.uid,
+    calcomBookingId: observed.bookingId ?? row.calcomBookingId,
+    calcomIcalUid: observed.icalUid ?? row.calcomIcalUid,
+    calcomSequence: observed.sequence ?? row.calcomSequence,
+  };
+  const change = async (from: Status[], to: Status, event: string, set = {}, data = {}) => {
+    const done = await transition(deps.db, {
+      appointmentId: row.id,
+      from,
+      to,
+      event,
+      actor: context.actor,
+      set: { ...calcomFields, ...set },
+      data: { uid: observed.uid, ...data },
+    });
+    if (!done) return result('unchanged', `appointment moved on concurrently (was ${row.status})`);
+    await invalidateAvailability(deps, {
+      staffId: row.staffId,
+      eventTypeIds: observed.eventTypeId === null ? [] : [observed.eventTypeId],
+      spans: [
+        { start: row.startsAt, end: row.endsAt },
+        { start: observed.start, end: observed.end },
+      ],
+    });
+    await deps.outcomes.publish(row.id);
+    return result('applied', `${row.status} -> ${to}`);
+  };
+
+  switch (observed.status) {
+    case 'accepted': {
+      if (moved) {
+        // Rescheduled in Cal.com. Our own reschedule job records its result itself.
+        if (row.status !== 'confirmed') return result('unchanged', `reschedule while ${row.status}`);
+        return change(
+          ['confirmed'],
+          'confirmed',
+          'rescheduled',
+          { startsAt: observed.start, endsAt: observed.end },
+          { fromUid: current, start: observed.start.toISOString(), end: observed.end.toISOString() },
+        );
+      }
+      if (row.status === 'pending' && current === null) {
+        // Our own booking, confirmed by Cal.com before (or instead of) the worker recording it.
+        return change(['pending'], 'confirmed', 'confirmed', { failureCode: null, failureReason: null });
+      }
+      if (row.status === 'requested') return change(['requested'], 'confirmed', 'confirmed');
+      if (
+        row.status === 'confirmed' &&
+        (row.startsAt.getTime() !== observed.start.getTime() ||
+          row.endsAt.getTime() !== observed.end.getTime())
+      ) {
+        return change(['confirmed'], 'confirmed', 'times_changed', {
+          startsAt: observed.start,
+          endsAt: observed.end,
+        });
+      }
+      await recordCalcomFields(deps, row, calcomFields);
+      return result('unchanged', 'already applied');
+    }
+    case 'pending':
+      if (row.status === 'pending' && current === null) return change(['pending'], 'requested', 'requested');
+      return result('unchanged', `requested while ${row.status}`);
+    case 'cancelled': {
+      // The chain's current booking (or a later one) was cancelled: the appointment is over.
+      const live: Status[] = ['confirmed', 'pending', 'requested', 'rescheduling', 'cancelling'];
+      if (!live.includes(row.status)) return result('unchanged', `already ${row.status}`);
+      return change(
+        live,
+        'cancelled',
+        'cancelled',
+        { cancelledAt: new Date() },
+        { reason: observed.cancellationReason, by: 'calcom' },
+      );
+    }
+    case 'rejected':
+      if (!['requested', 'pending', 'confirmed'].includes(row.status)) {
+        return result('unchanged', `already ${row.status}`);
+      }
+      return change(['requested', 'pending', 'confirmed'], 'rejected', 'rejected');
+    case 'completed':
+      if (row.status !== 'confirmed') return result('unchanged', `meeting ended while ${row.status}`);
+      return change(['confirmed'], 'completed', 'completed');
+  }
+}
+
+async function recordCalcomFields(
+  deps: ApplyDeps,
+  row: AppointmentRow,
+  fields: { calcomIcalUid: string | null; calcomSequence: number | null },
+): Promise<void> {
+  if (fields.calcomIcalUid === row.calcomIcalUid && fields.calcomSequence === row.calcomSequence) return;
+  await deps.db
+    .update(appointments)
+    .set({ calcomIcalUid: fields.calcomIcalUid, calcomSequence: fields.calcomSequence })
+    .where(eq(appointments.id, row.id));
+}
+
+/** The generation of a composite appointment that its last confirmation made current. */
+async function currentGeneration(deps: ApplyDeps, appointmentId: string): Promise<number> {
+  const [latest] = await deps.db
+    .select({ data: appointmentHistory.data })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, appointmentId),
+        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
+      ),
+    )
+    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
+    .limit(1);
+  const generation = (latest?.data as { generation?: unknown } | undefined)?.generation;
+  return typeof generation === 'number' ? generation : 0;
+}
+
+/**
+ * A change to one segment of a composite. Our own flows book, replace and release segments and
+ * record that themselves; only a change made in Cal.com to a segment of the confirmed generation
+ * matters here: a cancelled segment cancels the whole appointment (durably, through the
+ * compensation job), a moved one is recorded and flagged for an operator.
+ */
+async function applyToSegment(
+  deps: ApplyDeps,
+  segment: SegmentRow,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  const appointmentId = segment.appointmentId;
+  const result = (outcome: ApplyResult['outcome'], detail: string): ApplyResult => ({
+    outcome,
+    detail,
+    appointmentId,
+  });
+  const [appointment] = await deps.db
+    .select()
+    .from(appointments)
+    .where(eq(appointments.id, appointmentId))
+    .limit(1);
+  if (appointment === undefined) return result('ignored', 'segment without appointment');
+  const settled =
+    appointment.status === 'confirmed' &&
+    segment.status === 'booked' &&
+    segment.generation === (await currentGeneration(deps, appointmentId));
+
+  if (observed.status === 'cancelled' && segment.calcomBookingUid === observed.uid) {
+    if (!settled)
+      return result('unchanged', `segment ${segment.status} of an appointment ${appointment.status}`);
+    await deps.db
+      .update(appointmentSegments)
+      .set({ status: 'cancelled', updatedAt: new Date() })
+      .where(eq(appointmentSegments.id, segment.id));
+    const started = await transition(deps.db, {
+      appointmentId,
+      from: ['confirmed'],
+      to: 'cancelling',
+      event: 'cancel_requested',
+      actor: context.actor,
+      data: {
+        reason: 'A segment of this appointment was cancelled in Cal.com',
+        by: 'calcom',
+        segmentId: segment.id,
+        uid: observed.uid,
+      },
+    });
+    if (!started) return result('unchanged', 'appointment moved on concurrently');
+    try {
+      await deps.queues.enqueue('composite.compensate', {
+        appointmentId,
+        generation: segment.generation,
+        purpose: 'cancelled',
+        round: 'calcom',
+      });
+    } catch (error) {
+      deps.logger.warn(
+        { err: error, appointmentId },
+        'enqueue failed; the sweeper will release the segments',
+      );
+    }
+    await deps.outcomes.publish(appointmentId);
+    return result('applied', 'segment cancelled in Cal.com: cancelling the other segments');
+  }
+  if (
+    observed.status === 'accepted' &&
+    observed.fromUid !== null &&
+    segment.calcomBookingUid === observed.fromUid
+  ) {
+    if (!settled)
+      return result('unchanged', `segment ${segment.status} of an appointment ${appointment.status}`);
+    await deps.db.transaction(async (tx) => {
+      await tx
+        .update(appointmentSegments)
+        .set({
+          calcomBookingUid: observed.uid,
+          calcomBookingId: observed.bookingId,
+          startsAt: observed.start,
+          endsAt: observed.end,
+          updatedAt: new Date(),
+        })
+        .where(eq(appointmentSegments.id, segment.id));
+      await tx
+        .update(appointments)
+        .set({ needsAttention: true, updatedAt: new Date() })
+        .where(eq(appointments.id, appointmentId));
+      await tx.insert(appointmentHistory).values({
+        appointmentId,
+        event: 'segment_moved_in_calcom',
+        fromStatus: appointment.status,
+        toStatus: appointment.status,
+        actor: context.actor,
+        data: {
+          segmentId: segment.id,
+          fromUid: observed.fromUid,
+          uid: observed.uid,
+          start: observed.start.toISOString(),
+        },
+      });
+    });
+    deps.logger.warn(
+      { appointmentId, segmentId: segment.id },
+      'a composite segment was moved in Cal.com; needs attention',
+    );
+    return result('applied', 'segment moved in Cal.com: flagged for an operator');
+  }
+  return result('unchanged', 'segment change made by our own flow');
+}
+
+/**
+ * A booking made directly in Cal.com: recorded as an appointment of the service its event type
+ * is mapped to, with the customer from its attendee.
+ */
+async function recordForeignBooking(
+  deps: ApplyDeps,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  if (observed.eventTypeId === null) return { outcome: 'ignored', detail: 'no event type' };
+  const mappings = await deps.db
+    .select({ mapping: eventTypeMappings, staff, company: companies })
+    .from(eventTypeMappings)
+    .innerJoin(staff, eq(staff.id, eventTypeMappings.staffId))
+    .innerJoin(companies, eq(companies.id, eventTypeMappings.companyId))
+    .where(
+      and(
+        eq(eventTypeMappings.calcomEventTypeId, observed.eventTypeId),
+        isNull(eventTypeMappings.deletedAt),
+        ...(context.companyId === null ? [] : [eq(eventTypeMappings.companyId, context.companyId)]),
+      ),
+    );
+  if (mappings.length === 0) {
+    return { outcome: 'ignored', detail: `event type ${observed.eventTypeId} is not mapped to any service` };
+  }
+  const chosen =
+    mappings.find(
+      (m) => m.staff.calcomUserId !== null && m.staff.calcomUserId === observed.organizerUserId,
+    ) ?? (mappings[0] as (typeof mappings)[number]);
+  if (observed.attendee === null) return { outcome: 'ignored', detail: 'no attendee with an email' };
+  const timezone =
+    observed.attendee.timeZone !== null && isValidTimeZone(observed.attendee.timeZone)
+      ? observed.attendee.timeZone
+      : chosen.company.timezone;
+  const status = STATUS_OF[observed.status];
+  const id = newId('apt');
+  try {
+    await deps.db.transaction(async (tx) => {
+      const customerId = await upsertCustomer(tx, chosen.company.id, {
+        name: observed.attendee?.name ?? '',
+        email: observed.attendee?.email ?? '',
+      });
+      await tx.insert(appointments).values({
+        id,
+        companyId: chosen.company.id,
+        serviceId: chosen.mapping.serviceId,
+        customerId,
+        staffId: chosen.staff.id,
+        status,
+        startsAt: observed.start,
+        endsAt: observed.end,
+        timezone,
+        calcomBookingUid: observed.uid,
+        calcomBookingId: observed.bookingId,
+        calcomIcalUid: observed.icalUid,
+        calcomSequence: observed.sequence,
+        source: context.actor === 'webhook' ? 'calcom' : 'reconcile',
+        ...(status === 'cancelled' ? { cancelledAt: new Date() } : {}),
+      });
+      await tx.insert(appointmentHistory).values({
+        appointmentId: id,
+        event: 'recorded_from_calcom',
+        fromStatus: null,
+        toStatus: status,
+        actor: context.actor,
+        data: { uid: observed.uid, fromUid: observed.fromUid, reason: observed.cancellationReason },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) return { outcome: 'unchanged', detail: 'recorded concurrently' };
+    throw error;
+  }
+  await invalidateAvailability(deps, {
+    staffId: chosen.staff.id,
+    eventTypeIds: [observed.eventTypeId],
+    spans: [{ start: observed.start, end: observed.end }],
+  });
+  return { outcome: 'applied', detail: `recorded a booking made in Cal.com as ${status}`, appointmentId: id };
+}

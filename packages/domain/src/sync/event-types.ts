@@ -1,0 +1,250 @@
+import type { EventType } from '@calgate/calcom';
+import {
+  companies,
+  eventTypeMappings,
+  newId,
+  serviceSegments,
+  services,
+  staff,
+  syncState,
+} from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
+
+export interface Drift {
+  eventTypeId: number;
+  serviceId: string;
+  field: 'lengthInMinutes' | 'deleted';
+  expected: unknown;
+  actual: unknown;
+}
+
+export interface EventTypeSyncResult {
+  eventTypes: number;
+  imported: number;
+  deleted: number;
+  drift: Drift[];
+}
+
+type SyncDeps = Pick<DomainDeps, 'db' | 'calcom' | 'logger'>;
+
+export async function loadCompany(deps: Pick<DomainDeps, 'db'>, companyId: string) {
+  const [company] = await deps.db.select().from(companies).where(eq(companies.id, companyId)).limit(1);
+  if (company === undefined) {
+    throw new AppError('NOT_FOUND', `No company ${companyId}`, { details: { field: 'companyId' } });
+  }
+  return company;
+}
+
+/**
+ * Cal.com sends no event-type webhooks, so event types are polled: new ones become services
+ * (source `calcom`, one segment, the account's own staff member), ones gone from Cal.com
+ * soft-delete their mappings and any service left without one, and differences between what a
+ * mapping expects and what Cal.com has are recorded as drift in `sync_state`.
+ */
+export async function syncEventTypes(deps: SyncDeps, companyId: string): Promise<EventTypeSyncResult> {
+  const company = await loadCompany(deps, companyId);
+  await markStarted(deps, companyId, 'event_types');
+  try {
+    const { client } = deps.calcom.forCompany(company);
+    const me = await client.getMe();
+    if (company.calcomUsername !== me.username || company.calcomUserId !== me.id) {
+      await deps.db
+        .update(companies)
+        .set({ calcomUsername: me.username, calcomUserId: me.id, updatedAt: new Date() })
+        .where(eq(companies.id, companyId));
+    }
+    const types = await client.listEventTypes({ username: me.username });
+    const result = await applyEventTypes(deps, companyId, me, types);
+    await deps.db
+      .update(syncState)
+      .set({ lastSucceededAt: new Date(), lastError: null, stats: { ...result } })
+      .where(and(eq(syncState.companyId, companyId), eq(syncState.kind, 'event_types')));
+    deps.logger.info({ companyId, ...result, drift: result.drift.length }, 'event types synced');
+    return result;
+  } catch (error) {
+    await markFailed(deps, companyId, 'event_types', error);
+    throw error;
+  }
+}
+
+async function applyEventTypes(
+  deps: SyncDeps,
+  companyId: string,
+  me: { id: number; username: string; email: string; timeZone: string },
+  types: EventType[],
+): Promise<EventTypeSyncResult> {
+  const mapped = await deps.db
+    .select({ mapping: eventTypeMappings, duration: serviceSegments.durationMinutes })
+    .from(eventTypeMappings)
+    .innerJoin(serviceSegments, eq(serviceSegments.id, eventTypeMappings.segmentId))
+    .where(and(eq(eventTypeMappings.companyId, companyId), isNull(eventTypeMappings.deletedAt)));
+  const seen = new Set(types.map((t) => t.id));
+  const drift: Drift[] = [];
+  let imported = 0;
+
+  for (const type of types) {
+    const mine = mapped.filter((m) => m.mapping.calcomEventTypeId === type.id);
+    if (mine.length > 0) {
+      for (const m of mine) {
+        if (m.duration !== type.lengthInMinutes) {
+          drift.push({
+            eventTypeId: type.id,
+            serviceId: m.mapping.serviceId,
+            field: 'lengthInMinutes',
+            expected: m.duration,
+            actual: type.lengthInMinutes,
+          });
+        }
+        if (m.mapping.calcomEventTypeSlug !== type.slug) {
+          await deps.db
+            .update(eventTypeMappings)
+            .set({ calcomEventTypeSlug: type.slug, updatedAt: new Date() })
+            .where(eq(eventTypeMappings.id, m.mapping.id));
+        }
+      }
+      continue;
+    }
+    await importEventType(deps, companyId, me, type);
+    imported++;
+  }
+
+  const gone = mapped.filter((m) => !seen.has(m.mapping.calcomEventTypeId));
+  for (const m of gone) {
+    drift.push({
+      eventTypeId: m.mapping.calcomEventTypeId,
+      serviceId: m.mapping.serviceId,
+      field: 'deleted',
+      expected: 'present',
+      actual: 'absent',
+    });
+  }
+  if (gone.length > 0) {
+    const now = new Date();
+    await deps.db
+      .update(eventTypeMappings)
+      .set({ deletedAt: now, updatedAt: now })
+      .where(
+        inArray(
+          eventTypeMappings.id,
+          gone.map((m) => m.mapping.id),
+        ),
+      );
+    // A service none of whose segments can be booked any more is soft-deleted with it.
+    const serviceIds = [...new Set(gone.map((m) => m.mapping.serviceId))];
+    const stillBookable = await deps.db
+      .selectDistinct({ serviceId: eventTypeMappings.serviceId })
+      .from(eventTypeMappings)
+      .where(and(inArray(eventTypeMappings.serviceId, serviceIds), isNull(eventTypeMappings.deletedAt)));
+    const orphaned = serviceIds.filter((id) => !stillBookable.some((s) => s.serviceId === id));
+    if (orphaned.length > 0) {
+      await deps.db
+        .update(services)
+        .set({ deletedAt: now, active: false, updatedAt: now })
+        .where(and(inArray(services.id, orphaned), isNull(services.deletedAt)));
+    }
+  }
+  return {
+    eventTypes: types.length,
+    imported,
+    deleted: new Set(gone.map((m) => m.mapping.serviceId)).size,
+    drift,
+  };
+}
+
+async function importEventType(
+  deps: SyncDeps,
+  companyId: string,
+  me: { id: number; username: string; email: string; timeZone: string },
+  type: EventType,
+): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const ownerId = type.ownerId ?? me.id;
+    const [existing] = await tx
+      .select({ id: staff.id })
+      .from(staff)
+      .where(and(eq(staff.companyId, companyId), eq(staff.calcomUserId, ownerId)))
+      .limit(1);
+    const staffId = existing?.id ?? newId('stf');
+    if (existing === undefined) {
+      await tx.insert(staff).values({
+        id: staffId,
+        companyId,
+        name: ownerId === me.id ? me.username : `Cal.com user ${ownerId}`,
+        email: ownerId === me.id ? me.email : null,
+        calcomUserId: ownerId,
+        timezone: me.timeZone,
+      });
+    }
+    const serviceId = newId('svc');
+    const segmentId = newId('seg');
+    await tx.insert(services).values({
+      id: serviceId,
+      companyId,
+      name: type.title,
+      description: type.description ?? null,
+      kind: 'simple',
+      source: 'calcom',
+    });
+    await tx.insert(serviceSegments).values({
+      id: segmentId,
+      serviceId,
+      position: 0,
+      name: type.title,
+      durationMinutes: Math.max(1, Math.round(type.lengthInMinutes)),
+    });
+    await tx.insert(eventTypeMappings).values({
+      id: newId('etm'),
+      companyId,
+      serviceId,
+      segmentId,
+      staffId,
+      calcomEventTypeId: type.id,
+      calcomEventTypeSlug: type.slug,
+    });
+  });
+}
+
+export async function markStarted(
+  deps: Pick<DomainDeps, 'db'>,
+  companyId: string,
+  kind: 'event_types' | 'bookings',
+): Promise<void> {
+  await deps.db
+    .insert(syncState)
+    .values({ companyId, kind, lastStartedAt: new Date() })
+    .onConflictDoUpdate({
+      target: [syncState.companyId, syncState.kind],
+      set: { lastStartedAt: new Date() },
+    });
+}
+
+export async function markFailed(
+  deps: Pick<DomainDeps, 'db'>,
+  companyId: string,
+  kind: 'event_types' | 'bookings',
+  error: unknown,
+): Promise<void> {
+  await deps.db
+    .update(syncState)
+    .set({ lastError: error instanceof Error ? error.message.slice(0, 500) : String(error) })
+    .where(and(eq(syncState.companyId, companyId), eq(syncState.kind, kind)))
+    .catch(() => undefined);
+}
+
+/** Ids of every company, for the scheduled fan-out. */
+export async function companyIds(deps: Pick<DomainDeps, 'db'>): Promise<string[]> {
+  const rows = await deps.db.select({ id: companies.id }).from(companies);
+  return rows.map((r) => r.id);
+}
+
+/** Live mapped event types of a company (or all companies): the health endpoint's count. */
+export async function countMappedEventTypes(deps: Pick<DomainDeps, 'db'>): Promise<number> {
+  const [row] = await deps.db
+    .select({ n: sql<number>`count(distinct ${eventTypeMappings.calcomEventTypeId})::int` })
+    .from(eventTypeMappings)
+    .innerJoin(services, eq(services.id, eventTypeMappings.serviceId))
+    .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt)));
+  return row?.n ?? 0;
+}

@@ -1,0 +1,88 @@
+import { syncState } from '@calgate/db';
+import { and, eq } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
+import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
+import { loadCompany, markFailed, markStarted } from './event-types.ts';
+import { observeApiBooking } from './observed.ts';
+
+/** Re-read a little before the cursor: clocks differ, and applying twice changes nothing. */
+const OVERLAP_MS = 2 * 60_000;
+/** The first run looks this far back. */
+const FIRST_LOOKBACK_MS = 24 * 3600_000;
+const PAGE = 100;
+/** At most this many pages per run (the rest waits for the next run), to stay inside the budget. */
+const MAX_PAGES = 20;
+
+export interface ReconcileResult {
+  seen: number;
+  applied: number;
+  unchanged: number;
+  ignored: number;
+  since: string;
+  cursor: string;
+  complete: boolean;
+}
+
+/**
+ * Cal.com delivers each webhook once, without retries, so missed ones are caught here: bookings
+ * changed since the last run (`afterUpdatedAt`) are applied through the same code as webhooks.
+ */
+export async function reconcileBookings(
+  deps: DomainDeps,
+  companyId: string,
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<ReconcileResult> {
+  const company = await loadCompany(deps, companyId);
+  const [state] = await deps.db
+    .select({ cursor: syncState.cursor })
+    .from(syncState)
+    .where(and(eq(syncState.companyId, companyId), eq(syncState.kind, 'bookings')))
+    .limit(1);
+  await markStarted(deps, companyId, 'bookings');
+  const cursorMs = state?.cursor == null ? Number.NaN : Date.parse(state.cursor);
+  const since = new Date(
+    Number.isNaN(cursorMs) ? Date.now() - FIRST_LOOKBACK_MS : cursorMs - OVERLAP_MS,
+  ).toISOString();
+  const counts = { seen: 0, applied: 0, unchanged: 0, ignored: 0 };
+  let newest = Number.isNaN(cursorMs) ? Date.parse(since) : cursorMs;
+  let complete = false;
+  try {
+    const { client } = deps.calcom.forCompany(company);
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { bookings, pagination } = await client.listBookings({
+        afterUpdatedAt: since,
+        sortUpdatedAt: 'asc',
+        take: PAGE,
+        skip: page * PAGE,
+      });
+      for (const booking of bookings) {
+        counts.seen++;
+        const observed = observeApiBooking(booking);
+        const result: ApplyResult =
+          'ignored' in observed
+            ? { outcome: 'ignored', detail: observed.ignored }
+            : await applyObservedBooking(deps, observed, { companyId, actor: 'reconcile' });
+        counts[result.outcome]++;
+        if (result.outcome === 'applied') await deps.counters.increment('reconcile_applied');
+        const updated = Date.parse(booking.updatedAt ?? '');
+        if (!Number.isNaN(updated)) newest = Math.max(newest, updated);
+      }
+      options.onProgress?.(counts.seen, pagination.totalItems);
+      if (!pagination.hasNextPage || bookings.length === 0) {
+        complete = true;
+        break;
+      }
+    }
+    const cursor = new Date(newest).toISOString();
+    const result: ReconcileResult = { ...counts, since, cursor, complete };
+    await deps.db
+      .update(syncState)
+      .set({ cursor, lastSucceededAt: new Date(), lastError: null, stats: { ...result } })
+      .where(and(eq(syncState.companyId, companyId), eq(syncState.kind, 'bookings')));
+    deps.logger.info({ companyId, ...result }, 'bookings reconciled');
+    return result;
+  } catch (error) {
+    await markFailed(deps, companyId, 'bookings', error);
+    throw error;
+  }
+}

@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { parseCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
+import { companies, type Database, decryptSecret, newId, webhookInbox } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
+import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
+import { observeWebhook } from './observed.ts';
+
+export interface WebhookSecrets {
+  /** CALCOM_WEBHOOK_SECRET: the default for every company without its own. */
+  defaultSecret: string | undefined;
+  encryptionKey: Buffer;
+}
+
+export interface AcceptedWebhook {
+  inboxId: string;
+  duplicate: boolean;
+  enqueued: boolean;
+}
+
+/**
+ * Intake of one Cal.com delivery: verifies the signature over the raw bytes, stores it in the
+ * inbox (deduplicated: trigger + uid + body hash) and enqueues its processing. Processing happens
+ * in a worker; this only has to be durable. Redis being down is fine (the sweeper enqueues later);
+ * Postgres being down is not (the caller answers 503 and Cal.com's delivery is lost, which the
+ * reconciliation catches).
+ * @throws AppError UNAUTHORIZED (bad or missing signature, unknown company), VALIDATION_FAILED (not JSON / not a webhook).
+ */
+export async function acceptWebhook(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters'>,
+  secrets: WebhookSecrets,
+  delivery: { rawBody: Buffer; signature: string | undefined; companyId: string | undefined },
+): Promise<AcceptedWebhook> {
+  const secret = await secretFor(deps.db, secrets, delivery.companyId);
+  if (!verifyCalcomSignature(delivery.rawBody, delivery.signature, secret)) {
+    await deps.counters.increment('webhooks_rejected');
+    throw new AppError(
+      'UNAUTHORIZED',
+      delivery.signature === undefined
+        ? 'Missing X-Cal-Signature-256 header'
+        : 'X-Cal-Signature-256 does not match the body',
+      { details: { field: 'x-cal-signature-256' } },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(delivery.rawBody.toString('utf8'));
+  } catch {
+    await deps.counters.increment('webhooks_rejected');
+    throw new AppError('VALIDATION_FAILED', 'The body is not valid JSON', { details: { field: 'body' } });
+  }
+  let webhook: ReturnType<typeof parseCalcomWebhook>;
+  try {
+    webhook = parseCalcomWebhook(json);
+  } catch {
+    await deps.counters.increment('webhooks_rejected');
+    throw new AppError('VALIDATION_FAILED', 'The body is not a Cal.com webhook: triggerEvent is required', {
+      details: { field: 'triggerEvent' },
+    });
+  }
+  const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
+  const dedupeKey = `${webhook.trigger}:${webhook.booking?.uid ?? '-'}:${bodyHash}`;
+  const inserted = await deps.db
+    .insert(webhookInbox)
+    .values({
+      id: newId('whk'),
+      companyId: delivery.companyId ?? null,
+      triggerEvent: webhook.trigger,
+      bookingUid: webhook.booking?.uid ?? null,
+      dedupeKey,
+      payload: json,
+    })
+    .onConflictDoNothing({ target: webhookInbox.dedupeKey })
+    .returning({ id: webhookInbox.id });
+  const fresh = inserted[0];
+  const inboxId =
+    fresh?.id ??
+    (
+      await deps.db
+        .select({ id: webhookInbox.id })
+        .from(webhookInbox)
+        .where(eq(webhookInbox.dedupeKey, dedupeKey))
+        .limit(1)
+    )[0]?.id;
+  if (inboxId === undefined) throw new Error('webhook inbox row vanished');
+  await deps.counters.increment(fresh === undefined ? 'webhooks_duplicate' : 'webhooks_accepted');
+  if (fresh === undefined) return { inboxId, duplicate: true, enqueued: false };
+  const enqueued = await enqueueInboxRow(deps, inboxId);
+  return { inboxId, duplicate: false, enqueued };
+}
+
+async function secretFor(
+  db: Database,
+  secrets: WebhookSecrets,
+  companyId: string | undefined,
+): Promise<string> {
+  if (companyId === undefined) return secrets.defaultSecret ?? '';
+  const [company] = await db
+    .select({ secret: companies.calcomWebhookSecretEncrypted })
+    .from(companies)
+    .where(eq(companies.id, companyId))
+    .limit(1);
+  if (company === undefined) {
+    throw new AppError('UNAUTHORIZED', 'Unknown company in the webhook URL', {
+      details: { field: 'companyId' },
+    });
+  }
+  if (company.secret !== null) return decryptSecret(company.secret, secrets.encryptionKey);
+  return secrets.defaultSecret ?? '';
+}
+
+async function enqueueInboxRow(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+  inboxId: string,
+): Promise<boolean> {
+  try {
+    await deps.queues.enqueue('webhook.process', { inboxId });
+  } catch (error) {
+    deps.logger.warn({ err: error, inboxId }, 'webhook stored but not enqueued; the sweeper will enqueue it');
+    return false;
+  }
+  await deps.db
+    .update(webhookInbox)
+    .set({ status: 'enqueued', enqueuedAt: new Date() })
+    .where(and(eq(webhookInbox.id, inboxId), eq(webhookInbox.status, 'received')));
+  return true;
+}
+
+/**
+ * `webhook.process`: applies one stored delivery. Idempotent: a processed or ignored row is left
+ * alone, and applying the same change twice changes nothing.
+ */
+export async function processWebhook(
+  deps: DomainDeps,
+  payload: { inboxId: string },
+): Promise<ApplyResult | { outcome: 'done-before' }> {
+  const [row] = await deps.db
+    .select()
+    .from(webhookInbox)
+    .where(eq(webhookInbox.id, payload.inboxId))
+    .limit(1);
+  if (row === undefined) return { outcome: 'done-before' };
+  if (row.status === 'processed' || row.status === 'ignored') return { outcome: 'done-before' };
+  await deps.db
+    .update(webhookInbox)
+    .set({ status: 'processing', attempts: sql`${webhookInbox.attempts} + 1` })
+    .where(eq(webhookInbox.id, row.id));
+  const observed = observeWebhook(parseCalcomWebhook(row.payload));
+  const result: ApplyResult =
+    'ignored' in observed
+      ? { outcome: 'ignored', detail: observed.ignored }
+      : await applyObservedBooking(deps, observed, { companyId: row.companyId, actor: 'webhook' });
+  await deps.db
+    .update(webhookInbox)
+    .set({
+      status: result.outcome === 'ignored' ? 'ignored' : 'processed',
+      lastError: result.outcome === 'ignored' ? result.detail : null,
+      processedAt: new Date(),
+    })
+    .where(eq(webhookInbox.id, row.id));
+  await deps.counters.increment(`webhooks_${result.outcome}`);
+  deps.logger.info(
+    { inboxId: row.id, trigger: row.triggerEvent, uid: row.bookingUid, ...result },
+    'webhook processed',
+  );
+  return result;
+}
+
+/** The delivery could not be applied after its retries: visible in the inbox and the dashboard. */
+export async function failWebhook(
+  deps: DomainDeps,
+  payload: { inboxId: string },
+  error: unknown,
+): Promise<void> {
+  await deps.db
+    .update(webhookInbox)
+    .set({
+      status: 'failed',
+      lastError: error instanceof Error ? error.message.slice(0, 500) : String(error),
+    })
+    .where(eq(webhookInbox.id, payload.inboxId));
+  await deps.counters.increment('webhooks_failed');
+  deps.logger.error({ inboxId: payload.inboxId, err: error }, 'webhook processing failed after its retries');
+}
+
+/** Deliveries stored while Redis was away (or whose job was lost) are enqueued again. */
+export async function sweepWebhookInbox(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+  options: { graceMs?: number; limit?: number } = {},
+): Promise<number> {
+  const rows = await deps.db
+    .select({ id: webhookInbox.id })
+    .from(webhookInbox)
+    .where(
+      and(
+        inArray(webhookInbox.status, ['received', 'enqueued', 'processing']),
+        lt(webhookInbox.receivedAt, new Date(Date.now() - (options.graceMs ?? 10_000))),
+      ),
+    )
+    .limit(options.limit ?? 500);
+  let enqueued = 0;
+  for (const row of rows) {
+    const done = await deps.queues.ensure('webhook.process', { inboxId: row.id });
+    if (done === 'present') continue;
+    enqueued++;
+    await deps.db
+      .update(webhookInbox)
+      .set({ status: 'enqueued', enqueuedAt: new Date() })
+      .where(and(eq(webhookInbox.id, row.id), eq(webhookInbox.status, 'received')));
+  }
+  if (enqueued > 0) deps.logger.info({ enqueued }, 'sweeper enqueued stored webhook deliveries');
+  return enqueued;
+}

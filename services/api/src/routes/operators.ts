@@ -1,0 +1,113 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { calcomHealth } from '@calgate/domain';
+import { AppError } from '@calgate/errors';
+import { QUEUE_NAMES } from '@calgate/jobs';
+import basicAuth from '@fastify/basic-auth';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.ts';
+import { errorBody } from '../plugins/error-handler.ts';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+function same(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * What operators look at: the Bull Board dashboard and Prometheus metrics, both behind HTTP
+ * basic auth with ADMIN_USERNAME / ADMIN_PASSWORD (without them both answer 404), and the
+ * original design's `GET /api/health/calcom`.
+ */
+export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get(
+    '/api/health/calcom',
+    { schema: { tags: ['health'], summary: 'Cal.com integration health' } },
+    async (_request, reply) => {
+      const health = await calcomHealth(deps, {
+        publicBaseUrl:
+          deps.config.http.publicBaseUrl ?? `http://${deps.config.http.host}:${deps.config.http.port}`,
+        ttlSeconds: deps.config.sync.healthProbeTtlSeconds,
+      });
+      return reply.status(health.status === 'unhealthy' ? 503 : 200).send(health);
+    },
+  );
+
+  const admin = deps.config.admin;
+  await app.register(async (scope) => {
+    if (admin === undefined) {
+      const disabled = async () => {
+        throw new AppError(
+          'NOT_FOUND',
+          'The dashboard and metrics are disabled: set ADMIN_USERNAME and ADMIN_PASSWORD',
+        );
+      };
+      scope.get('/metrics', { schema: { hide: true } }, disabled);
+      scope.get(DASHBOARD_PATH, { schema: { hide: true } }, disabled);
+      scope.get(`${DASHBOARD_PATH}/*`, { schema: { hide: true } }, disabled);
+      return;
+    }
+    await scope.register(basicAuth, {
+      validate: async (username, password) => {
+        // Both compared, always, so timing says nothing about which one was wrong.
+        const userOk = same(username, admin.username);
+        const passOk = same(password, admin.password);
+        if (!userOk || !passOk) throw new Error('bad credentials');
+      },
+      authenticate: { realm: 'calgate operators' },
+    });
+    scope.addHook('onRequest', scope.basicAuth);
+    scope.setErrorHandler((error, _request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      if (status === 401) {
+        return reply.status(401).send(errorBody('UNAUTHORIZED', 'Operator credentials required'));
+      }
+      throw error;
+    });
+
+    scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      await readQueueDepths(deps);
+      const body = await deps.metrics.registry.metrics();
+      return reply.type(deps.metrics.registry.contentType).send(body);
+    });
+
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(DASHBOARD_PATH);
+    createBullBoard({
+      queues: deps.queues.all().map((queue) => new BullMQAdapter(queue)),
+      serverAdapter,
+      options: { uiConfig: { boardTitle: 'calgate queues' } },
+    });
+    await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+  });
+}
+
+async function readQueueDepths(deps: ApiDeps): Promise<void> {
+  const states = [
+    'waiting',
+    'active',
+    'delayed',
+    'failed',
+    'completed',
+    'waiting-children',
+    'prioritized',
+  ] as const;
+  await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      const counts = await deps.queues
+        .queue(name)
+        .getJobCounts(...states)
+        .catch(() => undefined);
+      if (counts === undefined) return;
+      for (const state of states) deps.metrics.queueDepth.set({ queue: name, state }, counts[state] ?? 0);
+    }),
+  );
+  const shared = await deps.counters.read().catch(() => undefined);
+  if (shared !== undefined) {
+    for (const [name, value] of Object.entries(shared)) deps.metrics.events.set({ name }, value);
+  }
+}

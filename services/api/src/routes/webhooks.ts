@@ -1,0 +1,50 @@
+import { parseEncryptionKey } from '@calgate/db';
+import { acceptWebhook, WEBHOOK_PATH } from '@calgate/domain';
+import { AppError, isAppError } from '@calgate/errors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.ts';
+
+const params = z.object({ companyId: z.string().min(1).max(64).optional() });
+
+/**
+ * Cal.com webhooks: verified over the raw bytes, stored in the inbox, enqueued, and answered 200
+ * before any processing. `POST /api/webhooks/calcom` uses CALCOM_WEBHOOK_SECRET;
+ * `POST /api/webhooks/calcom/:companyId` the company's own secret.
+ */
+export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  // The signature covers the exact bytes Cal.com sent: keep them, parse JSON ourselves.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+  const secrets = {
+    defaultSecret: deps.config.calcom.webhookSecret,
+    encryptionKey: parseEncryptionKey(deps.config.secretsEncryptionKey),
+  };
+
+  const handler = async (request: FastifyRequest) => {
+    const { companyId } = params.parse(request.params);
+    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const header = request.headers['x-cal-signature-256'];
+    try {
+      const accepted = await acceptWebhook(deps, secrets, {
+        rawBody,
+        signature: Array.isArray(header) ? header[0] : header,
+        companyId,
+      });
+      return { received: true, id: accepted.inboxId, duplicate: accepted.duplicate };
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      // Verified but not stored: Postgres is away. Cal.com does not retry; reconciliation will.
+      request.log.error({ err: error }, 'webhook could not be stored');
+      throw new AppError('DATABASE_UNAVAILABLE', 'The webhook could not be stored; try again shortly', {
+        retry: true,
+      });
+    }
+  };
+  const schema = { hide: false, tags: ['webhooks'], summary: 'Cal.com webhook receiver' };
+  app.post(WEBHOOK_PATH, { schema }, handler);
+  app.post(`${WEBHOOK_PATH}/:companyId`, { schema }, handler);
+}
