@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import { buildApp, createApiDeps } from '@calgate/api';
 import { type Config, loadConfig } from '@calgate/config';
+import { createDomainRuntime, type DomainRuntime } from '@calgate/domain';
 import { DEMO_API_KEY, type RunningSandbox, type SandboxOptions, startSandbox } from '@calgate/sandbox';
 import { createLogger } from '@calgate/telemetry';
 import {
@@ -17,11 +19,15 @@ import { Redis } from 'ioredis';
 
 export interface Gateway {
   app: FastifyInstance;
+  /** Where the API listens when started with `listen: true` (for the sandbox's webhooks). */
+  baseUrl: string | undefined;
   sandbox: RunningSandbox;
   database: TestDatabase;
   config: Config;
   env: Record<string, string>;
   company: SeededCompany;
+  /** The domain's collaborators, as the operator CLI builds them; closed with the gateway. */
+  runtime(): DomainRuntime;
   /** Starts (another) in-process worker host; closed with the gateway. */
   startWorker(): Promise<{ close(): Promise<void> }>;
   close(): Promise<void>;
@@ -32,6 +38,16 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Start a worker host in this process. @defaultValue true */
   worker?: boolean;
+  /** Listen on a loopback port, so that the sandbox can deliver webhooks. @defaultValue false */
+  listen?: boolean;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Demo salon ids in the sandbox: stylists 2 (Alex) and 3 (Billie); haircut event types 102, 103. */
@@ -52,7 +68,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // have their own tests, which pass tighter limits.
   const sandbox = await startSandbox({ rateLimitPerMinute: 100_000, ...options.sandbox });
   const database = await createTestDatabase();
+  const port = options.listen === true ? await freePort() : undefined;
   const env: Record<string, string> = {
+    ...(port === undefined ? {} : { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }),
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: database.url,
@@ -76,7 +94,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const deps = createApiDeps(config, logger);
   const app = await buildApp(deps);
   await app.ready();
+  if (port !== undefined) await app.listen({ host: '127.0.0.1', port });
   const workers: Array<{ close(): Promise<void> }> = [];
+  let runtime: DomainRuntime | undefined;
   const startWorker = async () => {
     const host = await startWorkerHost(config, logger);
     workers.push(host);
@@ -124,13 +144,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   return {
     app,
+    baseUrl: port === undefined ? undefined : `http://127.0.0.1:${port}`,
     sandbox,
     database,
     config,
     env,
     company,
     startWorker,
+    runtime() {
+      runtime ??= createDomainRuntime(config, logger, { service: 'calgate-test', failFast: false });
+      return runtime;
+    },
     async close() {
+      await runtime?.close();
       await Promise.all(workers.map((w) => w.close()));
       await app.close();
       await deps.close();

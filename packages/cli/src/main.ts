@@ -1,20 +1,55 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
-import { createDb } from '@calgate/db';
-import { Redis } from 'ioredis';
+import { createDomainRuntime } from '@calgate/domain';
+import { createLogger } from '@calgate/telemetry';
 import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.ts';
+import {
+  companyCreate,
+  companySetSecrets,
+  reconcileNow,
+  registerWebhooksNow,
+  syncEventTypesNow,
+  tokenCreate,
+} from './operations.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
+Companies
+  company:create --name N [--timezone TZ] [--calcom-key K] [--webhook-secret S]
+                                          create a company and print its first API token
+  company:set-key --company ID (--calcom-key K | --clear)
+                                          set (or clear back to CALCOM_API_KEY) a company's Cal.com key
+  company:set-webhook-secret --company ID (--webhook-secret S | --clear)
+  token:create --company ID [--name N]    another API token for a company
+
+Cal.com (every company without --company)
+  sync:event-types [--company ID]         import event types now; lists drift
+  webhooks:register [--company ID]        register our webhook URL and secret in Cal.com (idempotent)
+  reconcile [--company ID]                apply bookings changed in Cal.com since the last run
+
+Jobs
   jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync)
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
+
+Secrets can come from the environment instead of the command line (shell history):
+CALGATE_CLI_CALCOM_KEY, CALGATE_CLI_WEBHOOK_SECRET.
 `;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { queue: { type: 'string' }, job: { type: 'string' }, help: { type: 'boolean' } },
+  options: {
+    queue: { type: 'string' },
+    job: { type: 'string' },
+    company: { type: 'string' },
+    name: { type: 'string' },
+    timezone: { type: 'string' },
+    'calcom-key': { type: 'string' },
+    'webhook-secret': { type: 'string' },
+    clear: { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
 });
 const [command] = positionals;
 if (command === undefined || values.help === true) {
@@ -23,28 +58,77 @@ if (command === undefined || values.help === true) {
 }
 if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfigOrExit();
-const { db, close } = createDb(config.database.url, { max: 1, applicationName: 'calgate-cli' });
-const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
-const context = {
-  db,
-  connection,
-  prefix: config.redis.queuePrefix,
-  out: (line: string) => process.stdout.write(`${line}\n`),
-};
+const logger = createLogger({
+  name: 'calgate-cli',
+  level: process.env.LOG_LEVEL === undefined ? 'warn' : config.logLevel,
+});
+const runtime = createDomainRuntime(config, logger, { service: 'calgate-cli', failFast: false });
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const jobs = { db: runtime.db, connection: runtime.connection, prefix: config.redis.queuePrefix, out };
+const ops = { runtime, out };
+const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
+const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
+
+function required(name: 'company' | 'name', value: string | undefined): string {
+  if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
+  return value;
+}
+
 let code = 0;
 try {
-  if (command === 'jobs:failed') await listFailedJobs(context, values.queue);
-  else if (command === 'jobs:retry') await retryFailedJobs(context, { queue: values.queue, job: values.job });
-  else if (command === 'appointments:attention') await listNeedsAttention(context);
-  else {
-    process.stderr.write(`unknown command ${command}\n${USAGE}`);
-    code = 1;
+  switch (command) {
+    case 'company:create':
+      await companyCreate(ops, {
+        name: required('name', values.name),
+        ...(values.timezone === undefined ? {} : { timezone: values.timezone }),
+        ...(calcomKey === undefined ? {} : { calcomApiKey: calcomKey }),
+        ...(webhookSecret === undefined ? {} : { webhookSecret }),
+      });
+      break;
+    case 'company:set-key':
+      if (values.clear !== true && calcomKey === undefined)
+        throw new Error('--calcom-key or --clear is required');
+      await companySetSecrets(ops, required('company', values.company), {
+        calcomApiKey: values.clear === true ? null : (calcomKey as string),
+      });
+      break;
+    case 'company:set-webhook-secret':
+      if (values.clear !== true && webhookSecret === undefined) {
+        throw new Error('--webhook-secret or --clear is required');
+      }
+      await companySetSecrets(ops, required('company', values.company), {
+        webhookSecret: values.clear === true ? null : (webhookSecret as string),
+      });
+      break;
+    case 'token:create':
+      await tokenCreate(ops, required('company', values.company), values.name ?? 'cli');
+      break;
+    case 'sync:event-types':
+      code = (await syncEventTypesNow(ops, values.company)) > 0 ? 1 : 0;
+      break;
+    case 'webhooks:register':
+      code = (await registerWebhooksNow(ops, values.company)) > 0 ? 1 : 0;
+      break;
+    case 'reconcile':
+      code = (await reconcileNow(ops, values.company)) > 0 ? 1 : 0;
+      break;
+    case 'jobs:failed':
+      await listFailedJobs(jobs, values.queue);
+      break;
+    case 'jobs:retry':
+      await retryFailedJobs(jobs, { queue: values.queue, job: values.job });
+      break;
+    case 'appointments:attention':
+      await listNeedsAttention(jobs);
+      break;
+    default:
+      process.stderr.write(`unknown command ${command}\n${USAGE}`);
+      code = 1;
   }
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   code = 1;
 } finally {
-  await connection.quit();
-  await close();
+  await runtime.close();
 }
 process.exit(code);

@@ -37,10 +37,13 @@ export { requestCancel, requestReschedule } from './bookings/request-changes.ts'
 export { sweepStuckAppointments } from './bookings/sweeper.ts';
 export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './calcom-access.ts';
 export { createCalcomAccess } from './calcom-access.ts';
+export { createApiToken, createCompany, setCompanySecrets } from './companies.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
+export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
+export { createDomainRuntime } from './runtime.ts';
 export type { ServiceDefinition } from './services/catalog.ts';
 export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';

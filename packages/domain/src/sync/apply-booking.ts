@@ -210,7 +210,10 @@ async function applyToAppointment(
         live,
         'cancelled',
         'cancelled',
-        { cancelledAt: new Date() },
+        // A later booking of the chain also brings its times (its reschedule may arrive after).
+        moved
+          ? { cancelledAt: new Date(), startsAt: observed.start, endsAt: observed.end }
+          : { cancelledAt: new Date() },
         { reason: observed.cancellationReason, by: 'calcom' },
       );
     }

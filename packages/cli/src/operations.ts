@@ -1,0 +1,127 @@
+import { parseEncryptionKey } from '@calgate/db';
+import {
+  companyIds,
+  createApiToken,
+  createCompany,
+  type DomainRuntime,
+  reconcileBookings,
+  registerWebhook,
+  setCompanySecrets,
+  syncEventTypes,
+} from '@calgate/domain';
+
+type Out = (line: string) => void;
+
+export interface OperationsContext {
+  runtime: DomainRuntime;
+  out: Out;
+}
+
+const key = (context: OperationsContext) => parseEncryptionKey(context.runtime.config.secretsEncryptionKey);
+
+/** The companies a command applies to: the one named, or all of them. */
+async function targets(context: OperationsContext, companyId: string | undefined): Promise<string[]> {
+  return companyId === undefined ? companyIds(context.runtime) : [companyId];
+}
+
+export async function companyCreate(
+  context: OperationsContext,
+  input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
+): Promise<{ companyId: string; token: string }> {
+  const created = await createCompany(context.runtime.db, key(context), input);
+  context.out(`company ${created.companyId}`);
+  context.out(`API token (shown once, store it now): ${created.token}`);
+  return created;
+}
+
+export async function tokenCreate(
+  context: OperationsContext,
+  companyId: string,
+  name: string,
+): Promise<string> {
+  const token = await createApiToken(context.runtime.db, companyId, name);
+  context.out(`API token (shown once, store it now): ${token}`);
+  return token;
+}
+
+export async function companySetSecrets(
+  context: OperationsContext,
+  companyId: string,
+  secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
+): Promise<void> {
+  await setCompanySecrets(context.runtime.db, key(context), companyId, secrets);
+  const changed = Object.keys(secrets).join(' and ');
+  context.out(`company ${companyId}: ${changed} updated (stored encrypted)`);
+}
+
+export async function syncEventTypesNow(context: OperationsContext, companyId?: string): Promise<number> {
+  const ids = await targets(context, companyId);
+  let failures = 0;
+  for (const [index, id] of ids.entries()) {
+    try {
+      const result = await syncEventTypes(context.runtime, id);
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: ${result.eventTypes} event types, ${result.imported} imported, ${result.deleted} service(s) soft-deleted, ${result.drift.length} drift`,
+      );
+      for (const drift of result.drift) {
+        context.out(
+          `    drift: event type ${drift.eventTypeId} (service ${drift.serviceId}) ${drift.field}: expected ${String(drift.expected)}, Cal.com has ${String(drift.actual)}`,
+        );
+      }
+    } catch (error) {
+      failures++;
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return failures;
+}
+
+export async function reconcileNow(context: OperationsContext, companyId?: string): Promise<number> {
+  const ids = await targets(context, companyId);
+  let failures = 0;
+  for (const [index, id] of ids.entries()) {
+    try {
+      const result = await reconcileBookings(context.runtime, id, {
+        onProgress: (done, total) => context.out(`    ${id}: ${done}/${total} bookings`),
+      });
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: ${result.seen} bookings since ${result.since}: ${result.applied} applied, ${result.unchanged} unchanged, ${result.ignored} ignored${result.complete ? '' : ' (more next run)'}`,
+      );
+    } catch (error) {
+      failures++;
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return failures;
+}
+
+export async function registerWebhooksNow(context: OperationsContext, companyId?: string): Promise<number> {
+  const { config } = context.runtime;
+  if (config.http.publicBaseUrl === undefined) {
+    throw new Error('PUBLIC_BASE_URL is not set: Cal.com needs the public HTTPS address of this gateway');
+  }
+  const ids = await targets(context, companyId);
+  let failures = 0;
+  for (const [index, id] of ids.entries()) {
+    try {
+      const result = await registerWebhook(context.runtime, id, {
+        publicBaseUrl: config.http.publicBaseUrl,
+        defaultSecret: config.calcom.webhookSecret,
+        encryptionKey: key(context),
+      });
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: ${result.action} ${result.subscriberUrl} (${result.id})`,
+      );
+    } catch (error) {
+      failures++;
+      context.out(
+        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,110 @@
+import { apiTokens, companies, type Database, encryptSecret, generateApiToken, newId } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { isValidTimeZone } from '@calgate/time';
+import { eq } from 'drizzle-orm';
+
+const CALCOM_KEY = /^cal_[A-Za-z0-9_]+$/;
+
+function checkKey(key: string): void {
+  if (!CALCOM_KEY.test(key)) {
+    throw new AppError('VALIDATION_FAILED', 'calcomApiKey must be a Cal.com API key (starts with cal_)', {
+      details: { field: 'calcomApiKey' },
+    });
+  }
+}
+
+function checkSecret(secret: string): void {
+  if (secret.length < 16) {
+    throw new AppError('VALIDATION_FAILED', 'webhookSecret must be at least 16 characters', {
+      details: { field: 'webhookSecret' },
+    });
+  }
+}
+
+/**
+ * A new company with its first API token. The token is returned once and only its hash is
+ * stored; a Cal.com key and webhook secret, when given, are stored encrypted.
+ */
+export async function createCompany(
+  db: Database,
+  encryptionKey: Buffer,
+  input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
+): Promise<{ companyId: string; token: string }> {
+  const name = input.name.trim();
+  if (name === '')
+    throw new AppError('VALIDATION_FAILED', 'name is required', { details: { field: 'name' } });
+  const timezone = input.timezone ?? 'UTC';
+  if (!isValidTimeZone(timezone)) {
+    throw new AppError('INVALID_TIMEZONE', `timezone ${timezone.slice(0, 64)} is not an IANA zone`, {
+      details: { field: 'timezone' },
+    });
+  }
+  if (input.calcomApiKey !== undefined) checkKey(input.calcomApiKey);
+  if (input.webhookSecret !== undefined) checkSecret(input.webhookSecret);
+  const companyId = newId('cmp');
+  const { token, hash, prefix } = generateApiToken();
+  await db.transaction(async (tx) => {
+    await tx.insert(companies).values({
+      id: companyId,
+      name,
+      slug: `${name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')}-${companyId.slice(-6)}`,
+      timezone,
+      calcomApiKeyEncrypted:
+        input.calcomApiKey === undefined ? null : encryptSecret(input.calcomApiKey, encryptionKey),
+      calcomWebhookSecretEncrypted:
+        input.webhookSecret === undefined ? null : encryptSecret(input.webhookSecret, encryptionKey),
+    });
+    await tx
+      .insert(apiTokens)
+      .values({ id: newId('tok'), companyId, name: 'initial', tokenHash: hash, tokenPrefix: prefix });
+  });
+  return { companyId, token };
+}
+
+/** Another API token for a company (shown once). */
+export async function createApiToken(db: Database, companyId: string, name: string): Promise<string> {
+  await requireCompany(db, companyId);
+  const { token, hash, prefix } = generateApiToken();
+  await db
+    .insert(apiTokens)
+    .values({ id: newId('tok'), companyId, name, tokenHash: hash, tokenPrefix: prefix });
+  return token;
+}
+
+/** Sets (or, with `null`, clears back to the env default) a company's own Cal.com key or webhook secret. */
+export async function setCompanySecrets(
+  db: Database,
+  encryptionKey: Buffer,
+  companyId: string,
+  secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
+): Promise<void> {
+  await requireCompany(db, companyId);
+  const set: Partial<typeof companies.$inferInsert> = { updatedAt: new Date() };
+  if (secrets.calcomApiKey !== undefined) {
+    if (secrets.calcomApiKey !== null) checkKey(secrets.calcomApiKey);
+    set.calcomApiKeyEncrypted =
+      secrets.calcomApiKey === null ? null : encryptSecret(secrets.calcomApiKey, encryptionKey);
+  }
+  if (secrets.webhookSecret !== undefined) {
+    if (secrets.webhookSecret !== null) checkSecret(secrets.webhookSecret);
+    set.calcomWebhookSecretEncrypted =
+      secrets.webhookSecret === null ? null : encryptSecret(secrets.webhookSecret, encryptionKey);
+  }
+  await db.update(companies).set(set).where(eq(companies.id, companyId));
+}
+
+async function requireCompany(db: Database, companyId: string): Promise<void> {
+  const [row] = await db
+    .select({ id: companies.id })
+    .from(companies)
+    .where(eq(companies.id, companyId))
+    .limit(1);
+  if (row === undefined) {
+    throw new AppError('NOT_FOUND', `No company ${companyId.slice(0, 64)}`, {
+      details: { field: 'companyId' },
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { createBudget } from '@calgate/budget';
+import type { Config } from '@calgate/config';
+import { createDb, parseEncryptionKey } from '@calgate/db';
+import { createJobQueues } from '@calgate/jobs';
+import type { Logger } from '@calgate/telemetry';
+import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
+import { Redis } from 'ioredis';
+import type postgres from 'postgres';
+import { SlotCache } from './availability/slot-cache.ts';
+import { createOutcomeNotifier } from './bookings/outcomes.ts';
+import { createCalcomAccess } from './calcom-access.ts';
+import { createCounters } from './counters.ts';
+import type { DomainDeps } from './deps.ts';
+import { observeCalcom, observeCounters } from './metrics-bridge.ts';
+
+export interface DomainRuntime extends DomainDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  sql: postgres.Sql;
+  /** BullMQ's connection (blocking commands need maxRetriesPerRequest: null). */
+  connection: Redis;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** `calgate-api`, `calgate-worker`, `calgate-cli`: the Postgres application name and metrics label. */
+  service: string;
+  /**
+   * Request-path processes fail fast while Redis is away (an HTTP answer must not wait behind a
+   * reconnect); workers and commands wait for it.
+   */
+  failFast: boolean;
+}
+
+/**
+ * Connects to Postgres and Redis and builds every collaborator the domain needs, once per
+ * process. The API, the worker and the operator CLI all start from here.
+ */
+export function createDomainRuntime(config: Config, logger: Logger, options: RuntimeOptions): DomainRuntime {
+  const {
+    db,
+    sql,
+    close: closeDb,
+  } = createDb(config.database.url, {
+    max: config.database.poolMax,
+    applicationName: options.service,
+  });
+  const redis = new Redis(
+    config.redis.url,
+    options.failFast ? { maxRetriesPerRequest: 1, enableOfflineQueue: false } : { maxRetriesPerRequest: 3 },
+  );
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  // BullMQ wants unlimited retries; on the request path enqueue errors are handled by the caller.
+  const connection = new Redis(config.redis.url, {
+    maxRetriesPerRequest: null,
+    ...(options.failFast ? { enableOfflineQueue: false } : {}),
+  });
+  connection.on('error', (error) => logger.warn({ err: error }, 'redis queue connection error'));
+
+  const prefix = config.redis.queuePrefix;
+  const metrics = createMetrics({ service: options.service });
+  const budget = createBudget({ redis, prefix, limitPerMinute: config.calcom.rateLimitPerMinute });
+  const queues = createJobQueues({
+    connection,
+    prefix,
+    retryAttempts: config.calcom.retryAttempts,
+    compensationAttempts: config.worker.compensationAttempts,
+  });
+  return {
+    config,
+    logger,
+    metrics,
+    db,
+    sql,
+    redis,
+    redisPrefix: prefix,
+    connection,
+    queues,
+    budget,
+    calcom: createCalcomAccess({
+      baseUrl: config.calcom.baseUrl,
+      defaultApiKey: config.calcom.apiKey,
+      bookingsApiVersion: config.calcom.bookingsApiVersion,
+      timeoutMs: config.calcom.timeoutMs,
+      debug: config.calcom.debug,
+      encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
+      budget,
+      logger,
+      onResponse: observeCalcom(metrics),
+    }),
+    slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),
+    outcomes: createOutcomeNotifier(redis, prefix),
+    counters: createCounters(redis, prefix, observeCounters(metrics)),
+    async close() {
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await connection.quit().catch(() => connection.disconnect());
+      await closeDb();
+    },
+  };
+}

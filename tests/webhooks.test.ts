@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { signCalcomPayload } from '@calgate/calcom';
+import { registerWebhooksNow } from '@calgate/cli/operations';
+import { appointmentHistory, appointmentSegments, appointments, webhookInbox } from '@calgate/db';
+import { seedCompany } from '@calgate/testkit';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+
+const SECRET = 'test-webhook-secret-123';
+const fixture = (name: string) =>
+  JSON.stringify(
+    JSON.parse(
+      readFileSync(new URL(`../packages/calcom/contract/webhooks/${name}.json`, import.meta.url), 'utf8'),
+    ),
+  );
+const FIXTURES = {
+  created: fixture('booking-created'),
+  rescheduled: fixture('booking-rescheduled'),
+  cancelled: fixture('booking-cancelled'),
+};
+const FIXTURE_EVENT_TYPE = 318552;
+const FIRST_UID = '4hTrP8wWb1Ukq2VxGcZ9sN';
+const SECOND_UID = '9QmVx2LrT7cYbN4kPfHs1e';
+
+let gw: Gateway;
+beforeAll(async () => {
+  gw = await startGateway({ listen: true });
+  // A second company whose service is booked through the fixtures' event type.
+  await seedCompany(gw.database.db, {
+    name: 'Intro calls',
+    staff: [{ name: 'Dana', calcomUserId: 41 }],
+    services: [
+      {
+        name: 'Intro call',
+        segments: [
+          {
+            name: 'Intro call',
+            durationMinutes: 30,
+            eventTypes: [{ staff: 0, eventTypeId: FIXTURE_EVENT_TYPE }],
+          },
+        ],
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+function deliver(body: string, signature: string | null = signCalcomPayload(body, SECRET), path = '') {
+  return gw.app.inject({
+    method: 'POST',
+    url: `/api/webhooks/calcom${path}`,
+    headers: {
+      'content-type': 'application/json',
+      ...(signature === null ? {} : { 'x-cal-signature-256': signature }),
+    },
+    payload: body,
+  });
+}
+
+const inboxSize = async () =>
+  (await gw.database.db.select({ id: webhookInbox.id }).from(webhookInbox)).length;
+
+async function settled(ids: string[]) {
+  await eventually(async () => {
+    const rows = await gw.database.db
+      .select({ id: webhookInbox.id, status: webhookInbox.status })
+      .from(webhookInbox);
+    const mine = rows.filter((r) => ids.includes(r.id));
+    return mine.length === ids.length && mine.every((r) => r.status === 'processed' || r.status === 'ignored')
+      ? true
+      : undefined;
+  });
+}
+
+describe('the webhook receiver', () => {
+  it('rejects a bad or missing signature with 401 and stores nothing', async () => {
+    const before = await inboxSize();
+    const forged = await deliver(FIXTURES.created, signCalcomPayload(FIXTURES.created, 'another-secret-456'));
+    const missing = await deliver(FIXTURES.created, null);
+    // Signed over different bytes (re-serialised JSON) does not verify either.
+    const reformatted = await deliver(
+      JSON.stringify(JSON.parse(FIXTURES.created), null, 2),
+      signCalcomPayload(FIXTURES.created, SECRET),
+    );
+    for (const res of [forged, missing, reformatted]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.code).toBe('UNAUTHORIZED');
+      expect(res.body).not.toContain(SECRET);
+    }
+    expect(await inboxSize()).toBe(before);
+  });
+
+  it('rejects malformed JSON and bodies that are not webhooks with 400, storing nothing', async () => {
+    const before = await inboxSize();
+    const broken = await deliver('{"triggerEvent": "BOOKING_CREATED", ');
+    const notWebhook = await deliver('{"hello":"world"}');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error.code).toBe('VALIDATION_FAILED');
+    expect(notWebhook.statusCode).toBe(400);
+    expect(notWebhook.json().error.message).toContain('triggerEvent');
+    expect(await inboxSize()).toBe(before);
+  });
+
+  it('accepts the sha256= prefix and stores an unknown trigger as ignored', async () => {
+    const body = JSON.stringify({
+      triggerEvent: 'BOOKING_PAID',
+      createdAt: new Date().toISOString(),
+      payload: {},
+    });
+    const res = await deliver(body, `sha256=${signCalcomPayload(body, SECRET)}`);
+    expect(res.statusCode).toBe(200);
+    await settled([res.json().id]);
+    const [row] = await gw.database.db.select().from(webhookInbox).where(eq(webhookInbox.id, res.json().id));
+    expect(row?.status).toBe('ignored');
+    expect(row?.lastError).toContain('BOOKING_PAID');
+  });
+});
+
+/** Every order of created / rescheduled / cancelled, each delivered three times. */
+const ORDERS: Array<Array<keyof typeof FIXTURES>> = [
+  ['created', 'rescheduled', 'cancelled'],
+  ['created', 'cancelled', 'rescheduled'],
+  ['rescheduled', 'created', 'cancelled'],
+  ['rescheduled', 'cancelled', 'created'],
+  ['cancelled', 'created', 'rescheduled'],
+  ['cancelled', 'rescheduled', 'created'],
+];
+
+describe('the real-format payloads', () => {
+  it.each(ORDERS.map((order, i) => [order.join(' > '), order, i] as const))(
+    'end in the same state when delivered three times in the order %s',
+    async (_name, order, i) => {
+      // Each order gets its own booking chain (uids are unique in Cal.com and here).
+      const rename = (body: string) =>
+        body
+          .replaceAll(FIRST_UID, `${FIRST_UID.slice(0, -2)}a${i}`)
+          .replaceAll(SECOND_UID, `${SECOND_UID.slice(0, -2)}b${i}`);
+      const ids: string[] = [];
+      for (const name of order) {
+        for (let copy = 0; copy < 3; copy++) {
+          const res = await deliver(rename(FIXTURES[name]));
+          expect(res.statusCode).toBe(200);
+          ids.push(res.json().id);
+        }
+      }
+      expect(new Set(ids).size).toBe(3);
+      await settled([...new Set(ids)]);
+      const chain = await gw.database.db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.calcomIcalUid, `${FIRST_UID.slice(0, -2)}a${i}@Cal.com`));
+      expect(chain).toHaveLength(1);
+      const [appointment] = chain;
+      expect(appointment).toMatchObject({
+        status: 'cancelled',
+        calcomBookingUid: `${SECOND_UID.slice(0, -2)}b${i}`,
+        source: 'calcom',
+      });
+      expect(appointment?.startsAt.toISOString()).toBe('2026-03-19T13:00:00.000Z');
+      expect(appointment?.endsAt.toISOString()).toBe('2026-03-19T13:30:00.000Z');
+    },
+  );
+
+  it('records each applied change once in the history', async () => {
+    const [appointment] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomIcalUid, `${FIRST_UID.slice(0, -2)}a0@Cal.com`));
+    const history = await gw.database.db
+      .select({ event: appointmentHistory.event, to: appointmentHistory.toStatus })
+      .from(appointmentHistory)
+      .where(eq(appointmentHistory.appointmentId, appointment?.id as string));
+    // Deliveries are processed concurrently: the reschedule may be applied, or be stale by then.
+    const events = history.map((h) => h.event);
+    expect(events[0]).toBe('recorded_from_calcom');
+    expect(events.at(-1)).toBe('cancelled');
+    expect(new Set(events).size).toBe(events.length);
+  });
+});
+
+describe('changes made in Cal.com', () => {
+  beforeAll(async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/health/calcom' });
+    expect(res.json().webhook_registered).toBe(false);
+    // The sandbox delivers to the gateway once the subscription exists.
+    const lines: string[] = [];
+    const context = { runtime: gw.runtime(), out: (line: string) => lines.push(line) };
+    expect(await registerWebhooksNow(context)).toBe(0);
+    expect(await registerWebhooksNow(context)).toBe(0);
+    expect(lines.join('\n')).toMatch(/created .*\/api\/webhooks\/calcom[\s\S]*unchanged/);
+    const [subscription] = gw.sandbox.control.state().subscriptions as Array<{ triggers: string[] }>;
+    expect(subscription?.triggers).toContain('BOOKING_CANCELLED');
+  });
+
+  const book = async (serviceId: string, start: string, email: string) => {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: { serviceId, start, timeZone: 'Europe/Berlin', customer: { name: 'Robin', email } },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  };
+  const row = async (id: string) =>
+    (await gw.database.db.select().from(appointments).where(eq(appointments.id, id)))[0];
+
+  it('cancels our appointment when it is cancelled in Cal.com', async () => {
+    const created = await book(
+      gw.company.serviceIds[0] as string,
+      berlin(workday(5), '10:00'),
+      'cal-cancel@example.org',
+    );
+    gw.sandbox.control.cancelBookingDirect(created.calcom.bookingUid, 'Called the salon');
+    await eventually(async () => ((await row(created.id))?.status === 'cancelled' ? true : undefined));
+    const view = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/bookings/${created.id}`,
+      headers: auth(gw.company.token),
+    });
+    expect(view.json().history.at(-1)).toMatchObject({ event: 'cancelled', actor: 'webhook' });
+  });
+
+  it('follows a reschedule made in Cal.com to the new uid and time', async () => {
+    const day = workday(5);
+    const created = await book(
+      gw.company.serviceIds[0] as string,
+      berlin(day, '11:00'),
+      'cal-move@example.org',
+    );
+    const moved = gw.sandbox.control.rescheduleBookingDirect(created.calcom.bookingUid, berlin(day, '15:00'));
+    await eventually(async () =>
+      (await row(created.id))?.calcomBookingUid === moved.uid ? true : undefined,
+    );
+    const after = await row(created.id);
+    expect(after?.status).toBe('confirmed');
+    expect(after?.startsAt.toISOString()).toBe(new Date(berlin(day, '15:00')).toISOString());
+  });
+
+  it('records a booking made directly in Cal.com as a new appointment', async () => {
+    const made = gw.sandbox.control.createBookingDirect({
+      eventTypeId: HAIRCUT.billie,
+      start: berlin(workday(5), '12:00'),
+      attendee: { name: 'Walk In', email: 'walk-in@example.org', timeZone: 'Europe/Berlin' },
+    });
+    const found = await eventually(async () => {
+      const [r] = await gw.database.db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.calcomBookingUid, made.uid));
+      return r;
+    });
+    expect(found).toMatchObject({
+      status: 'confirmed',
+      source: 'calcom',
+      serviceId: gw.company.serviceIds[0],
+    });
+  });
+
+  it('cancels every segment of a composite when one segment is cancelled in Cal.com', async () => {
+    const created = await book(
+      gw.company.serviceIds[2] as string,
+      berlin(workday(6), '09:00'),
+      'cal-composite@example.org',
+    );
+    const segments = await gw.database.db
+      .select()
+      .from(appointmentSegments)
+      .where(and(eq(appointmentSegments.appointmentId, created.id)));
+    expect(segments).toHaveLength(2);
+    gw.sandbox.control.cancelBookingDirect(segments[1]?.calcomBookingUid as string, 'Stylist is ill');
+    await eventually(
+      async () => ((await row(created.id))?.status === 'cancelled' ? true : undefined),
+      20_000,
+    );
+    const inSandbox = gw.sandbox.control
+      .bookings()
+      .filter((b) => b.metadata.calgateAppointmentId === created.id);
+    expect(inSandbox).toHaveLength(2);
+    expect(inSandbox.every((b) => b.status === 'cancelled')).toBe(true);
+  });
+});
