@@ -283,3 +283,28 @@ describe('changes made in Cal.com', () => {
     expect(inSandbox.every((b) => b.status === 'cancelled')).toBe(true);
   });
 });
+
+describe('the webhook receiver without Postgres', () => {
+  it('answers 503 so that nothing is acknowledged that was not stored', async () => {
+    const down = await startGateway({
+      worker: false,
+      env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unreachable' },
+    });
+    try {
+      const res = await down.app.inject({
+        method: 'POST',
+        url: '/api/webhooks/calcom',
+        headers: {
+          'content-type': 'application/json',
+          'x-cal-signature-256': signCalcomPayload(FIXTURES.created, SECRET),
+        },
+        payload: FIXTURES.created,
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('DATABASE_UNAVAILABLE');
+      expect(res.body).not.toContain('postgres://');
+    } finally {
+      await down.close();
+    }
+  });
+});

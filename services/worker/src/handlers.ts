@@ -77,7 +77,10 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
     'maintenance.sweep': {
       process: async () => ({
         appointments: await sweepStuckAppointments(deps),
-        webhooks: await sweepWebhookInbox(deps),
+        // Deliveries younger than one sweep are most likely still on their way through the queue.
+        webhooks: await sweepWebhookInbox(deps, {
+          graceMs: Math.min(10_000, deps.config.worker.sweepIntervalMs),
+        }),
       }),
     },
   };

@@ -58,15 +58,19 @@ export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         const passOk = same(password, admin.password);
         if (!userOk || !passOk) throw new Error('bad credentials');
       },
-      authenticate: { realm: 'calgate operators' },
     });
-    scope.addHook('onRequest', scope.basicAuth);
-    scope.setErrorHandler((error, _request, reply) => {
-      const status = (error as { statusCode?: number }).statusCode ?? 500;
-      if (status === 401) {
-        return reply.status(401).send(errorBody('UNAUTHORIZED', 'Operator credentials required'));
-      }
-      throw error;
+    // The answer is ours (and the dashboard's own error handler never sees a failed login).
+    scope.addHook('onRequest', (request, reply, done) => {
+      scope.basicAuth(request, reply, (error) => {
+        if (error === undefined) {
+          done();
+          return;
+        }
+        reply
+          .status(401)
+          .header('www-authenticate', 'Basic realm="calgate operators"')
+          .send(errorBody('UNAUTHORIZED', 'Operator credentials required'));
+      });
     });
 
     scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

@@ -1,0 +1,216 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { signCalcomPayload } from '@calgate/calcom';
+import { appointments, webhookInbox } from '@calgate/db';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+
+// What the OpenTelemetry SDK sets up in a service, with spans kept in memory.
+const exporter = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(
+  new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+);
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+const ADMIN = { username: 'operator', password: 'correct-horse-battery' };
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('the dashboard and metrics', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway({ env: { ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password } });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('refuses the dashboard and metrics without credentials or with wrong ones', async () => {
+    for (const url of ['/admin/queues', '/admin/queues/api/queues', '/metrics']) {
+      const none = await gw.app.inject({ method: 'GET', url });
+      expect(none.statusCode).toBe(401);
+      expect(none.headers['www-authenticate']).toContain('Basic');
+      expect(none.json().error.code).toBe('UNAUTHORIZED');
+      const wrong = await gw.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: basic(ADMIN.username, 'nope') },
+      });
+      expect(wrong.statusCode).toBe(401);
+      // A company API token is not an operator credential.
+      const token = await gw.app.inject({ method: 'GET', url, headers: auth(gw.company.token) });
+      expect(token.statusCode).toBe(401);
+    }
+  });
+
+  it('shows every queue on the dashboard to an operator', async () => {
+    const headers = { authorization: basic(ADMIN.username, ADMIN.password) };
+    const page = await gw.app.inject({ method: 'GET', url: '/admin/queues', headers });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    const api = await gw.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers });
+    expect(api.statusCode).toBe(200);
+    const names = (api.json().queues as Array<{ name: string }>).map((q) => q.name).sort();
+    expect(names).toEqual(['bookings', 'compensation', 'composite', 'sync', 'webhooks']);
+  });
+
+  it('serves Prometheus metrics with Cal.com calls, queue depths and shared counters', async () => {
+    const day = workday(3);
+    await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+      headers: auth(gw.company.token),
+    });
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: basic(ADMIN.username, ADMIN.password) },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(
+      /calgate_calcom_requests_total\{[^}]*operation="slots.get"[^}]*status="200"[^}]*\} [1-9]/,
+    );
+    expect(res.body).toContain('calgate_calcom_request_duration_seconds_bucket');
+    expect(res.body).toMatch(/calgate_queue_jobs\{[^}]*queue="bookings"[^}]*state="waiting"/);
+    expect(res.body).toContain('calgate_events{');
+  });
+});
+
+describe('tracing', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  it('follows one booking in one trace: API request, queue, worker, Cal.com call', async () => {
+    exporter.reset();
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: {
+        serviceId: gw.company.serviceIds[0],
+        start: berlin(workday(4), '10:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Tracy', email: 'tracy@example.org' },
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    const spans = await eventually(async () => {
+      const all = exporter.getFinishedSpans();
+      return all.some((s) => s.name === 'calcom bookings.create') ? all : undefined;
+    });
+    const calcom = spans.find((s) => s.name === 'calcom bookings.create');
+    const traceId = calcom?.spanContext().traceId;
+    const inTrace = spans.filter((s) => s.spanContext().traceId === traceId).map((s) => s.name);
+    const summary = spans.map((s) => `${s.name} ${s.spanContext().traceId.slice(0, 8)}`).join(', ');
+    // The upstream HTTP request (server span), the enqueue, the worker's processing, the Cal.com call.
+    expect(inTrace, summary).toEqual(
+      expect.arrayContaining([
+        'request',
+        'add bookings.booking.create',
+        'process bookings',
+        'calcom bookings.create',
+      ]),
+    );
+    const root = spans.find((s) => s.name === 'request' && s.spanContext().traceId === traceId);
+    expect(root?.parentSpanContext).toBeUndefined();
+  });
+});
+
+describe('a webhook accepted while Redis is down', () => {
+  let redis: ChildProcess | undefined;
+  let gw: Gateway;
+  let port = 0;
+  const startRedis = async () => {
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await eventually(async () => {
+      const probe = createServer();
+      // The port is taken once Redis listens.
+      const free = await new Promise<boolean>((resolve) => {
+        probe.once('error', () => resolve(false));
+        probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+      });
+      return free ? undefined : true;
+    });
+  };
+  const stopRedis = async () => {
+    const child = redis;
+    if (child === undefined || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+
+  beforeAll(async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    await startRedis();
+    gw = await startGateway({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, SWEEP_INTERVAL_SECONDS: '1' } });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await stopRedis();
+  });
+
+  it('is stored, answered 200, and processed once Redis is back', async () => {
+    const body = JSON.stringify(
+      JSON.parse(
+        readFileSync(
+          new URL('../packages/calcom/contract/webhooks/booking-created.json', import.meta.url),
+          'utf8',
+        ),
+      ),
+    )
+      .replaceAll('318552', String(HAIRCUT.alex))
+      .replaceAll('4hTrP8wWb1Ukq2VxGcZ9sN', 'redisOutageBooking01');
+    await stopRedis();
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/webhooks/calcom',
+      headers: {
+        'content-type': 'application/json',
+        'x-cal-signature-256': signCalcomPayload(body, 'test-webhook-secret-123'),
+      },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    const [stored] = await gw.database.db
+      .select()
+      .from(webhookInbox)
+      .where(eq(webhookInbox.id, res.json().id));
+    expect(stored?.status).toBe('received');
+
+    await startRedis();
+    const recorded = await eventually(async () => {
+      const [row] = await gw.database.db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.calcomBookingUid, 'redisOutageBooking01'));
+      return row;
+    }, 30_000);
+    expect(recorded).toMatchObject({ status: 'confirmed', source: 'calcom' });
+    const [after] = await gw.database.db
+      .select()
+      .from(webhookInbox)
+      .where(eq(webhookInbox.id, res.json().id));
+    expect(after?.status).toBe('processed');
+  }, 45_000);
+});

@@ -1,0 +1,182 @@
+import { reconcileNow, registerWebhooksNow, syncEventTypesNow } from '@calgate/cli/operations';
+import { appointments, services, syncState } from '@calgate/db';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+
+let gw: Gateway;
+const lines: string[] = [];
+const ops = () => ({ runtime: gw.runtime(), out: (line: string) => lines.push(line) });
+
+beforeAll(async () => {
+  gw = await startGateway({ listen: true, env: { HEALTH_PROBE_TTL_SECONDS: '1' } });
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+const health = () => gw.app.inject({ method: 'GET', url: '/api/health/calcom' });
+const serviceNames = async () => {
+  const res = await gw.app.inject({
+    method: 'GET',
+    url: '/api/v2/services',
+    headers: auth(gw.company.token),
+  });
+  return (res.json().services as Array<{ name: string }>).map((s) => s.name);
+};
+const expireProbe = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+
+describe('the Cal.com health endpoint', () => {
+  it('reports degraded before any sync or webhook registration, with truthful fields', async () => {
+    const res = await health();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'degraded',
+      api_reachable: true,
+      webhook_registered: false,
+      last_sync: null,
+      // The seeded company maps haircut (2), colour (2), wash (2), blow-dry (2) and cut (2) event types.
+      event_types_count: 8,
+    });
+  });
+
+  it('reports healthy once event types are synced and the webhook is registered', async () => {
+    expect(await syncEventTypesNow(ops())).toBe(0);
+    expect(await registerWebhooksNow(ops())).toBe(0);
+    await expireProbe();
+    const res = await health();
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ status: 'healthy', api_reachable: true, webhook_registered: true });
+    expect(Date.now() - Date.parse(body.last_sync)).toBeLessThan(60_000);
+    // After the sync every event type of the sandbox account is mapped (12 in the demo seed).
+    expect(body.event_types_count).toBe(12);
+  });
+
+  it('answers 503 when Cal.com rejects the key, and when it is unreachable', async () => {
+    gw.sandbox.control.injectFault({ operation: 'me.get', status: 401, count: 1 });
+    await expireProbe();
+    const rejected = await health();
+    expect(rejected.statusCode).toBe(503);
+    expect(rejected.json()).toMatchObject({ status: 'unhealthy', api_reachable: true, api_key_valid: false });
+
+    gw.sandbox.control.injectFault({ operation: 'me.get', status: 503, count: 10 });
+    await expireProbe();
+    const down = await health();
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ status: 'unhealthy', api_reachable: false });
+    gw.sandbox.control.clearFaults();
+  });
+
+  it('spends at most two Cal.com calls per probe lifetime, however often it is asked', async () => {
+    await expireProbe();
+    const before = gw.sandbox.control.requests().length;
+    await Promise.all(Array.from({ length: 20 }, () => health()));
+    expect(gw.sandbox.control.requests().length - before).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('event-type sync', () => {
+  it('imports new event types as services and soft-deletes services whose event types are gone', async () => {
+    gw.sandbox.control.addEventType({
+      id: 901,
+      ownerId: 1,
+      hostIds: [2],
+      title: 'Beard trim',
+      slug: 'beard-trim',
+      lengthInMinutes: 20,
+    });
+    expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
+    expect(await serviceNames()).toContain('Beard trim');
+
+    gw.sandbox.control.deleteEventType(HAIRCUT.alex);
+    gw.sandbox.control.deleteEventType(HAIRCUT.billie);
+    lines.length = 0;
+    expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
+    expect(lines.join('\n')).toContain(`event type ${HAIRCUT.alex}`);
+    const [haircut] = await gw.database.db
+      .select()
+      .from(services)
+      .where(eq(services.id, gw.company.serviceIds[0] as string));
+    expect(haircut?.deletedAt).not.toBeNull();
+    expect(await serviceNames()).not.toContain('Haircut');
+    const availability = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${workday(3)}&end=${workday(3)}&timeZone=Europe/Berlin`,
+      headers: auth(gw.company.token),
+    });
+    expect(availability.statusCode).toBe(404);
+    const [state] = await gw.database.db
+      .select()
+      .from(syncState)
+      .where(and(eq(syncState.companyId, gw.company.companyId), eq(syncState.kind, 'event_types')));
+    const drift = (state?.stats as { drift: Array<{ eventTypeId: number; field: string }> }).drift;
+    expect(drift).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ eventTypeId: HAIRCUT.alex, field: 'deleted' }),
+        expect.objectContaining({ eventTypeId: HAIRCUT.billie, field: 'deleted' }),
+      ]),
+    );
+  });
+});
+
+describe('booking reconciliation', () => {
+  it('picks up changes whose webhooks never arrived', async () => {
+    const day = workday(7);
+    const created = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: {
+        // Colour, wash and blow-dry: the haircut event types were deleted above.
+        serviceId: gw.company.serviceIds[1],
+        start: berlin(day, '09:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Quinn', email: 'quinn@example.org' },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    await gw.sandbox.control.flushWebhooks();
+    // Cal.com drops the next deliveries: a cancel and a booking made in its UI.
+    gw.sandbox.control.setWebhookDrop({ count: 2 });
+    const beardTrim = gw.sandbox.control.createBookingDirect({
+      eventTypeId: 901,
+      start: berlin(day, '15:00'),
+      attendee: { name: 'Walk In', email: 'walk-in-2@example.org', timeZone: 'Europe/Berlin' },
+    });
+    const [segment] = gw.sandbox.control
+      .bookings()
+      .filter((b) => b.metadata.calgateAppointmentId === created.json().id);
+    gw.sandbox.control.cancelBookingDirect(segment?.uid as string, 'Cancelled at the desk');
+    await gw.sandbox.control.flushWebhooks();
+    const dropped = (gw.sandbox.control.state().deliveries as Array<{ dropped: boolean }>).filter(
+      (d) => d.dropped,
+    );
+    expect(dropped).toHaveLength(2);
+    const row = async (where: ReturnType<typeof eq>) =>
+      (await gw.database.db.select().from(appointments).where(where))[0];
+    expect((await row(eq(appointments.id, created.json().id)))?.status).toBe('confirmed');
+    expect(await row(eq(appointments.calcomBookingUid, beardTrim.uid))).toBeUndefined();
+
+    lines.length = 0;
+    expect(await reconcileNow(ops(), gw.company.companyId)).toBe(0);
+    expect(lines.join('\n')).toMatch(/applied/);
+    expect(await row(eq(appointments.calcomBookingUid, beardTrim.uid))).toMatchObject({
+      status: 'confirmed',
+      source: 'reconcile',
+    });
+    // The composite's other segment is released by the compensation job the cancel started.
+    await eventually(async () =>
+      (await row(eq(appointments.id, created.json().id)))?.status === 'cancelled' ? true : undefined,
+    );
+    const mine = gw.sandbox.control
+      .bookings()
+      .filter((b) => b.metadata.calgateAppointmentId === created.json().id);
+    expect(mine.every((b) => b.status === 'cancelled')).toBe(true);
+
+    // A second run changes nothing.
+    lines.length = 0;
+    expect(await reconcileNow(ops(), gw.company.companyId)).toBe(0);
+    expect(lines.join('\n')).toMatch(/ 0 applied/);
+  });
+});
