@@ -110,7 +110,8 @@ describe('event-type sync', () => {
       .select()
       .from(syncState)
       .where(and(eq(syncState.companyId, gw.company.companyId), eq(syncState.kind, 'event_types')));
-    const drift = (state?.stats as { drift?: Array<{ eventTypeId: number; field: string }> } | undefined)?.drift;
+    const drift = (state?.stats as { drift?: Array<{ eventTypeId: number; field: string }> } | undefined)
+      ?.drift;
     expect(drift).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ eventTypeId: HAIRCUT.alex, field: 'deleted' }),
