@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@calgate/config';
-import { createDb, ensureDatabase, runMigrations } from '@calgate/db';
+import { createDb, ensureDatabase, parseEncryptionKey, runMigrations } from '@calgate/db';
+import { companyIds, createDomainRuntime, registerWebhook } from '@calgate/domain';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
+import { createLogger } from '@calgate/telemetry';
 import { formatInZone, zonedTimeToUtc } from '@calgate/time';
 import { ensureEnvFile } from './env-file.ts';
 import { seedDemoCompany } from './seed.ts';
@@ -96,6 +98,29 @@ for (let i = 0; i < 100; i++) {
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 say(`API           ${base}/api/v2   (OpenAPI docs: ${base}/docs)`);
+if (demo) {
+  // The sandbox delivers its signed webhooks to this gateway, as Cal.com would.
+  const runtime = createDomainRuntime(
+    { ...config, http: { ...config.http, publicBaseUrl: config.http.publicBaseUrl ?? base } },
+    createLogger({ name: 'demo', level: 'warn' }),
+    { service: 'calgate-demo', failFast: false },
+  );
+  try {
+    for (const id of await companyIds(runtime)) {
+      await registerWebhook(runtime, id, {
+        publicBaseUrl: config.http.publicBaseUrl ?? base,
+        defaultSecret: config.calcom.webhookSecret,
+        encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
+      });
+    }
+    say(`Webhooks      the sandbox delivers to ${base}/api/webhooks/calcom`);
+  } catch (error) {
+    say(`could not register the sandbox webhook: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await runtime.close();
+  }
+}
+say(`Dashboard     ${base}/admin/queues (ADMIN_USERNAME / ADMIN_PASSWORD from .env)`);
 say(`Health        ${base}/health/ready`);
 if (demoCompany !== undefined) {
   const haircut = demoCompany.services.find((s) => s.kind === 'simple');
@@ -107,6 +132,12 @@ if (demoCompany !== undefined) {
     'Europe/Berlin',
   );
   say(`Demo token    ${demoCompany.token}`);
+  // For scripts (scripts/test/*.sh): where the demo is and how to call it.
+  writeFileSync(
+    `${root}.demo.json`,
+    `${JSON.stringify({ apiBase: `${base}/api/v2`, token: demoCompany.token, services: demoCompany.services }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   say(`Services      ${demoCompany.services.map((s) => `${s.name} (${s.id})`).join(', ')}`);
   say('Try it:');
   process.stdout.write(

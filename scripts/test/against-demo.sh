@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the demo system (API, worker, Cal.com sandbox) on spare ports with its own database and
+# queue prefix, runs the original design's test scripts against it, and stops it again.
+# CI runs this after the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+export PORT="${PORT:-3990}" SANDBOX_PORT="${SANDBOX_PORT:-5590}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/calgate_scripts}"
+export QUEUE_PREFIX="${QUEUE_PREFIX:-calgate-scripts}"
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
+log="$(mktemp)"
+rm -f .demo.json
+node packages/demo/src/dev.ts >"$log" 2>&1 &
+demo=$!
+cleanup() {
+  kill -TERM "$demo" 2>/dev/null || true
+  wait "$demo" 2>/dev/null || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  [ -f .demo.json ] && grep -q 'Ctrl-C' "$log" && break
+  kill -0 "$demo" 2>/dev/null || { cat "$log"; echo "the demo system did not start" >&2; exit 1; }
+  sleep 0.5
+done
+[ -f .demo.json ] || { cat "$log"; echo "the demo system did not become ready" >&2; exit 1; }
+
+status=0
+bash scripts/test/test-calcom-availability.sh || status=1
+bash scripts/test/test-calcom-booking.sh || status=1
+[ "$status" -eq 0 ] || { echo "--- demo log"; tail -50 "$log"; }
+exit "$status"
