@@ -1,4 +1,4 @@
-import { reconcileNow, registerWebhooksNow, syncEventTypesNow } from '@calgate/cli/operations';
+import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } from '@calgate/cli/operations';
 import { appointments, services, syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,37 @@ describe('event-type sync', () => {
         expect.objectContaining({ eventTypeId: HAIRCUT.alex, field: 'deleted' }),
         expect.objectContaining({ eventTypeId: HAIRCUT.billie, field: 'deleted' }),
       ]),
+    );
+  });
+});
+
+describe('creating a service', () => {
+  it('creates its hidden Cal.com event type with an address and maps the service to it', async () => {
+    const created = await serviceCreate(ops(), gw.company.companyId, {
+      name: 'Scalp massage',
+      durationMinutes: 25,
+      address: 'Hauptstrasse 1, Berlin',
+    });
+    const state = gw.sandbox.control.state() as {
+      eventTypes: Array<{ id: number; title: string; hidden?: boolean }>;
+    };
+    expect(state.eventTypes.find((e) => e.id === created.eventTypeId)).toMatchObject({
+      title: 'Scalp massage',
+      hidden: true,
+    });
+    expect(await serviceNames()).toContain('Scalp massage');
+    // The next sync knows it: no duplicate service.
+    expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
+    expect((await serviceNames()).filter((n) => n === 'Scalp massage')).toHaveLength(1);
+  });
+
+  it('refuses a bad duration with an error naming the field, creating nothing in Cal.com', async () => {
+    const before = gw.sandbox.control.requests().filter((r) => r.operation === 'eventTypes.create').length;
+    await expect(
+      serviceCreate(ops(), gw.company.companyId, { name: 'Forever', durationMinutes: 0 }),
+    ).rejects.toThrow(/durationMinutes/);
+    expect(gw.sandbox.control.requests().filter((r) => r.operation === 'eventTypes.create')).toHaveLength(
+      before,
     );
   });
 });

@@ -9,6 +9,7 @@ import {
   companySetSecrets,
   reconcileNow,
   registerWebhooksNow,
+  serviceCreate,
   syncEventTypesNow,
   tokenCreate,
 } from './operations.ts';
@@ -22,6 +23,8 @@ Companies
                                           set (or clear back to CALCOM_API_KEY) a company's Cal.com key
   company:set-webhook-secret --company ID (--webhook-secret S | --clear)
   token:create --company ID [--name N]    another API token for a company
+  service:create --company ID --name N --duration MIN [--address A]
+                                          a service with its own hidden Cal.com event type
 
 Cal.com (every company without --company)
   sync:event-types [--company ID]         import event types now; lists drift
@@ -48,6 +51,8 @@ const { positionals, values } = parseArgs({
     'calcom-key': { type: 'string' },
     'webhook-secret': { type: 'string' },
     clear: { type: 'boolean' },
+    duration: { type: 'string' },
+    address: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -102,6 +107,13 @@ try {
       break;
     case 'token:create':
       await tokenCreate(ops, required('company', values.company), values.name ?? 'cli');
+      break;
+    case 'service:create':
+      await serviceCreate(ops, required('company', values.company), {
+        name: required('name', values.name),
+        durationMinutes: Number(values.duration),
+        ...(values.address === undefined ? {} : { address: values.address }),
+      });
       break;
     case 'sync:event-types':
       code = (await syncEventTypesNow(ops, values.company)) > 0 ? 1 : 0;

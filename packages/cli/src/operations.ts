@@ -3,6 +3,7 @@ import {
   companyIds,
   createApiToken,
   createCompany,
+  createServiceWithEventType,
   type DomainRuntime,
   reconcileBookings,
   registerWebhook,
@@ -124,4 +125,16 @@ export async function registerWebhooksNow(context: OperationsContext, companyId?
     }
   }
   return failures;
+}
+
+export async function serviceCreate(
+  context: OperationsContext,
+  companyId: string,
+  input: { name: string; durationMinutes: number; address?: string },
+): Promise<{ serviceId: string; eventTypeId: number }> {
+  const created = await createServiceWithEventType(context.runtime, companyId, input);
+  context.out(
+    `service ${created.serviceId} booked through the new hidden Cal.com event type ${created.eventTypeId}`,
+  );
+  return created;
 }

@@ -49,7 +49,12 @@ export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';
 export { applyObservedBooking } from './sync/apply-booking.ts';
 export type { Drift, EventTypeSyncResult } from './sync/event-types.ts';
-export { companyIds, countMappedEventTypes, syncEventTypes } from './sync/event-types.ts';
+export {
+  companyIds,
+  countMappedEventTypes,
+  createServiceWithEventType,
+  syncEventTypes,
+} from './sync/event-types.ts';
 export type { ObservedBooking } from './sync/observed.ts';
 export { HANDLED_TRIGGERS, observeApiBooking, observeWebhook } from './sync/observed.ts';
 export type { ReconcileResult } from './sync/reconcile.ts';

@@ -248,3 +248,55 @@ export async function countMappedEventTypes(deps: Pick<DomainDeps, 'db'>): Promi
     .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt)));
   return row?.n ?? 0;
 }
+
+/**
+ * A new simple service backed by a hidden Cal.com event type created for it (`POST /v2/event-types`
+ * with an address location), booked with the account's own staff member.
+ */
+export async function createServiceWithEventType(
+  deps: SyncDeps,
+  companyId: string,
+  input: { name: string; durationMinutes: number; address?: string; description?: string },
+): Promise<{ serviceId: string; eventTypeId: number }> {
+  const name = input.name.trim();
+  if (name === '')
+    throw new AppError('VALIDATION_FAILED', 'name is required', { details: { field: 'name' } });
+  if (
+    !Number.isInteger(input.durationMinutes) ||
+    input.durationMinutes < 1 ||
+    input.durationMinutes > 24 * 60
+  ) {
+    throw new AppError('VALIDATION_FAILED', 'durationMinutes must be a whole number of minutes (1-1440)', {
+      details: { field: 'durationMinutes' },
+    });
+  }
+  const company = await loadCompany(deps, companyId);
+  const { client } = deps.calcom.forCompany(company);
+  const me = await client.getMe();
+  const slug = `${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40)}-${newId('x').slice(-6)}`;
+  const eventType = await client.createEventType({
+    title: name,
+    slug,
+    lengthInMinutes: input.durationMinutes,
+    hidden: true,
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(input.address === undefined
+      ? {}
+      : { locations: [{ type: 'address', address: input.address, public: true }] }),
+  });
+  await importEventType(deps, companyId, me, eventType);
+  const [mapping] = await deps.db
+    .select({ serviceId: eventTypeMappings.serviceId })
+    .from(eventTypeMappings)
+    .where(
+      and(eq(eventTypeMappings.companyId, companyId), eq(eventTypeMappings.calcomEventTypeId, eventType.id)),
+    )
+    .limit(1);
+  if (mapping === undefined) throw new Error('the imported service vanished');
+  await deps.db.update(services).set({ source: 'local' }).where(eq(services.id, mapping.serviceId));
+  return { serviceId: mapping.serviceId, eventTypeId: eventType.id };
+}
