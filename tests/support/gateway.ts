@@ -40,6 +40,8 @@ export interface GatewayOptions {
   worker?: boolean;
   /** Listen on a loopback port, so that the sandbox can deliver webhooks. @defaultValue false */
   listen?: boolean;
+  /** Where log lines go (with LOG_LEVEL from `env`); by default nowhere. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 async function freePort(): Promise<number> {
@@ -90,7 +92,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...options.env,
   };
   const config = loadConfig(env);
-  const logger = createLogger({ name: 'test', level: config.logLevel });
+  const logger = createLogger({
+    name: 'test',
+    level: config.logLevel,
+    ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+  });
   const deps = createApiDeps(config, logger);
   const app = await buildApp(deps);
   await app.ready();

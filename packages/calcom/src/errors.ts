@@ -83,7 +83,7 @@ export function classifyCalcomError(
   if (status === 429)
     return { code: 'RATE_LIMIT_EXCEEDED', retry: true, message: 'Cal.com rate limit reached' };
   if (status === 401 || status === 403) {
-    return { code: 'UNAUTHORIZED', retry: false, message: 'Cal.com rejected the API key' };
+    return { code: 'CALCOM_UNAUTHORIZED', retry: false, message: 'Cal.com rejected the API key' };
   }
   if (status >= 500)
     return { code: 'UPSTREAM_UNAVAILABLE', retry: true, message: `Cal.com answered ${status}` };

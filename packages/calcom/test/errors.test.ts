@@ -71,7 +71,7 @@ describe('classifyCalcomError', () => {
       'VALIDATION_FAILED',
       false,
     ],
-    ['me.get', 401, shape1('UnauthorizedException', 'Invalid Access Token.'), 'UNAUTHORIZED', false],
+    ['me.get', 401, shape1('UnauthorizedException', 'Invalid Access Token.'), 'CALCOM_UNAUTHORIZED', false],
     [
       'me.get',
       429,

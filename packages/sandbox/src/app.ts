@@ -123,6 +123,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
     }
     if (fault.status === undefined) return;
     if (fault.status === 429) reply.header('x-ratelimit-remaining-default', '0');
+    for (const [name, value] of Object.entries(fault.headers ?? {})) reply.header(name, value);
     return reply.status(fault.status).send(fault.body ?? defaultFaultBody(fault.status, request.url));
   });
 
@@ -133,6 +134,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
     if (fault.status === undefined) return payload;
     reply.status(fault.status);
     reply.header('content-type', 'application/json; charset=utf-8');
+    for (const [name, value] of Object.entries(fault.headers ?? {})) reply.header(name, value);
     return JSON.stringify(fault.body ?? defaultFaultBody(fault.status, request.url));
   });
 

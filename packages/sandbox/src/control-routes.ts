@@ -14,6 +14,7 @@ const faultSchema = z.strictObject({
   latencyMs: z.number().int().min(0).max(600_000).optional(),
   timeout: z.boolean().optional(),
   afterEffect: z.boolean().optional(),
+  headers: z.record(z.string().regex(/^[a-z0-9-]+$/), z.string().max(200)).optional(),
 });
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

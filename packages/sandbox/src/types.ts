@@ -150,6 +150,8 @@ export interface FaultSpec {
    * "Cal.com did it but the answer was lost (or slow)".
    */
   afterEffect?: boolean;
+  /** Extra answer headers, e.g. `x-ratelimit-reset-default` for an injected 429. */
+  headers?: Record<string, string>;
 }
 
 export interface RequestLogEntry {

@@ -90,26 +90,12 @@ export async function freeStartsByOption(
   signal?: AbortSignal,
 ): Promise<Array<{ option: SegmentStaffOption; starts: number[] }>> {
   const { client } = deps.calcom.forCompany(company);
-  try {
-    return await Promise.all(
-      options.map(async (option) => ({
-        option,
-        starts: await deps.slotCache.slotStarts(client, option.eventTypeId, window.start, window.end, signal),
-      })),
-    );
-  } catch (error) {
-    throw toCallerError(error);
-  }
-}
-
-/** Cal.com's refusal of our key is our problem, not the caller's credentials. */
-function toCallerError(error: unknown): unknown {
-  if (isAppError(error) && error.code === 'UNAUTHORIZED') {
-    return new AppError('CALCOM_UNAUTHORIZED', 'Cal.com rejected the API key configured for this company', {
-      cause: error,
-    });
-  }
-  return error;
+  return Promise.all(
+    options.map(async (option) => ({
+      option,
+      starts: await deps.slotCache.slotStarts(client, option.eventTypeId, window.start, window.end, signal),
+    })),
+  );
 }
 
 /** Free slots of a simple service, with the staff free at each, in the caller's zone. */

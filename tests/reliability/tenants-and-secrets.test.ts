@@ -1,0 +1,285 @@
+import { Writable } from 'node:stream';
+import { signCalcomPayload } from '@calgate/calcom';
+import { apiTokens, appointments, companies, encryptSecret } from '@calgate/db';
+import { DEMO_API_KEY } from '@calgate/sandbox';
+import { seedCompany } from '@calgate/testkit';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from '../support/gateway.ts';
+import { report } from './support.ts';
+
+const WEBHOOK_SECRET = 'test-webhook-secret-123';
+const B_WEBHOOK_SECRET = 'company-b-own-secret-0123456789';
+const ADMIN = { ADMIN_USERNAME: 'operator', ADMIN_PASSWORD: 'operator-password-42' };
+
+const lines: string[] = [];
+const capture = new Writable({
+  write(chunk, _encoding, done) {
+    lines.push(chunk.toString('utf8'));
+    done();
+  },
+});
+const bodies: string[] = [];
+
+let gw: Gateway;
+let b: { companyId: string; token: string; serviceIds: string[]; staffIds: string[] };
+beforeAll(async () => {
+  gw = await startGateway({
+    env: { CALCOM_DEBUG: 'true', LOG_LEVEL: 'debug', ...ADMIN },
+    logDestination: capture,
+  });
+  const key = Buffer.from(gw.config.secretsEncryptionKey, 'hex');
+  b = await seedCompany(gw.database.db, {
+    name: 'Company B',
+    calcomApiKey: DEMO_API_KEY,
+    encryptionKey: key,
+    staff: [{ name: 'Billie', calcomUserId: 3 }],
+    services: [
+      {
+        name: 'B haircut',
+        segments: [
+          { name: 'Cut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: HAIRCUT.billie }] },
+        ],
+      },
+    ],
+  });
+  await gw.database.db
+    .update(companies)
+    .set({ calcomWebhookSecretEncrypted: encryptSecret(B_WEBHOOK_SECRET, key) })
+    .where(eq(companies.id, b.companyId));
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+async function call(
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  headers: Record<string, string>,
+  payload?: unknown,
+) {
+  const res = await gw.app.inject({
+    method,
+    url,
+    headers,
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+  bodies.push(res.body);
+  return res;
+}
+
+describe('scenario 7: tenant isolation', () => {
+  it("company A's token reaches nothing of company B, and changes nothing", async () => {
+    const day = workday(8);
+    const bBooking = await call(
+      'POST',
+      '/api/v2/bookings',
+      auth(b.token, { prefer: 'wait=20', 'idempotency-key': 'shared-key' }),
+      {
+        serviceId: b.serviceIds[0],
+        start: berlin(day, '10:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Bee', email: 'bee@example.org' },
+      },
+    );
+    expect(bBooking.statusCode).toBe(201);
+    const bId = bBooking.json().id as string;
+    const [before] = await gw.database.db.select().from(appointments).where(eq(appointments.id, bId));
+    const a = (extra: Record<string, string> = {}) => auth(gw.company.token, extra);
+    const matrix: Array<[string, () => Promise<{ statusCode: number; body: string }>, number]> = [
+      [
+        'GET availability of B service',
+        () =>
+          call(
+            'GET',
+            `/api/v2/services/${b.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+            a(),
+          ),
+        404,
+      ],
+      [
+        'POST booking on B service',
+        () =>
+          call('POST', '/api/v2/bookings', a(), {
+            serviceId: b.serviceIds[0],
+            start: berlin(day, '11:00'),
+            timeZone: 'Europe/Berlin',
+            customer: { name: 'A', email: 'a@example.org' },
+          }),
+        404,
+      ],
+      [
+        'POST booking with B staff',
+        () =>
+          call('POST', '/api/v2/bookings', a(), {
+            serviceId: gw.company.serviceIds[0],
+            staffId: b.staffIds[0],
+            start: berlin(day, '11:00'),
+            timeZone: 'Europe/Berlin',
+            customer: { name: 'A', email: 'a@example.org' },
+          }),
+        404,
+      ],
+      ['GET B booking', () => call('GET', `/api/v2/bookings/${bId}`, a()), 404],
+      [
+        'PATCH B booking',
+        () =>
+          call('PATCH', `/api/v2/bookings/${bId}`, a({ prefer: 'wait=5' }), {
+            start: berlin(day, '14:00'),
+            timeZone: 'Europe/Berlin',
+          }),
+        404,
+      ],
+      [
+        'DELETE B booking',
+        () =>
+          call('DELETE', `/api/v2/bookings/${bId}`, a({ prefer: 'wait=5' }), {
+            cancellationReason: 'not yours',
+          }),
+        404,
+      ],
+    ];
+    const outcomes: Record<string, number> = {};
+    for (const [name, run, expected] of matrix) {
+      const res = await run();
+      outcomes[name] = res.statusCode;
+      expect(res.statusCode, name).toBe(expected);
+      expect(JSON.parse(res.body).error.code, name).toMatch(/NOT_FOUND/);
+    }
+    // The service list shows only A's services.
+    const list = await call('GET', '/api/v2/services', a());
+    const ids = (list.json().services as Array<{ id: string }>).map((s) => s.id);
+    expect(ids.some((id) => b.serviceIds.includes(id))).toBe(false);
+    // Idempotency keys belong to a company: A's 'shared-key' is A's own.
+    const mine = await call(
+      'POST',
+      '/api/v2/bookings',
+      a({ prefer: 'wait=20', 'idempotency-key': 'shared-key' }),
+      {
+        serviceId: gw.company.serviceIds[0],
+        start: berlin(day, '15:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'A', email: 'a@example.org' },
+      },
+    );
+    expect(mine.statusCode).toBe(201);
+    expect(mine.json().id).not.toBe(bId);
+    // B's webhook URL only takes B's own secret.
+    const body = JSON.stringify({
+      triggerEvent: 'BOOKING_CREATED',
+      payload: { uid: 'x', startTime: '2026-01-01T09:00:00Z', endTime: '2026-01-01T09:30:00Z' },
+    });
+    const wrongSecret = await call(
+      'POST',
+      `/api/webhooks/calcom/${b.companyId}`,
+      { 'content-type': 'application/json', 'x-cal-signature-256': signCalcomPayload(body, WEBHOOK_SECRET) },
+      body,
+    );
+    expect(wrongSecret.statusCode).toBe(401);
+    // Operators' endpoints need operator credentials, not a company token.
+    for (const url of ['/admin/queues', '/metrics']) {
+      expect((await call('GET', url, a())).statusCode).toBe(401);
+      expect((await call('GET', url, {})).statusCode).toBe(401);
+    }
+    // Revoked and unknown tokens.
+    await gw.database.db
+      .update(apiTokens)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiTokens.companyId, b.companyId));
+    await new Promise((resolve) => setTimeout(resolve, 10_500)); // past the token cache
+    expect((await call('GET', '/api/v2/services', auth(b.token))).statusCode).toBe(401);
+    expect((await call('GET', '/api/v2/services', auth('cgt_unknown'))).statusCode).toBe(401);
+
+    const [after] = await gw.database.db.select().from(appointments).where(eq(appointments.id, bId));
+    expect(after).toEqual(before);
+    const bCalcom = gw.sandbox.control.bookings().filter((x) => x.metadata.calgateId === bId);
+    expect(bCalcom.map((x) => x.status)).toEqual(['accepted']);
+    report('tenant-isolation', { routes: matrix.length + 5, outcomes, bAppointmentUnchanged: true });
+  }, 60_000);
+});
+
+describe('scenario 8: secrets', () => {
+  it('never appear in logs or error bodies with CALCOM_DEBUG=true, and are not stored in plain text', async () => {
+    const day = workday(12);
+    const booked = await call('POST', '/api/v2/bookings', auth(gw.company.token, { prefer: 'wait=20' }), {
+      serviceId: gw.company.serviceIds[0],
+      start: berlin(day, '09:00'),
+      timeZone: 'Europe/Berlin',
+      customer: { name: 'Sec Ret', email: 'secret@example.org', phone: '+4915112345678' },
+    });
+    expect(booked.statusCode).toBe(201);
+    const id = booked.json().id as string;
+    await call('PATCH', `/api/v2/bookings/${id}`, auth(gw.company.token, { prefer: 'wait=20' }), {
+      start: berlin(day, '10:00'),
+      timeZone: 'Europe/Berlin',
+    });
+    await call('DELETE', `/api/v2/bookings/${id}`, auth(gw.company.token, { prefer: 'wait=20' }), {
+      cancellationReason: 'test',
+    });
+    // Cal.com rejects the key: the error says so without the key.
+    gw.sandbox.control.injectFault({ operation: 'bookings.create', status: 401, count: 5 });
+    const rejected = await call('POST', '/api/v2/bookings', auth(gw.company.token, { prefer: 'wait=20' }), {
+      serviceId: gw.company.serviceIds[0],
+      start: berlin(day, '11:00'),
+      timeZone: 'Europe/Berlin',
+      customer: { name: 'Sec Ret', email: 'secret@example.org' },
+    });
+    expect(rejected.statusCode).toBe(502);
+    gw.sandbox.control.clearFaults();
+    const webhook = JSON.stringify({ triggerEvent: 'BOOKING_PAID', payload: {} });
+    await call(
+      'POST',
+      '/api/webhooks/calcom',
+      {
+        'content-type': 'application/json',
+        'x-cal-signature-256': signCalcomPayload(webhook, WEBHOOK_SECRET),
+      },
+      webhook,
+    );
+    await call(
+      'POST',
+      '/api/webhooks/calcom',
+      { 'content-type': 'application/json', 'x-cal-signature-256': 'f'.repeat(64) },
+      webhook,
+    );
+    await call('GET', '/metrics', {
+      authorization: `Basic ${Buffer.from(`operator:${ADMIN.ADMIN_PASSWORD}`).toString('base64')}`,
+    });
+    await call('GET', '/api/v2/services', auth(`${gw.company.token}x`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const secrets = {
+      calcomKey: DEMO_API_KEY,
+      webhookSecret: WEBHOOK_SECRET,
+      companyWebhookSecret: B_WEBHOOK_SECRET,
+      apiToken: gw.company.token,
+      adminPassword: ADMIN.ADMIN_PASSWORD,
+      encryptionKey: gw.config.secretsEncryptionKey,
+    };
+    const logText = lines.join('');
+    const bodyText = bodies.join('\n');
+    // The debug log did record the Cal.com traffic (so the check below means something).
+    expect(logText).toContain('bookings.create');
+    expect(lines.length).toBeGreaterThan(20);
+    const leaks: string[] = [];
+    for (const [name, value] of Object.entries(secrets)) {
+      if (logText.includes(value)) leaks.push(`${name} in logs`);
+      if (bodyText.includes(value)) leaks.push(`${name} in bodies`);
+    }
+    // Emails and phones are redacted from the debug bodies too.
+    if (logText.includes('+4915112345678')) leaks.push('phone in logs');
+    const [stored] = await gw.database.db.select().from(companies).where(eq(companies.id, b.companyId));
+    const storedText = JSON.stringify(stored);
+    if (storedText.includes(DEMO_API_KEY)) leaks.push('Cal.com key stored in plain text');
+    if (storedText.includes(B_WEBHOOK_SECRET)) leaks.push('webhook secret stored in plain text');
+    const tokens = await gw.database.db.select().from(apiTokens);
+    if (JSON.stringify(tokens).includes(gw.company.token)) leaks.push('API token stored in plain text');
+    report('secrets', {
+      logLines: lines.length,
+      errorBodies: bodies.length,
+      secretsChecked: Object.keys(secrets).length,
+      leaks,
+    });
+    expect(leaks).toEqual([]);
+  });
+});
