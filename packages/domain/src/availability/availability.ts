@@ -1,4 +1,4 @@
-import { AppError, isAppError } from '@calgate/errors';
+import { AppError } from '@calgate/errors';
 import { assertTimeZone, formatInZone, parseWindowBound } from '@calgate/time';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
