@@ -10,7 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
-import { registerErrorHandling } from './plugins/error-handler.ts';
+import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
@@ -27,6 +27,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.http.bodyLimitBytes,
     // Request ids from a trusted proxy are kept; otherwise Fastify generates one.
     requestIdHeader: 'x-request-id',
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   // One server span per request (through the global tracer provider: silent without an SDK),
   // active while the handler runs, so enqueued jobs and Cal.com calls join the request's trace.

@@ -29,6 +29,52 @@ const UNAVAILABLE_ERRNOS = new Set([
   'CONNECTION_CLOSED',
 ]);
 
+/**
+ * PostgreSQL's "this value cannot be stored" errors (NUL characters, unpaired surrogates, text
+ * that is not valid for the column): the caller's input, so a 400, never a 500.
+ */
+const UNSTORABLE_SQLSTATES = new Set([
+  '22021',
+  '22P05',
+  '22P02',
+  '22001',
+  '22003',
+  '22007',
+  '22008',
+  '54001',
+]);
+
+function sqlState(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True when PostgreSQL refused a value of the request itself (see UNSTORABLE_SQLSTATES). */
+export function isUnstorableInput(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && UNSTORABLE_SQLSTATES.has(state);
+}
+
+/** Errors Fastify raises before routing (bad URLs, over-long parameters), in our format. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 400;
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter is too long'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL is malformed'
+        : 'The request is malformed';
+  void reply.status(status).send(errorBody('VALIDATION_FAILED', message, { field: 'url' }));
+}
+
 interface ValidationIssue {
   instancePath?: string;
   message?: string;
@@ -68,6 +114,15 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
   if (fastifyError.validation !== undefined) {
     const { message, fields } = describeValidation(fastifyError);
     return { status: 400, body: errorBody('VALIDATION_FAILED', message, { fields }) };
+  }
+  if (isUnstorableInput(error)) {
+    return {
+      status: 400,
+      body: errorBody(
+        'VALIDATION_FAILED',
+        'A value in the request cannot be stored (NUL characters, unpaired surrogates or out-of-range values)',
+      ),
+    };
   }
   const known = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
   if (known !== undefined)

@@ -4,6 +4,7 @@ import { AppError, isAppError } from '@calgate/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
+import { isUnstorableInput } from '../plugins/error-handler.ts';
 
 const params = z.object({ companyId: z.string().min(1).max(64).optional() });
 
@@ -37,6 +38,15 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       return { received: true, id: accepted.inboxId, duplicate: accepted.duplicate };
     } catch (error) {
       if (isAppError(error)) throw error;
+      if (isUnstorableInput(error)) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          'The body holds text that cannot be stored (NUL or unpaired surrogates)',
+          {
+            details: { field: 'body' },
+          },
+        );
+      }
       // Verified but not stored: Postgres is away. Cal.com does not retry; reconciliation will.
       request.log.error({ err: error }, 'webhook could not be stored');
       throw new AppError('DATABASE_UNAVAILABLE', 'The webhook could not be stored; try again shortly', {
