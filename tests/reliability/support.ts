@@ -140,3 +140,55 @@ export async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Pr
   );
   return results;
 }
+
+/** A throwaway Redis on its own port, stopped and started at will (nothing kept on disk). */
+export function throwawayRedis(port: number) {
+  let child: import('node:child_process').ChildProcess | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      const { spawn } = await import('node:child_process');
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await waitForPort(port, true);
+    },
+    async stop() {
+      const running = child;
+      if (running === undefined || running.exitCode !== null) return;
+      running.kill('SIGKILL');
+      await new Promise((resolve) => running.once('exit', resolve));
+      await waitForPort(port, false);
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, open: boolean): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const isOpen = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (isOpen === open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`port ${port} did not ${open ? 'open' : 'close'}`);
+}

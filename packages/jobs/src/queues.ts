@@ -17,6 +17,8 @@ export interface JobQueuesOptions {
   retryAttempts: number;
   /** Attempts of compensation jobs. @defaultValue 25 */
   compensationAttempts?: number;
+  /** Connection errors of the queues (Redis away); without it BullMQ prints them to stderr. */
+  onError?: (error: Error, source: string) => void;
 }
 
 export interface JobQueues {
@@ -64,6 +66,9 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
   };
 
   const flows = new FlowProducer({ connection: options.connection, prefix: options.prefix, telemetry });
+  const onError = options.onError ?? (() => undefined);
+  flows.on('error', (error) => onError(error, 'flow-producer'));
+  for (const [name, q] of queues) q.on('error', (error) => onError(error, `queue ${name}`));
   const optionsFor = (name: JobName): JobsOptions => {
     const definition: { retried: boolean; options?: JobsOptions } = jobCatalog[name];
     return {
