@@ -3,20 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { appointments } from '@calgate/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts';
-import { checkConsistency, drain, pool, report } from './support.ts';
+import { checkConsistency, drain, openDays, pool, report } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('../../services/worker/src/main.ts', import.meta.url));
-
-/** Distinct days the sandbox's salon is open (Mon-Sat), starting `from` days ahead. */
-export function openDays(from: number, count: number): string[] {
-  const days: string[] = [];
-  const date = new Date(Date.now() + from * 86_400_000);
-  while (days.length < count) {
-    if (date.getUTCDay() !== 0) days.push(date.toISOString().slice(0, 10));
-    date.setUTCDate(date.getUTCDate() + 1);
-  }
-  return days;
-}
 
 let gw: Gateway;
 const children: ChildProcess[] = [];

@@ -44,6 +44,7 @@ const VERSIONS: Record<string, readonly string[]> = {
 declare module 'fastify' {
   interface FastifyRequest {
     faultAfter: FaultSpec | null;
+    arrivedAt: number;
   }
 }
 
@@ -72,12 +73,14 @@ export function createSandboxApp(options: SandboxOptions = {}): {
   app.decorateRequest('sandboxUser', null);
   app.decorateRequest('keyFingerprint', null);
   app.decorateRequest('faultAfter', null);
+  app.decorateRequest('arrivedAt', 0);
 
   const operationOf = (request: FastifyRequest) =>
     (request.routeOptions.config.operation ?? 'unknown') as SandboxOperation | 'unknown';
   const isApi = (request: FastifyRequest) => request.url.startsWith('/v2/');
 
   app.addHook('onRequest', async (request, reply) => {
+    request.arrivedAt = performance.now();
     if (!isApi(request)) return;
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
@@ -138,16 +141,22 @@ export function createSandboxApp(options: SandboxOptions = {}): {
     return JSON.stringify(fault.body ?? defaultFaultBody(fault.status, request.url));
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (!isApi(request)) return;
+  // Logged with the time the request arrived (what a per-minute limit counts); a request the
+  // client gave up on before an answer is logged with status 0.
+  const record = (request: FastifyRequest, status: number, elapsedMs: number) =>
     log.push({
-      at: store.now(),
+      at: store.now() - Math.round(elapsedMs),
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,
       operation: operationOf(request),
       keyFingerprint: request.keyFingerprint,
-      status: reply.statusCode,
+      status,
     });
+  app.addHook('onResponse', async (request, reply) => {
+    if (isApi(request)) record(request, reply.statusCode, reply.elapsedTime);
+  });
+  app.addHook('onRequestAbort', async (request) => {
+    if (isApi(request)) record(request, 0, performance.now() - request.arrivedAt);
   });
 
   app.setErrorHandler((error: FastifyError | SandboxHttpError, request, reply) => {
