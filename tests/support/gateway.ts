@@ -40,6 +40,8 @@ export interface GatewayOptions {
   worker?: boolean;
   /** Listen on a loopback port, so that the sandbox can deliver webhooks. @defaultValue false */
   listen?: boolean;
+  /** A database to use instead of a fresh one on the shared test server (it is dropped on close). */
+  database?: TestDatabase;
   /** Where log lines go (with LOG_LEVEL from `env`); by default nowhere. */
   logDestination?: NodeJS.WritableStream;
 }
@@ -69,7 +71,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Suites make more Cal.com calls per minute than a real key allows; the budget and 429 handling
   // have their own tests, which pass tighter limits.
   const sandbox = await startSandbox({ rateLimitPerMinute: 100_000, ...options.sandbox });
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const port = options.listen === true ? await freePort() : undefined;
   const env: Record<string, string> = {
     ...(port === undefined ? {} : { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }),

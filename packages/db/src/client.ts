@@ -26,6 +26,11 @@ export interface CreateDbOptions {
   max?: number;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Seconds to wait for a connection before failing: short, so that a caller gets a 503 quickly
+   * when PostgreSQL is down instead of hanging. @defaultValue 3
+   */
+  connectTimeoutSeconds?: number;
 }
 
 /** A postgres.js pool and the drizzle instance over it. `close` ends the pool. */
@@ -36,6 +41,7 @@ export function createDb(
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
+    connect_timeout: options.connectTimeoutSeconds ?? 3,
     connection: { application_name: options.applicationName ?? 'calgate' },
   });
   const db = drizzle(sql, { schema });

@@ -2,3 +2,4 @@ export type { AppErrorOptions } from './app-error.ts';
 export { AppError, isAppError } from './app-error.ts';
 export type { ErrorCode } from './codes.ts';
 export { ERROR_CODES, httpStatusFor } from './codes.ts';
+export { isBackingServiceUnavailable } from './unavailable.ts';

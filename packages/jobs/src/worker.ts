@@ -1,4 +1,4 @@
-import { isAppError } from '@calgate/errors';
+import { isAppError, isBackingServiceUnavailable } from '@calgate/errors';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
@@ -58,6 +58,9 @@ function budgetDelayMs(error: unknown): number | undefined {
   return typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter : 60_000;
 }
 
+/** How long a job waits when PostgreSQL or Redis is not answering (no attempt is spent). */
+export const BACKING_SERVICE_WAIT_MS = 2_000;
+
 /**
  * The job boundary: re-parses the payload, runs the handler, and turns our errors into BullMQ's
  * vocabulary — a used-up budget or a Cal.com 429 delays the job without spending an attempt,
@@ -73,9 +76,17 @@ export function createProcessor(handlers: JobHandlers, logger: MinimalLogger, on
     try {
       return await handler.process(payload as never, context);
     } catch (error) {
-      const delayMs = budgetDelayMs(error);
+      // PostgreSQL (or Redis) away is not the job's fault: wait for it without spending an
+      // attempt, so that an outage never turns into failed bookings.
+      const delayMs =
+        budgetDelayMs(error) ?? (isBackingServiceUnavailable(error) ? BACKING_SERVICE_WAIT_MS : undefined);
       if (delayMs !== undefined && token !== undefined) {
-        logger.info({ jobId: job.id, job: name, delayMs }, 'Cal.com budget exhausted: job delayed');
+        logger.info(
+          { jobId: job.id, job: name, delayMs, err: error },
+          isBackingServiceUnavailable(error)
+            ? 'backing service unavailable: job delayed'
+            : 'Cal.com budget exhausted: job delayed',
+        );
         onJobEvent?.({ queue: job.queueName, name, outcome: 'delayed', durationMs: undefined });
         await job.moveToDelayed(Date.now() + delayMs, token);
         throw new DelayedError();

@@ -191,6 +191,11 @@ export async function failCreateBooking(
   const code = isAppError(error) ? error.code : 'INTERNAL';
   const mayHaveLanded =
     context.job.data.sent === true && !(isAppError(error) && error.code === 'SLOT_UNAVAILABLE');
+  if (mayHaveLanded) {
+    // A send whose answer never came may have booked: if Cal.com has it, it is the customer's.
+    const adopted = await adoptIfLanded(deps, work).catch(() => undefined);
+    if (adopted !== undefined) return;
+  }
   let alternatives: Awaited<ReturnType<typeof alternativesFor>> = [];
   if (code === 'SLOT_UNAVAILABLE') {
     // The cache believed the slot free; refresh that staff's day before offering alternatives.
@@ -222,6 +227,25 @@ export async function failCreateBooking(
     );
   }
   await deps.outcomes.publish(work.appointment.id);
+}
+
+async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<string | undefined> {
+  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  const options = staffOptions(service, 0, work.appointment.staffId ?? undefined);
+  const { client } = deps.calcom.forCompany(work.company);
+  const existing = await findBookingByMetadata(client, {
+    ourId: work.appointment.id,
+    attendeeEmail: work.customer.email,
+    start: work.appointment.startsAt,
+    end: work.appointment.endsAt,
+    eventTypeIds: options.map((o) => o.eventTypeId),
+  });
+  if (existing === undefined) return undefined;
+  deps.logger.warn(
+    { appointmentId: work.appointment.id, uid: existing.uid },
+    'adopted a booking after the last attempt',
+  );
+  return recordBooked(deps, work, options, existing, true);
 }
 
 async function eventTypeIdsOf(deps: DomainDeps, work: WorkContext): Promise<number[]> {

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode, httpStatusFor } from '@calgate/errors';
+import { AppError, type ErrorCode, httpStatusFor, isBackingServiceUnavailable } from '@calgate/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -19,15 +19,6 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', message: 'Content-Length is invalid' },
 };
-
-/** Connection failures that mean a dependency is down, not that the request was bad. */
-const UNAVAILABLE_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'CONNECTION_CLOSED',
-]);
 
 /**
  * PostgreSQL's "this value cannot be stored" errors (NUL characters, unpaired surrogates, text
@@ -127,7 +118,7 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
   const known = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
   if (known !== undefined)
     return { status: httpStatusFor(known.code), body: errorBody(known.code, known.message) };
-  if (fastifyError.code !== undefined && UNAVAILABLE_ERRNOS.has(fastifyError.code)) {
+  if (isBackingServiceUnavailable(error)) {
     return {
       status: 503,
       body: errorBody('DATABASE_UNAVAILABLE', 'A backing service is unavailable; try again shortly'),

@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appointmentHistory, appointments, createDb, ensureDatabase, runMigrations } from '@calgate/db';
+import type { TestDatabase } from '@calgate/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts';
+import { checkConsistency, drain, freePort, openDays, pool, report } from './support.ts';
+
+/** A PostgreSQL instance of our own on a spare port, which this test stops and starts. */
+function throwawayPostgres(port: number) {
+  const bin = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'calgate-pg-'));
+  const asPostgres = (command: string, args: string[]) => {
+    const root = process.getuid?.() === 0;
+    execFileSync(
+      root ? 'runuser' : join(bin, command),
+      root ? ['-u', 'postgres', '--', join(bin, command), ...args] : args,
+      {
+        stdio: 'ignore',
+      },
+    );
+  };
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
+  const data = join(dir, 'data');
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/calgate_outage`,
+    init() {
+      asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
+    },
+    start() {
+      asPostgres('pg_ctl', [
+        '-D',
+        data,
+        '-w',
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+        'start',
+      ]);
+    },
+    /** An immediate stop: what a crash or a failover looks like to the gateway. */
+    stop() {
+      asPostgres('pg_ctl', ['-D', data, '-w', '-m', 'immediate', 'stop']);
+    },
+    remove() {
+      try {
+        this.stop();
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let pg: ReturnType<typeof throwawayPostgres>;
+let gw: Gateway;
+beforeAll(async () => {
+  pg = throwawayPostgres(await freePort());
+  pg.init();
+  pg.start();
+  await ensureDatabase(pg.url);
+  await runMigrations(pg.url);
+  const { db, sql, close } = createDb(pg.url, { max: 5 });
+  const database: TestDatabase = { url: pg.url, name: 'calgate_outage', db, sql, drop: close };
+  gw = await startGateway({ database, env: { SWEEP_INTERVAL_SECONDS: '2' } });
+  gw.sandbox.control.setLatency(40);
+});
+afterAll(async () => {
+  await gw?.close().catch(() => undefined);
+  pg?.remove();
+});
+
+describe('scenario 5: PostgreSQL outage', () => {
+  it('intake answers 503 while it is down, nothing is half-written, and everything recovers', async () => {
+    const days = openDays(200, 12);
+    const requests = Array.from({ length: 120 }, (_, i) => ({
+      key: `outage-${i}`,
+      body: {
+        serviceId: gw.company.serviceIds[0],
+        start: berlin(
+          days[Math.floor(i / 10)] as string,
+          `${String(9 + Math.floor((i % 10) / 2)).padStart(2, '0')}:${i % 2 === 0 ? '00' : '30'}`,
+        ),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Outage', email: `outage-${i}@example.org` },
+      },
+    }));
+    const send = (r: (typeof requests)[number]) =>
+      gw.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: auth(gw.company.token, { 'idempotency-key': r.key }),
+        payload: r.body,
+      });
+    const answers: Record<string, number> = {};
+    const refused: Array<(typeof requests)[number]> = [];
+    const accepted: string[] = [];
+    let outage: Promise<void> | undefined;
+    const slowest503Ms = 0;
+    let sent = 0;
+    await pool(
+      4,
+      requests.map((r) => async () => {
+        sent++;
+        if (sent === 40) {
+          outage = (async () => {
+            pg.stop();
+            await new Promise((resolve) => setTimeout(resolve, 3_000));
+            pg.start();
+          })();
+        }
+        const res = await send(r);
+        const key =
+          res.statusCode >= 400 ? `${res.statusCode} ${res.json().error.code}` : String(res.statusCode);
+        answers[key] = (answers[key] ?? 0) + 1;
+        if (res.statusCode === 202) accepted.push(res.json().id);
+        else refused.push(r);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }),
+    );
+    await outage;
+    // After the restart, the refused requests are sent again, as a caller would (a 503 says
+    // "try again shortly": connections broken by the crash are replaced on first use).
+    const retried: Record<string, number> = {};
+    for (const r of refused) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const res = await send(r);
+        retried[res.statusCode] = (retried[res.statusCode] ?? 0) + 1;
+        if (res.statusCode === 202) {
+          accepted.push(res.json().id);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    const drainStarted = Date.now();
+    await drain(gw, 120_000);
+    const drainMs = Date.now() - drainStarted;
+    const rows = await gw.database.db.select().from(appointments);
+    const history = await gw.database.db
+      .select({ id: appointmentHistory.appointmentId })
+      .from(appointmentHistory);
+    const withHistory = new Set(history.map((h) => h.id));
+    const halfWritten = rows.filter((r) => !withHistory.has(r.id)).length;
+    const consistency = await checkConsistency(gw);
+    report('postgres-outage', {
+      requests: requests.length,
+      answers,
+      slowest503Ms,
+      retriedAfterRestart: retried,
+      drainMs,
+      appointments: rows.length,
+      halfWritten,
+      byStatus: consistency.byStatus,
+      sandboxAccepted: consistency.sandboxAccepted,
+      orphans: consistency.orphans.length,
+      duplicates: consistency.duplicates.length,
+      missing: consistency.missing.length,
+    });
+    const outageAnswers = Object.keys(answers).filter((k) => k !== '202');
+    expect(outageAnswers.length).toBeGreaterThan(0);
+    expect(outageAnswers.every((k) => k.startsWith('503 '))).toBe(true);
+    expect(retried[202]).toBe(refused.length);
+    expect(new Set(accepted).size).toBe(requests.length);
+    expect(rows).toHaveLength(requests.length);
+    expect(halfWritten).toBe(0);
+    expect(consistency.notTerminal).toBe(0);
+    expect(consistency.orphans).toEqual([]);
+    expect(consistency.duplicates).toEqual([]);
+    expect(consistency.missing).toEqual([]);
+  });
+});
