@@ -1,0 +1,50 @@
+/**
+ * Baselines, each in its own process like the gateway's services:
+ * - `queue-add`: a bare Fastify route that only does `Queue.add` (benchmark 1);
+ * - `static-json`: a bare Fastify route answering a JSON body held in memory (benchmark 2);
+ * - `noop-worker`: a BullMQ worker whose jobs do nothing (benchmark 3).
+ * Configured by environment: BASELINE_MODE, PORT, REDIS_URL, QUEUE_PREFIX, BODY_FILE, CONCURRENCY.
+ */
+import { readFileSync } from 'node:fs';
+import { Queue, Worker } from 'bullmq';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+
+const mode = process.env.BASELINE_MODE;
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = process.env.QUEUE_PREFIX ?? 'calgate-bench';
+
+if (mode === 'noop-worker') {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker('noop', async () => undefined, {
+    connection,
+    prefix,
+    concurrency: Number(process.env.CONCURRENCY ?? 10),
+  });
+  process.on('SIGTERM', () => {
+    void worker.close().then(() => process.exit(0));
+  });
+  process.stdout.write('ready\n');
+} else {
+  const app = Fastify({ logger: false });
+  if (mode === 'queue-add') {
+    const queue = new Queue('baseline', {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix,
+    });
+    app.post('/hook', async (request) => {
+      await queue.add('delivery', request.body);
+      return { received: true };
+    });
+  } else if (mode === 'static-json') {
+    const body = JSON.parse(readFileSync(process.env.BODY_FILE as string, 'utf8')) as unknown;
+    app.get('/json', async () => body);
+  } else {
+    throw new Error(`unknown BASELINE_MODE ${String(mode)}`);
+  }
+  await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) });
+  process.on('SIGTERM', () => {
+    void app.close().then(() => process.exit(0));
+  });
+  process.stdout.write('ready\n');
+}

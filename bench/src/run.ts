@@ -1,0 +1,564 @@
+/**
+ * `pnpm bench`: every benchmark of the benchmark issue against real PostgreSQL, Redis and the
+ * sandbox, each figure a ratio to a baseline measured in this same run on this same machine.
+ * Prints a table and writes bench/results/latest.json and docs/benchmarks.md.
+ * BENCH_SECONDS (default 10) sets the length of each load run; BENCH_BUDGET (default 600) the
+ * per-minute limit of the budget benchmark.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { appointments, createDb, ensureDatabase, runMigrations } from '@calgate/db';
+import { seedDemoCompany } from '@calgate/demo';
+import { combineSegments, type SegmentAvailability } from '@calgate/domain';
+import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
+import { Queue, QueueEvents } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { load, type Proc, start } from './procs.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BUDGET = Number(process.env.BENCH_BUDGET ?? 600);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/calgate_bench';
+const API_PORT = 3901;
+const BASELINE_PORT = 3902;
+const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+const CONCURRENCY = 10;
+const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+interface Row {
+  id: number;
+  what: string;
+  measured: string;
+  baseline: string;
+  ratio: number | null;
+  target: string;
+  met: boolean;
+}
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+
+// --- setup -------------------------------------------------------------------------------------
+const sandbox = await startSandbox({ port: 0, rateLimitPerMinute: 1_000_000 });
+{
+  const admin = createDb(DATABASE_URL.replace(/\/[^/]+$/, '/postgres'), { max: 1 });
+  await admin.sql.unsafe('drop database if exists calgate_bench with (force)');
+  await admin.close();
+}
+await ensureDatabase(DATABASE_URL);
+await runMigrations(DATABASE_URL);
+const database = createDb(DATABASE_URL, { max: 4 });
+const demo = await seedDemoCompany(database.db);
+const haircut = demo.services.find((s) => s.kind === 'simple')?.id as string;
+const composite = demo.services.find((s) => s.kind === 'composite')?.id as string;
+const runId = Date.now().toString(36);
+const secretsKey = randomBytes(32).toString('hex');
+const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  DATABASE_URL,
+  REDIS_URL,
+  QUEUE_PREFIX: `calgate-bench-${runId}-${prefix}`,
+  SECRETS_ENCRYPTION_KEY: secretsKey,
+  CALCOM_BASE_URL: sandbox.baseUrl,
+  CALCOM_API_KEY: DEMO_API_KEY,
+  CALCOM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  CALCOM_RATE_LIMIT_PER_MINUTE: '1000000',
+  EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
+  RECONCILE_INTERVAL_MINUTES: '0',
+  WORKER_CONCURRENCY: String(CONCURRENCY),
+  HOST: '127.0.0.1',
+  PORT: String(API_PORT),
+  ...extra,
+});
+const api = (env: Record<string, string>) =>
+  start('services/api/src/main.ts', env, { url: `http://127.0.0.1:${API_PORT}/health/ready` });
+const worker = (env: Record<string, string>) =>
+  start('services/worker/src/main.ts', env, { line: /worker ready/ });
+const baseline = (mode: string, extra: Record<string, string> = {}) =>
+  start(
+    'bench/src/baseline.ts',
+    {
+      BASELINE_MODE: mode,
+      PORT: String(BASELINE_PORT),
+      REDIS_URL,
+      QUEUE_PREFIX: `calgate-bench-${runId}-base`,
+      ...extra,
+    },
+    { line: /ready/ },
+  );
+const auth = { authorization: `Bearer ${demo.token}` };
+
+/** Distinct open days (Mon-Sat), starting `from` days ahead. */
+function openDays(from: number, count: number): string[] {
+  const days: string[] = [];
+  const date = new Date(Date.now() + from * 86_400_000);
+  while (days.length < count) {
+    if (date.getUTCDay() !== 0) days.push(date.toISOString().slice(0, 10));
+    date.setUTCDate(date.getUTCDate() + 1);
+  }
+  return days;
+}
+/** `count` distinct (staff, start) pairs: half-hour starts 09:00-17:30 Berlin, every stylist. */
+function slots(fromDay: number, count: number): Array<{ staffId: string; start: string }> {
+  const perDay = 18 * demo.staff.length;
+  const out: Array<{ staffId: string; start: string }> = [];
+  for (const day of openDays(fromDay, Math.ceil(count / perDay))) {
+    for (let i = 0; i < 18; i++) {
+      const hh = String(9 + Math.floor(i / 2)).padStart(2, '0');
+      const mm = i % 2 === 0 ? '00' : '30';
+      const offset = new Intl.DateTimeFormat('en-US', {
+        timeZone: 'Europe/Berlin',
+        timeZoneName: 'longOffset',
+      })
+        .formatToParts(new Date(`${day}T12:00:00Z`))
+        .find((p) => p.type === 'timeZoneName')
+        ?.value.replace('GMT', '');
+      for (const member of demo.staff) {
+        if (out.length < count)
+          out.push({ staffId: member.id, start: `${day}T${hh}:${mm}:00${offset || '+00:00'}` });
+      }
+    }
+  }
+  return out;
+}
+async function post(body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`http://127.0.0.1:${API_PORT}/api/v2/bookings`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as { id?: string } };
+}
+async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await (tasks[i] as () => Promise<T>)();
+      }
+    }),
+  );
+  return results;
+}
+async function confirmedCount(ids: string[]): Promise<number> {
+  const [row] = await database.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(appointments)
+    .where(sql`${appointments.id} = any(${ids}) and ${appointments.status} in ('confirmed', 'failed')`);
+  return row?.n ?? 0;
+}
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+function add(row: Row) {
+  rows.push(row);
+  say(
+    `#${row.id} ${row.what}: ${row.measured} vs ${row.baseline} -> ${row.ratio === null ? '-' : `${fmt(row.ratio, 2)}x`} (${row.target}) ${row.met ? 'MET' : 'MISSED'}`,
+  );
+}
+
+const memory: Record<string, number> = {};
+let procs: Proc[] = [];
+const stopAll = async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  procs = [];
+};
+
+try {
+  // --- 1. webhook intake -------------------------------------------------------------------
+  say('1: webhook intake');
+  {
+    const a = await api(baseEnv('b1'));
+    procs.push(a);
+    const spec = {
+      connections: 50,
+      durationSeconds: SECONDS,
+      method: 'POST' as const,
+      body: { kind: 'webhook' as const, secret: WEBHOOK_SECRET, eventTypeId: 102 },
+    };
+    await load({ ...spec, url: `http://127.0.0.1:${API_PORT}/api/webhooks/calcom`, durationSeconds: 2 });
+    const gateway = await load({ ...spec, url: `http://127.0.0.1:${API_PORT}/api/webhooks/calcom` });
+    memory.apiDuringWebhooks = a.peakRssMb();
+    await stopAll();
+    const b = await baseline('queue-add');
+    procs.push(b);
+    await load({ ...spec, url: `http://127.0.0.1:${BASELINE_PORT}/hook`, durationSeconds: 2 });
+    const base = await load({ ...spec, url: `http://127.0.0.1:${BASELINE_PORT}/hook` });
+    await stopAll();
+    raw.webhookIntake = { gateway, baseline: base };
+    const ratio = gateway.requestsPerSec / base.requestsPerSec;
+    add({
+      id: 1,
+      what: 'Webhook intake (verify + inbox + enqueue + 200), 50 connections',
+      measured: `${fmt(gateway.requestsPerSec, 0)} req/s, p99 ${gateway.p99} ms (${gateway.non2xx} non-2xx)`,
+      baseline: `bare Queue.add route ${fmt(base.requestsPerSec, 0)} req/s, p99 ${base.p99} ms`,
+      ratio,
+      target: '>= 0.7x, p99 <= 25 ms',
+      met: ratio >= 0.7 && gateway.p99 <= 25 && gateway.non2xx === 0,
+    });
+  }
+
+  // --- 2. availability, cache warm ---------------------------------------------------------
+  say('2: availability, cache warm');
+  {
+    const a = await api(baseEnv('b2'));
+    procs.push(a);
+    const day = openDays(5, 1)[0] as string;
+    const url = `http://127.0.0.1:${API_PORT}/api/v2/services/${haircut}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`;
+    const warm = await fetch(url, { headers: auth });
+    const bodyText = await warm.text();
+    const bodyFile = `${process.cwd()}/bench/results/.availability.json`;
+    mkdirSync(`${process.cwd()}/bench/results`, { recursive: true });
+    writeFileSync(bodyFile, bodyText);
+    const spec = { connections: 50, durationSeconds: SECONDS, method: 'GET' as const, headers: auth };
+    await load({ ...spec, url, durationSeconds: 2 });
+    const gateway = await load({ ...spec, url });
+    await stopAll();
+    const b = await baseline('static-json', { BODY_FILE: bodyFile });
+    procs.push(b);
+    await load({ ...spec, url: `http://127.0.0.1:${BASELINE_PORT}/json`, durationSeconds: 2 });
+    const base = await load({ ...spec, url: `http://127.0.0.1:${BASELINE_PORT}/json` });
+    await stopAll();
+    raw.availability = { gateway, baseline: base, bodyBytes: bodyText.length };
+    const ratio = gateway.requestsPerSec / base.requestsPerSec;
+    add({
+      id: 2,
+      what: 'Availability, cache warm, 50 connections',
+      measured: `${fmt(gateway.requestsPerSec, 0)} req/s, p99 ${gateway.p99} ms`,
+      baseline: `bare route, same JSON from memory ${fmt(base.requestsPerSec, 0)} req/s, p99 ${base.p99} ms`,
+      ratio,
+      target: '>= 0.5x, p99 <= 10 ms',
+      met: ratio >= 0.5 && gateway.p99 <= 10 && gateway.non2xx === 0,
+    });
+  }
+
+  // --- 3. simple bookings end to end --------------------------------------------------------
+  say('3: 2,000 simple bookings end to end');
+  {
+    const env = baseEnv('b3');
+    const a = await api(env);
+    const w = await worker(env);
+    procs.push(a, w);
+    const targets = slots(10, 2_000);
+    const started = performance.now();
+    const ids = (
+      await pool(
+        50,
+        targets.map((slot, i) => async () => {
+          const res = await post({
+            serviceId: haircut,
+            staffId: slot.staffId,
+            start: slot.start,
+            timeZone: 'Europe/Berlin',
+            customer: { name: 'Bench', email: `bench-${i}@example.org` },
+          });
+          return res.json.id as string;
+        }),
+      )
+    ).filter((id) => id !== undefined);
+    while ((await confirmedCount(ids)) < ids.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    const seconds = (performance.now() - started) / 1000;
+    memory.apiDuringBookings = a.peakRssMb();
+    memory.workerDuringBookings = w.peakRssMb();
+    const [confirmed] = await database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(appointments)
+      .where(sql`${appointments.id} = any(${ids}) and ${appointments.status} = 'confirmed'`);
+    await stopAll();
+
+    const b = await baseline('noop-worker', { CONCURRENCY: String(CONCURRENCY) });
+    procs.push(b);
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('noop', { connection, prefix: `calgate-bench-${runId}-base` });
+    const events = new QueueEvents('noop', {
+      connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix: `calgate-bench-${runId}-base`,
+    });
+    await events.waitUntilReady();
+    let done = 0;
+    const all = new Promise<void>((resolve) => {
+      events.on('completed', () => {
+        done++;
+        if (done === 2_000) resolve();
+      });
+    });
+    const t0 = performance.now();
+    await queue.addBulk(Array.from({ length: 2_000 }, (_, i) => ({ name: 'noop', data: { i } })));
+    await all;
+    const baseSeconds = (performance.now() - t0) / 1000;
+    await events.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+    await stopAll();
+    const rate = ids.length / seconds;
+    const baseRate = 2_000 / baseSeconds;
+    raw.bookings = { bookings: ids.length, confirmed: confirmed?.n, seconds, baselineSeconds: baseSeconds };
+    add({
+      id: 3,
+      what: `Simple bookings accepted -> confirmed (${ids.length}, sandbox 0 ms, no limit, concurrency ${CONCURRENCY})`,
+      measured: `${fmt(rate)} bookings/s (${confirmed?.n} confirmed)`,
+      baseline: `BullMQ no-op jobs ${fmt(baseRate)} jobs/s`,
+      ratio: rate / baseRate,
+      target: '>= 0.15x',
+      met: rate / baseRate >= 0.15 && confirmed?.n === ids.length,
+    });
+  }
+
+  // --- 7. memory (from 1 and 3) ----------------------------------------------------------
+  {
+    const apiPeak = Math.max(memory.apiDuringWebhooks ?? 0, memory.apiDuringBookings ?? 0);
+    const workerPeak = memory.workerDuringBookings ?? 0;
+    raw.memory = memory;
+    add({
+      id: 7,
+      what: 'Peak RSS of api and worker during 1 and 3',
+      measured: `api ${apiPeak} MB, worker ${workerPeak} MB`,
+      baseline: '-',
+      ratio: null,
+      target: 'each <= 200 MB',
+      met: apiPeak <= 200 && workerPeak <= 200,
+    });
+  }
+
+  // --- 4. budget use under backlog --------------------------------------------------------
+  say(`4: budget use under backlog (L = ${BUDGET}/min, 100 ms latency; about 2.5 minutes)`);
+  {
+    sandbox.control.setLatency(100);
+    sandbox.control.setRateLimit(BUDGET, 60);
+    const env = baseEnv('b4', { CALCOM_RATE_LIMIT_PER_MINUTE: String(BUDGET) });
+    const a = await api(env);
+    procs.push(a);
+    const targets = slots(60, Math.ceil(BUDGET * 2.4));
+    const ids = (
+      await pool(
+        50,
+        targets.map(
+          (slot, i) => async () =>
+            (
+              await post({
+                serviceId: haircut,
+                staffId: slot.staffId,
+                start: slot.start,
+                timeZone: 'Europe/Berlin',
+                customer: { name: 'Backlog', email: `backlog-${i}@example.org` },
+              })
+            ).json.id as string,
+        ),
+      )
+    ).filter((id) => id !== undefined);
+    const since = Date.now();
+    const w = await worker(env);
+    procs.push(w);
+    await new Promise((resolve) => setTimeout(resolve, 125_000));
+    const calls = sandbox.control.requests(since).filter((r) => r.keyFingerprint !== null);
+    const first = Math.min(...calls.map((c) => c.at));
+    const window = calls.filter((c) => c.at >= first && c.at < first + 120_000);
+    const perMinute = window.length / 2;
+    const throttled = calls.filter((c) => c.status === 429).length;
+    while ((await confirmedCount(ids)) < ids.length) await new Promise((resolve) => setTimeout(resolve, 500));
+    await stopAll();
+    sandbox.control.setLatency(0);
+    sandbox.control.setRateLimit(1_000_000, 60);
+    raw.budget = {
+      limitPerMinute: BUDGET,
+      queued: ids.length,
+      callsInFirstTwoMinutes: window.length,
+      throttled,
+    };
+    add({
+      id: 4,
+      what: `Budget use under backlog (${ids.length} queued, L = ${BUDGET}/min, 100 ms latency)`,
+      measured: `${fmt(perMinute, 0)} Cal.com requests/min, ${throttled} x 429`,
+      baseline: `L = ${BUDGET}/min`,
+      ratio: perMinute / BUDGET,
+      target: '>= 0.95 L with zero 429s',
+      met: perMinute >= 0.95 * BUDGET && throttled === 0,
+    });
+  }
+
+  // --- 5. Cal.com calls per operation -----------------------------------------------------
+  say('5: Cal.com calls per operation');
+  {
+    const env = baseEnv('b5');
+    const a = await api(env);
+    const w = await worker(env);
+    procs.push(a, w);
+    const day = openDays(150, 1)[0] as string;
+    const count = (since: number, op: string) =>
+      sandbox.control.requests(since).filter((r) => r.operation === op).length;
+    let asks = 0;
+    let askCalls = 0;
+    let bookingCalls = 0;
+    let bookings = 0;
+    const askStart = Date.now();
+    for (let customer = 0; customer < 20; customer++) {
+      let free: Array<{ start: string }> = [];
+      for (let q = 0; q < 10; q++) {
+        const t = Date.now();
+        const res = await fetch(
+          `http://127.0.0.1:${API_PORT}/api/v2/services/${haircut}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+          { headers: auth },
+        );
+        free = ((await res.json()) as { slots: Array<{ start: string }> }).slots;
+        asks++;
+        askCalls += count(t, 'slots.get');
+      }
+      const slot = free[customer % Math.max(1, free.length)];
+      const t = Date.now();
+      const res = await post(
+        {
+          serviceId: haircut,
+          start: slot?.start,
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'Phone', email: `phone-${customer}@example.org` },
+        },
+        { prefer: 'wait=20' },
+      );
+      if (res.status === 201) bookings++;
+      bookingCalls += sandbox.control.requests(t).length;
+    }
+    const eventTypes = demo.staff.length;
+    const hitRatio = 1 - askCalls / (asks * eventTypes);
+    // 3-segment composites: asked once, then booked.
+    let compositeCalls = 0;
+    let composites = 0;
+    const cday = openDays(151, 1)[0] as string;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(
+        `http://127.0.0.1:${API_PORT}/api/v2/services/${composite}/availability?start=${cday}&end=${cday}&timeZone=Europe/Berlin`,
+        { headers: auth },
+      );
+      const free = ((await res.json()) as { slots: Array<{ start: string }> }).slots;
+      const t = Date.now();
+      const booked = await post(
+        {
+          serviceId: composite,
+          start: free[0]?.start,
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'Colour', email: `colour-${i}@example.org` },
+        },
+        { prefer: 'wait=20' },
+      );
+      if (booked.status === 201) composites++;
+      compositeCalls += sandbox.control.requests(t).length;
+    }
+    await stopAll();
+    raw.callsPerOperation = {
+      asks,
+      askCalls,
+      askPhaseMs: Date.now() - askStart,
+      bookings,
+      bookingCalls,
+      composites,
+      compositeCalls,
+    };
+    add({
+      id: 5,
+      what: 'Phone-assistant mix: 20 customers x 10 availability asks, then a booking',
+      measured: `cache hit ratio ${fmt(hitRatio, 3)}; ${fmt(bookingCalls / Math.max(1, bookings), 2)} calls per simple booking; ${fmt(compositeCalls / Math.max(1, composites), 2)} per 3-segment composite`,
+      baseline: '-',
+      ratio: null,
+      target: 'hit ratio >= 0.9; 1.0 per simple; 3.0 per composite',
+      met:
+        hitRatio >= 0.9 && bookingCalls === bookings && compositeCalls === 3 * composites && bookings === 20,
+    });
+  }
+
+  // --- 6. composite slot computation ------------------------------------------------------
+  say('6: composite slot computation');
+  {
+    const build = (days: number): SegmentAvailability[] => {
+      const startMs = Date.UTC(2027, 0, 4);
+      const durations = [45, 30, 15];
+      const pauses = [30, 0, 0];
+      let seed = 42;
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      return durations.map((duration, s) => ({
+        durationMinutes: duration,
+        pauseAfterMinutes: pauses[s] as number,
+        options: Array.from({ length: 10 }, (_, staff) => {
+          const starts = new Set<number>();
+          for (let minute = 0; minute < days * 24 * 60; minute += 5) {
+            const hour = (minute / 60) % 24;
+            if (hour >= 8 && hour < 18 && random() < 0.7) starts.add(startMs + minute * 60_000);
+          }
+          return { staffId: `staff-${s}-${staff}`, starts };
+        }),
+      }));
+    };
+    const time = (days: number) => {
+      const input = build(days);
+      combineSegments(input);
+      const samples: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const t = performance.now();
+        combineSegments(input);
+        samples.push(performance.now() - t);
+      }
+      samples.sort((x, y) => x - y);
+      return samples[Math.floor(samples.length / 2)] as number;
+    };
+    const d7 = time(7);
+    const d14 = time(14);
+    const d28 = time(28);
+    raw.compositeSlots = { ms7: d7, ms14: d14, ms28: d28 };
+    add({
+      id: 6,
+      what: 'Composite slots, 3 segments x 10 staff, 5-minute grid (median of 15)',
+      measured: `7 d ${fmt(d7, 2)} ms, 14 d ${fmt(d14, 2)} ms, 28 d ${fmt(d28, 2)} ms (28/14 = ${fmt(d28 / d14, 2)})`,
+      baseline: `itself at 7 days: ${fmt(d7, 2)} ms`,
+      ratio: d14 / d7,
+      target: '14 d <= 10 ms; 28 d <= 2.2x 14 d',
+      met: d14 <= 10 && d28 <= 2.2 * d14,
+    });
+  }
+} finally {
+  await stopAll();
+  await sandbox.close();
+  await database.close();
+}
+
+// --- report ----------------------------------------------------------------------------------
+rows.sort((a, b) => a.id - b.id);
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+};
+const result = { at: new Date().toISOString(), machine, seconds: SECONDS, rows, raw };
+mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('../results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+const table = [
+  '| # | What | Measured | Baseline (same run) | Ratio | Target | |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.id} | ${r.what} | ${r.measured} | ${r.baseline} | ${r.ratio === null ? '-' : `${fmt(r.ratio, 2)}x`} | ${r.target} | ${r.met ? 'met' : '**missed**'} |`,
+  ),
+].join('\n');
+writeFileSync(
+  new URL('../../docs/benchmarks.md', import.meta.url),
+  `# Benchmarks
+
+Measured by \`pnpm bench\` on ${result.at.slice(0, 10)}: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GB
+memory, Node.js ${machine.node}, PostgreSQL and Redis on the same machine, the Cal.com sandbox in the benchmark
+process, load from autocannon in a separate process on loopback. Every ratio is to a baseline measured in the same
+run on the same machine (absolute numbers drift between runs and machines). Raw figures:
+\`bench/results/latest.json\`.
+
+${table}
+
+Reproduce: \`pnpm bench\` (about 6 minutes; \`BENCH_SECONDS\` sets each load run, \`BENCH_BUDGET\` the limit of
+benchmark 4). It uses the database \`calgate_bench\` (dropped and recreated) and its own Redis prefix.
+${process.env.BENCH_NOTES === undefined ? '' : `\n${process.env.BENCH_NOTES}\n`}`,
+);
+process.stdout.write(`\n${table}\n`);
+process.exit(0);
