@@ -86,7 +86,8 @@ describe('the dashboard and metrics', () => {
 describe('tracing', () => {
   let gw: Gateway;
   beforeAll(async () => {
-    gw = await startGateway();
+    // As with an OTLP endpoint configured; the spans go to the in-memory exporter above.
+    gw = await startGateway({ env: { OTEL_TRACES_EXPORTER: 'console' } });
   });
   afterAll(async () => {
     await gw.close();

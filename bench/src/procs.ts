@@ -18,6 +18,15 @@ export async function start(
   env: Record<string, string>,
   ready: { line?: RegExp; url?: string },
 ): Promise<Proc> {
+  if (
+    ready.url !== undefined &&
+    (await fetch(ready.url).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new Error(`something already answers at ${ready.url}: stop it first`);
+  }
   const child = spawn(process.execPath, [`${root}${script}`], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,6 +55,8 @@ export async function start(
   return {
     child,
     peakRssMb: () => {
+      if (child.exitCode !== null)
+        throw new Error(`${script} exited (${child.exitCode}): ${output.slice(-3000)}`);
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return Math.round(kb / 1024);

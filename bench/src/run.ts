@@ -26,6 +26,9 @@ const API_PORT = 3901;
 const BASELINE_PORT = 3902;
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 const CONCURRENCY = 10;
+/** BENCH_ONLY=1,2 runs a subset (for profiling); the report then holds only those rows. */
+const ONLY = process.env.BENCH_ONLY?.split(',').map(Number);
+const only = (id: number) => ONLY === undefined || ONLY.includes(id);
 const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 interface Row {
@@ -73,10 +76,20 @@ const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<str
   PORT: String(API_PORT),
   ...extra,
 });
+// BENCH_PROFILE=<dir>: the API writes a CPU profile there when it stops.
+const profile: Record<string, string> =
+  process.env.BENCH_PROFILE === undefined
+    ? {}
+    : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` };
 const api = (env: Record<string, string>) =>
-  start('services/api/src/main.ts', env, { url: `http://127.0.0.1:${API_PORT}/health/ready` });
+  start(
+    'services/api/src/main.ts',
+    { ...env, ...profile },
+    { url: `http://127.0.0.1:${API_PORT}/health/ready` },
+  );
+// The worker says it is ready at info level.
 const worker = (env: Record<string, string>) =>
-  start('services/worker/src/main.ts', env, { line: /worker ready/ });
+  start('services/worker/src/main.ts', { ...env, LOG_LEVEL: 'info' }, { line: /worker ready/ });
 const baseline = (mode: string, extra: Record<string, string> = {}) =>
   start(
     'bench/src/baseline.ts',
@@ -169,8 +182,9 @@ const stopAll = async () => {
 
 try {
   // --- 1. webhook intake -------------------------------------------------------------------
-  say('1: webhook intake');
-  {
+  if (only(1)) {
+    say('1: webhook intake');
+
     const a = await api(baseEnv('b1'));
     procs.push(a);
     const spec = {
@@ -202,8 +216,9 @@ try {
   }
 
   // --- 2. availability, cache warm ---------------------------------------------------------
-  say('2: availability, cache warm');
-  {
+  if (only(2)) {
+    say('2: availability, cache warm');
+
     const a = await api(baseEnv('b2'));
     procs.push(a);
     const day = openDays(5, 1)[0] as string;
@@ -236,12 +251,14 @@ try {
   }
 
   // --- 3. simple bookings end to end --------------------------------------------------------
-  say('3: 2,000 simple bookings end to end');
-  {
+  if (only(3)) {
+    say('3: 2,000 simple bookings end to end');
+
     const env = baseEnv('b3');
     const a = await api(env);
+    procs.push(a);
     const w = await worker(env);
-    procs.push(a, w);
+    procs.push(w);
     const targets = slots(10, 2_000);
     const started = performance.now();
     const ids = (
@@ -309,7 +326,7 @@ try {
   }
 
   // --- 7. memory (from 1 and 3) ----------------------------------------------------------
-  {
+  if (only(1) && only(3)) {
     const apiPeak = Math.max(memory.apiDuringWebhooks ?? 0, memory.apiDuringBookings ?? 0);
     const workerPeak = memory.workerDuringBookings ?? 0;
     raw.memory = memory;
@@ -325,8 +342,9 @@ try {
   }
 
   // --- 4. budget use under backlog --------------------------------------------------------
-  say(`4: budget use under backlog (L = ${BUDGET}/min, 100 ms latency; about 2.5 minutes)`);
-  {
+  if (only(4)) {
+    say(`4: budget use under backlog (L = ${BUDGET}/min, 100 ms latency; about 2.5 minutes)`);
+
     sandbox.control.setLatency(100);
     sandbox.control.setRateLimit(BUDGET, 60);
     const env = baseEnv('b4', { CALCOM_RATE_LIMIT_PER_MINUTE: String(BUDGET) });
@@ -381,12 +399,14 @@ try {
   }
 
   // --- 5. Cal.com calls per operation -----------------------------------------------------
-  say('5: Cal.com calls per operation');
-  {
+  if (only(5)) {
+    say('5: Cal.com calls per operation');
+
     const env = baseEnv('b5');
     const a = await api(env);
+    procs.push(a);
     const w = await worker(env);
-    procs.push(a, w);
+    procs.push(w);
     const day = openDays(150, 1)[0] as string;
     const count = (since: number, op: string) =>
       sandbox.control.requests(since).filter((r) => r.operation === op).length;
@@ -469,8 +489,9 @@ try {
   }
 
   // --- 6. composite slot computation ------------------------------------------------------
-  say('6: composite slot computation');
-  {
+  if (only(6)) {
+    say('6: composite slot computation');
+
     const build = (days: number): SegmentAvailability[] => {
       const startMs = Date.UTC(2027, 0, 4);
       const durations = [45, 30, 15];

@@ -6,7 +6,7 @@ import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts'
 import { checkConsistency, drain, openDays, pool, report } from './support.ts';
 
 /** The gateway's budget per key and minute: the run needs more Cal.com calls than one minute allows. */
-const BUDGET = 150;
+const BUDGET = 100;
 
 let gw: Gateway;
 beforeAll(async () => {

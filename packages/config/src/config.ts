@@ -33,6 +33,11 @@ export interface Config {
   availability: { cacheTtlSeconds: number };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
+  /**
+   * Whether traces are exported (an OTLP endpoint or another OTEL_TRACES_EXPORTER is configured).
+   * Without it the request and queue instrumentation is not installed at all.
+   */
+  tracing: boolean;
 }
 
 /** One line per bad variable, naming it. Never echoes the value (it may be a secret). */
@@ -105,6 +110,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,
       healthProbeTtlSeconds: env.HEALTH_PROBE_TTL_SECONDS,
     },
+    tracing:
+      env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+      env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined ||
+      (env.OTEL_TRACES_EXPORTER !== undefined && env.OTEL_TRACES_EXPORTER !== 'none'),
     admin:
       env.ADMIN_USERNAME !== undefined && env.ADMIN_PASSWORD !== undefined
         ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }

@@ -82,6 +82,10 @@ export const envSchema = z.object({
     .default(5),
   HEALTH_PROBE_TTL_SECONDS: positiveInt(3600).default(60),
 
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['https', 'http']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['https', 'http']).optional(),
+  OTEL_TRACES_EXPORTER: z.string().min(1).optional(),
+
   ADMIN_USERNAME: z.string().min(1).optional(),
   ADMIN_PASSWORD: optionalSecret(12),
 });

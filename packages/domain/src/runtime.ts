@@ -67,6 +67,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     retryAttempts: config.calcom.retryAttempts,
     compensationAttempts: config.worker.compensationAttempts,
     onError: (error, source) => logger.warn({ err: error, source }, 'queue connection error'),
+    tracing: config.tracing,
   });
   return {
     config,

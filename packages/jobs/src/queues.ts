@@ -19,6 +19,8 @@ export interface JobQueuesOptions {
   compensationAttempts?: number;
   /** Connection errors of the queues (Redis away); without it BullMQ prints them to stderr. */
   onError?: (error: Error, source: string) => void;
+  /** Carry the trace context through jobs (bullmq-otel). @defaultValue true */
+  tracing?: boolean;
 }
 
 export interface JobQueues {
@@ -52,11 +54,15 @@ export const RETENTION: JobsOptions = {
 };
 
 export function createJobQueues(options: JobQueuesOptions): JobQueues {
-  const telemetry = new BullMQOtel({ tracerName: 'calgate' });
+  const telemetry = options.tracing === false ? undefined : new BullMQOtel({ tracerName: 'calgate' });
   const queues = new Map<QueueName, Queue>(
     QUEUE_NAMES.map((name) => [
       name,
-      new Queue(name, { connection: options.connection, prefix: options.prefix, telemetry }),
+      new Queue(name, {
+        connection: options.connection,
+        prefix: options.prefix,
+        ...(telemetry === undefined ? {} : { telemetry }),
+      }),
     ]),
   );
   const queue = (name: QueueName): Queue => {
@@ -65,7 +71,11 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     return found;
   };
 
-  const flows = new FlowProducer({ connection: options.connection, prefix: options.prefix, telemetry });
+  const flows = new FlowProducer({
+    connection: options.connection,
+    prefix: options.prefix,
+    ...(telemetry === undefined ? {} : { telemetry }),
+  });
   const onError = options.onError ?? (() => undefined);
   flows.on('error', (error) => onError(error, 'flow-producer'));
   for (const [name, q] of queues) q.on('error', (error) => onError(error, `queue ${name}`));

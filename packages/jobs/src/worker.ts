@@ -35,6 +35,8 @@ export interface JobWorkersOptions {
   lockDurationMs?: number;
   handlers: JobHandlers;
   logger: MinimalLogger;
+  /** Continue the trace carried in each job (bullmq-otel). @defaultValue true */
+  tracing?: boolean;
   /** Observes every finished attempt (metrics). */
   onJobEvent?: JobEventListener;
 }
@@ -111,7 +113,7 @@ export function cappedExponential(attemptsMade: number, type?: string): number {
 
 /** One BullMQ worker per queue that has handlers. */
 export function createJobWorkers(options: JobWorkersOptions): Worker[] {
-  const telemetry = new BullMQOtel({ tracerName: 'calgate' });
+  const telemetry = options.tracing === false ? undefined : new BullMQOtel({ tracerName: 'calgate' });
   const queues = new Set<QueueName>(
     (Object.keys(options.handlers) as JobName[]).map((name) => jobCatalog[name].queue),
   );
@@ -125,7 +127,7 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
-      telemetry,
+      ...(telemetry === undefined ? {} : { telemetry }),
       // A killed worker's jobs come back as stalled once their lock lapses; allow a few crashes
       // before giving up on a job.
       maxStalledCount: 5,

@@ -51,8 +51,22 @@ function partsFormatter(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/** Offsets already computed, per zone and UTC minute (zone offsets only change on whole minutes). */
+const offsets = new Map<string, number>();
+const MAX_OFFSETS = 100_000;
+
 /** Offset of `timeZone` from UTC at `instant`, in minutes (Berlin in winter: 60). */
 export function offsetMinutes(instant: Date, timeZone: string): number {
+  const key = `${timeZone}|${Math.floor(instant.getTime() / 60_000)}`;
+  const known = offsets.get(key);
+  if (known !== undefined) return known;
+  const offset = computeOffsetMinutes(instant, timeZone);
+  if (offsets.size >= MAX_OFFSETS) offsets.clear();
+  offsets.set(key, offset);
+  return offset;
+}
+
+function computeOffsetMinutes(instant: Date, timeZone: string): number {
   const parts = Object.fromEntries(
     partsFormatter(timeZone)
       .formatToParts(instant)
@@ -69,8 +83,23 @@ export function offsetMinutes(instant: Date, timeZone: string): number {
   return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
 }
 
+const formatted = new Map<string, string>();
+
 /** ISO 8601 with the zone's offset at that instant: `2026-03-17T10:00:00+01:00`. */
 export function formatInZone(instant: Date, timeZone: string): string {
+  const ms = instant.getTime();
+  // Slot starts repeat across requests: whole minutes are remembered per zone.
+  if (ms % 60_000 !== 0) return computeFormatInZone(instant, timeZone);
+  const key = `${timeZone}|${ms}`;
+  const known = formatted.get(key);
+  if (known !== undefined) return known;
+  const text = computeFormatInZone(instant, timeZone);
+  if (formatted.size >= MAX_OFFSETS) formatted.clear();
+  formatted.set(key, text);
+  return text;
+}
+
+function computeFormatInZone(instant: Date, timeZone: string): string {
   const offset = offsetMinutes(instant, timeZone);
   const local = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 19);
   const sign = offset < 0 ? '-' : '+';

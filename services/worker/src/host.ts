@@ -21,6 +21,7 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     lockDurationMs: config.worker.lockDurationMs,
     handlers: createHandlers(deps),
     logger,
+    tracing: config.tracing,
     onJobEvent: (event) => {
       deps.metrics.jobs.inc({ queue: event.queue, name: event.name, outcome: event.outcome });
       if (event.outcome === 'delayed') deps.metrics.budgetWaits.inc({ queue: event.queue });

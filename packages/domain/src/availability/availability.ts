@@ -2,7 +2,7 @@ import { AppError } from '@calgate/errors';
 import { assertTimeZone, formatInZone, parseWindowBound } from '@calgate/time';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
-import { loadService, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
+import { loadServiceCached, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
 import { compositeSlots } from './composite-availability.ts';
 import { mergeStaffSlots } from './simple-slots.ts';
 
@@ -90,12 +90,9 @@ export async function freeStartsByOption(
   signal?: AbortSignal,
 ): Promise<Array<{ option: SegmentStaffOption; starts: number[] }>> {
   const { client } = deps.calcom.forCompany(company);
-  return Promise.all(
-    options.map(async (option) => ({
-      option,
-      starts: await deps.slotCache.slotStarts(client, option.eventTypeId, window.start, window.end, signal),
-    })),
-  );
+  const ids = [...new Set(options.map((o) => o.eventTypeId))];
+  const byEventType = await deps.slotCache.slotStartsMany(client, ids, window.start, window.end, signal);
+  return options.map((option) => ({ option, starts: byEventType.get(option.eventTypeId) ?? [] }));
 }
 
 /** Free slots of a simple service, with the staff free at each, in the caller's zone. */
@@ -106,7 +103,7 @@ export async function getAvailability(
   signal?: AbortSignal,
 ): Promise<AvailabilityView> {
   const window = readWindow(query);
-  const service = await loadService(deps.db, company.id, query.serviceId);
+  const service = await loadServiceCached(deps.db, company.id, query.serviceId);
   const names = new Map(
     service.segments.flatMap((s) => s.options.map((o) => [o.staffId, o.staffName] as const)),
   );

@@ -36,6 +36,7 @@ return 1
 export class SlotCache {
   readonly #options: SlotCacheOptions;
   readonly #inFlight = new Map<string, Promise<Map<string, string[]>>>();
+  readonly #parsedDays = new Map<string, { raw: string; starts: number[] }>();
 
   constructor(options: SlotCacheOptions) {
     this.#options = options;
@@ -57,32 +58,68 @@ export class SlotCache {
     end: Date,
     signal?: AbortSignal,
   ): Promise<number[]> {
+    return (await this.slotStartsMany(client, [eventTypeId], start, end, signal)).get(eventTypeId) ?? [];
+  }
+
+  /**
+   * Free slot starts (UTC ms) within [start, end) of several event types: one Redis round trip for
+   * all cached days, one Cal.com call per event type and run of missing days.
+   */
+  async slotStartsMany(
+    client: SlotsClient,
+    eventTypeIds: readonly number[],
+    start: Date,
+    end: Date,
+    signal?: AbortSignal,
+  ): Promise<Map<number, number[]>> {
     const days = utcDaysBetween(start, end);
-    const cached = await this.#options.redis.mget(days.map((day) => this.#dayKey(eventTypeId, day)));
-    const byDay = new Map<string, string[]>();
-    const missing: string[] = [];
-    days.forEach((day, i) => {
-      const hit = cached[i];
-      if (hit === null || hit === undefined) missing.push(day);
-      else byDay.set(day, JSON.parse(hit) as string[]);
-    });
-    this.#options.onLookup?.({ hits: days.length - missing.length, misses: missing.length });
-
-    for (const run of contiguousRuns(missing)) {
-      const fetched = await this.#fetchRun(client, eventTypeId, run, signal);
-      for (const day of run) byDay.set(day, fetched.get(day) ?? []);
-    }
-
+    const keys = eventTypeIds.flatMap((id) => days.map((day) => this.#dayKey(id, day)));
+    const cached = keys.length === 0 ? [] : await this.#options.redis.mget(keys);
     const from = start.getTime();
     const to = end.getTime();
-    const result: number[] = [];
-    for (const day of days) {
-      for (const iso of byDay.get(day) ?? []) {
-        const ms = Date.parse(iso);
-        if (ms >= from && ms < to) result.push(ms);
-      }
-    }
-    return result.sort((a, b) => a - b);
+    let hits = 0;
+    let misses = 0;
+    const result = new Map<number, number[]>();
+    await Promise.all(
+      eventTypeIds.map(async (eventTypeId, e) => {
+        const byDay = new Map<string, number[]>();
+        const missing: string[] = [];
+        days.forEach((day, d) => {
+          const raw = cached[e * days.length + d];
+          if (raw === null || raw === undefined) missing.push(day);
+          else byDay.set(day, this.#parsed(this.#dayKey(eventTypeId, day), raw));
+        });
+        hits += days.length - missing.length;
+        misses += missing.length;
+        for (const run of contiguousRuns(missing)) {
+          const fetched = await this.#fetchRun(client, eventTypeId, run, signal);
+          for (const day of run)
+            byDay.set(
+              day,
+              (fetched.get(day) ?? []).map((iso) => Date.parse(iso)),
+            );
+        }
+        const starts: number[] = [];
+        for (const day of days)
+          for (const ms of byDay.get(day) ?? []) if (ms >= from && ms < to) starts.push(ms);
+        result.set(
+          eventTypeId,
+          starts.sort((a, b) => a - b),
+        );
+      }),
+    );
+    this.#options.onLookup?.({ hits, misses });
+    return result;
+  }
+
+  /** The parsed form of a cached day, reused while Redis holds the same text for it. */
+  #parsed(key: string, raw: string): number[] {
+    const known = this.#parsedDays.get(key);
+    if (known !== undefined && known.raw === raw) return known.starts;
+    const starts = (JSON.parse(raw) as string[]).map((iso) => Date.parse(iso));
+    if (this.#parsedDays.size > 10_000) this.#parsedDays.clear();
+    this.#parsedDays.set(key, { raw, starts });
+    return starts;
   }
 
   #fetchRun(

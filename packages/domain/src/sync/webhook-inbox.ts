@@ -110,21 +110,18 @@ async function secretFor(
   return secrets.defaultSecret ?? '';
 }
 
+/** The row stays `received` until processed: the sweeper treats received and queued alike. */
 async function enqueueInboxRow(
-  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+  deps: Pick<DomainDeps, 'queues' | 'logger'>,
   inboxId: string,
 ): Promise<boolean> {
   try {
     await deps.queues.enqueue('webhook.process', { inboxId });
+    return true;
   } catch (error) {
     deps.logger.warn({ err: error, inboxId }, 'webhook stored but not enqueued; the sweeper will enqueue it');
     return false;
   }
-  await deps.db
-    .update(webhookInbox)
-    .set({ status: 'enqueued', enqueuedAt: new Date() })
-    .where(and(eq(webhookInbox.id, inboxId), eq(webhookInbox.status, 'received')));
-  return true;
 }
 
 /**
