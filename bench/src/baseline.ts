@@ -36,6 +36,26 @@ if (mode === 'noop-worker') {
       await queue.add('delivery', request.body);
       return { received: true };
     });
+  } else if (mode === 'inbox-insert') {
+    // The durable floor of webhook intake: the same inbox row written (one commit), then Queue.add.
+    const { default: postgres } = await import('postgres');
+    const { randomUUID, createHash } = await import('node:crypto');
+    const sql = postgres(process.env.DATABASE_URL as string, {
+      max: Number(process.env.DATABASE_POOL_MAX ?? 10),
+    });
+    const queue = new Queue('baseline', {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix,
+    });
+    app.post('/hook', async (request) => {
+      const text = JSON.stringify(request.body);
+      const id = `whk_${randomUUID()}`;
+      await sql`insert into webhook_inbox (id, trigger_event, booking_uid, dedupe_key, payload)
+        values (${id}, 'BOOKING_CREATED', ${id}, ${createHash('sha256').update(text).digest('hex')}, ${sql.json(request.body as never)})
+        on conflict (dedupe_key) do nothing`;
+      await queue.add('delivery', { id });
+      return { received: true };
+    });
   } else if (mode === 'static-json') {
     const body = JSON.parse(readFileSync(process.env.BODY_FILE as string, 'utf8')) as unknown;
     app.get('/json', async () => body);

@@ -28,4 +28,4 @@ export type {
 } from './schemas.ts';
 export { signCalcomPayload, verifyCalcomSignature } from './signature.ts';
 export type { CalcomWebhook, NormalisedWebhookBooking } from './webhook-payload.ts';
-export { normaliseTrigger, parseCalcomWebhook } from './webhook-payload.ts';
+export { normaliseTrigger, parseCalcomWebhook, peekCalcomWebhook } from './webhook-payload.ts';

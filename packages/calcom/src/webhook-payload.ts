@@ -108,3 +108,20 @@ export function parseCalcomWebhook(json: unknown): CalcomWebhook {
     : null;
   return { trigger, createdAt: outer.createdAt ?? null, booking, raw: json };
 }
+
+/**
+ * What webhook intake needs before storing a delivery, without validating the booking fields
+ * (the worker parses the whole body later): the trigger and the booking uid.
+ * @returns undefined when the body is not a webhook (no `triggerEvent`).
+ */
+export function peekCalcomWebhook(json: unknown): { trigger: string; uid: string | null } | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const { triggerEvent, payload } = json as { triggerEvent?: unknown; payload?: unknown };
+  if (typeof triggerEvent !== 'string' || triggerEvent.trim() === '') return undefined;
+  const source = payload !== null && typeof payload === 'object' ? payload : json;
+  const uid = (source as { uid?: unknown }).uid;
+  return {
+    trigger: normaliseTrigger(triggerEvent),
+    uid: typeof uid === 'string' && uid !== '' ? uid.slice(0, 200) : null,
+  };
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
+import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
 import { companies, type Database, decryptSecret, newId, webhookInbox } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
@@ -50,24 +50,22 @@ export async function acceptWebhook(
     await deps.counters.increment('webhooks_rejected');
     throw new AppError('VALIDATION_FAILED', 'The body is not valid JSON', { details: { field: 'body' } });
   }
-  let webhook: ReturnType<typeof parseCalcomWebhook>;
-  try {
-    webhook = parseCalcomWebhook(json);
-  } catch {
-    await deps.counters.increment('webhooks_rejected');
+  const webhook = peekCalcomWebhook(json);
+  if (webhook === undefined) {
+    void deps.counters.increment('webhooks_rejected');
     throw new AppError('VALIDATION_FAILED', 'The body is not a Cal.com webhook: triggerEvent is required', {
       details: { field: 'triggerEvent' },
     });
   }
   const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
-  const dedupeKey = `${webhook.trigger}:${webhook.booking?.uid ?? '-'}:${bodyHash}`;
+  const dedupeKey = `${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
   const inserted = await deps.db
     .insert(webhookInbox)
     .values({
       id: newId('whk'),
       companyId: delivery.companyId ?? null,
       triggerEvent: webhook.trigger,
-      bookingUid: webhook.booking?.uid ?? null,
+      bookingUid: webhook.uid ?? null,
       dedupeKey,
       payload: json,
     })
@@ -84,7 +82,8 @@ export async function acceptWebhook(
         .limit(1)
     )[0]?.id;
   if (inboxId === undefined) throw new Error('webhook inbox row vanished');
-  await deps.counters.increment(fresh === undefined ? 'webhooks_duplicate' : 'webhooks_accepted');
+  // Counted without waiting: the answer must not wait for a metric.
+  void deps.counters.increment(fresh === undefined ? 'webhooks_duplicate' : 'webhooks_accepted');
   if (fresh === undefined) return { inboxId, duplicate: true, enqueued: false };
   const enqueued = await enqueueInboxRow(deps, inboxId);
   return { inboxId, duplicate: false, enqueued };
