@@ -14,7 +14,7 @@ import { seedDemoCompany } from '@calgate/demo';
 import { combineSegments, type SegmentAvailability } from '@calgate/domain';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
 import { Queue, QueueEvents } from 'bullmq';
-import { sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { load, type Proc, start } from './procs.ts';
 
@@ -25,7 +25,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 const API_PORT = 3901;
 const BASELINE_PORT = 3902;
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
-const CONCURRENCY = 10;
+/** Worker concurrency of the gateway and of the no-op baseline alike (BENCH_CONCURRENCY). */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 /** BENCH_ONLY=1,2 runs a subset (for profiling); the report then holds only those rows. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map(Number);
 const only = (id: number) => ONLY === undefined || ONLY.includes(id);
@@ -69,7 +70,7 @@ const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<str
   CALCOM_API_KEY: DEMO_API_KEY,
   CALCOM_WEBHOOK_SECRET: WEBHOOK_SECRET,
   CALCOM_RATE_LIMIT_PER_MINUTE: '1000000',
-  DATABASE_POOL_MAX: process.env.BENCH_POOL ?? '10',
+  DATABASE_POOL_MAX: process.env.BENCH_POOL ?? '20',
   EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
   RECONCILE_INTERVAL_MINUTES: '0',
   WORKER_CONCURRENCY: String(CONCURRENCY),
@@ -90,7 +91,7 @@ const api = (env: Record<string, string>) =>
   );
 // The worker says it is ready at info level.
 const worker = (env: Record<string, string>) =>
-  start('services/worker/src/main.ts', { ...env, LOG_LEVEL: 'info' }, { line: /worker ready/ });
+  start('services/worker/src/main.ts', { ...env, ...profile, LOG_LEVEL: 'info' }, { line: /worker ready/ });
 const baseline = (mode: string, extra: Record<string, string> = {}) =>
   start(
     'bench/src/baseline.ts',
@@ -163,7 +164,7 @@ async function confirmedCount(ids: string[]): Promise<number> {
   const [row] = await database.db
     .select({ n: sql<number>`count(*)::int` })
     .from(appointments)
-    .where(sql`${appointments.id} = any(${ids}) and ${appointments.status} in ('confirmed', 'failed')`);
+    .where(and(inArray(appointments.id, ids), inArray(appointments.status, ['confirmed', 'failed'])));
   return row?.n ?? 0;
 }
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -294,7 +295,7 @@ try {
     const [confirmed] = await database.db
       .select({ n: sql<number>`count(*)::int` })
       .from(appointments)
-      .where(sql`${appointments.id} = any(${ids}) and ${appointments.status} = 'confirmed'`);
+      .where(and(inArray(appointments.id, ids), eq(appointments.status, 'confirmed')));
     await stopAll();
 
     const b = await baseline('noop-worker', { CONCURRENCY: String(CONCURRENCY) });

@@ -7,7 +7,12 @@ import { eq } from 'drizzle-orm';
 import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
-import { loadService, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
+import {
+  loadService,
+  loadServiceCached,
+  type SegmentStaffOption,
+  type ServiceDefinition,
+} from '../services/catalog.ts';
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { transition } from './transitions.ts';
@@ -30,7 +35,8 @@ export async function processCreateBooking(
   if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
     return `skipped-${appointment.status}`;
 
-  const service = await loadService(deps.db, appointment.companyId, appointment.serviceId);
+  // Which event types can book it: configuration, reused for a few seconds (Cal.com has the last word).
+  const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId);
   const options = staffOptions(service, 0, appointment.staffId ?? undefined);
   const { client } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
