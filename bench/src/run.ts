@@ -79,10 +79,18 @@ const baseEnv = (prefix: string, extra: Record<string, string> = {}): Record<str
   ...extra,
 });
 // BENCH_PROFILE=<dir>: the API writes a CPU profile there when it stops.
-const profile: Record<string, string> =
+// BENCH_NODE_OPTIONS: extra flags for the services (e.g. heap limits) to compare memory.
+/** The services' heap limits as shipped in .env.example (NODE_OPTIONS); BENCH_NODE_OPTIONS overrides. */
+const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=160';
+const nodeOptions = [
+  process.env.BENCH_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
   process.env.BENCH_PROFILE === undefined
-    ? {}
-    : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` };
+    ? undefined
+    : `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`,
+]
+  .filter((o) => o !== undefined)
+  .join(' ');
+const profile: Record<string, string> = nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions };
 const api = (env: Record<string, string>) =>
   start(
     'services/api/src/main.ts',
@@ -458,6 +466,7 @@ try {
     // 3-segment composites: asked once, then booked.
     let compositeCalls = 0;
     let composites = 0;
+    const compositeOps: Record<string, number> = {};
     const cday = openDays(151, 1)[0] as string;
     for (let i = 0; i < 5; i++) {
       const res = await fetch(
@@ -476,7 +485,9 @@ try {
         { prefer: 'wait=20' },
       );
       if (booked.status === 201) composites++;
-      compositeCalls += sandbox.control.requests(t).length;
+      const made = sandbox.control.requests(t);
+      compositeCalls += made.length;
+      for (const r of made) compositeOps[r.operation] = (compositeOps[r.operation] ?? 0) + 1;
     }
     await stopAll();
     raw.callsPerOperation = {

@@ -1,4 +1,3 @@
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -27,6 +26,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // With tracing configured: one server span per request, active while the handler runs, so
   // enqueued jobs and Cal.com calls join the request's trace. Without it, nothing is installed.
   if (deps.config.tracing) {
+    const { FastifyOtelInstrumentation } = await import('@fastify/otel');
     const otel = new FastifyOtelInstrumentation({
       instrumentHooks: false,
       ignorePaths: (route) => route.url.startsWith('/health') || route.url.startsWith('/docs'),

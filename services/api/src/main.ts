@@ -4,7 +4,7 @@ import { startTelemetry } from '@calgate/telemetry/sdk';
 import { buildApp } from './app.ts';
 import { createApiDeps } from './deps.ts';
 
-const telemetry = startTelemetry('calgate-api');
+const telemetry = await startTelemetry('calgate-api');
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'api', level: config.logLevel });
 const deps = createApiDeps(config, logger);

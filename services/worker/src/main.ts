@@ -3,7 +3,7 @@ import { createLogger } from '@calgate/telemetry';
 import { startTelemetry } from '@calgate/telemetry/sdk';
 import { startWorkerHost } from './host.ts';
 
-const telemetry = startTelemetry('calgate-worker');
+const telemetry = await startTelemetry('calgate-worker');
 const config = loadConfigOrExit();
 const logger = createLogger({ name: 'worker', level: config.logLevel });
 const host = await startWorkerHost(config, logger);
