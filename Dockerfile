@@ -1,8 +1,6 @@
 # One image for both services; docker-compose picks the entry point.
 FROM node:24-slim
 ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH NODE_ENV=production
-# Heap limits (see .env.example): a busy service stays under 200 MB resident.
-ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=160"
 RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
@@ -14,4 +12,7 @@ COPY scripts ./scripts
 RUN pnpm install --frozen-lockfile --prod=false
 USER node
 EXPOSE 3000
+# Heap limits (see .env.example): a busy service stays under 200 MB resident (set after the
+# install steps, which need more).
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=160"
 CMD ["node", "services/api/src/main.ts"]
