@@ -7,6 +7,7 @@ COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
 COPY packages ./packages
 COPY services ./services
 COPY tests/package.json ./tests/package.json
+COPY bench/package.json ./bench/package.json
 COPY drizzle ./drizzle
 COPY scripts ./scripts
 RUN pnpm install --frozen-lockfile --prod=false
