@@ -117,8 +117,8 @@ describe('scenario 2: fault storm', () => {
       durationMs,
     });
     // Composite intake asks Cal.com for availability while the caller waits: under the storm some
-    // of those answers are a retryable 503 / 429 (nothing recorded), never anything else.
-    expect(Object.keys(answers).every((status) => ['202', '429', '503'].includes(status))).toBe(true);
+    // of those answers are a retryable 429 / 503 / 504 (nothing recorded), never anything else.
+    expect(Object.keys(answers).every((status) => ['202', '429', '503', '504'].includes(status))).toBe(true);
     expect(consistency.appointments).toBe(answers[202]);
     expect(injected['5xx']).toBeGreaterThan(0);
     expect(injected['429']).toBeGreaterThan(0);
