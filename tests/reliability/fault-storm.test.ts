@@ -80,10 +80,19 @@ describe('scenario 2: fault storm', () => {
     const calls = gw.sandbox.control.requests(since).filter((r) => r.keyFingerprint !== null);
     const times = calls.map((c) => c.at).sort((a, b) => a - b);
     let maxPerMinute = 0;
+    let densest = 0;
     for (let start = 0, end = 0; end < times.length; end++) {
       while ((times[end] as number) - (times[start] as number) >= 60_000) start++;
-      maxPerMinute = Math.max(maxPerMinute, end - start + 1);
+      if (end - start + 1 > maxPerMinute) {
+        maxPerMinute = end - start + 1;
+        densest = times[start] as number;
+      }
     }
+    const inDensest = calls.filter((c) => c.at >= densest && c.at < densest + 60_000);
+    const densestByStatus: Record<string, number> = {};
+    for (const c of inDensest)
+      densestByStatus[`${c.operation} ${c.status}`] =
+        (densestByStatus[`${c.operation} ${c.status}`] ?? 0) + 1;
     const injected = {
       '5xx': calls.filter((c) => c.status === 503).length,
       '429': calls.filter((c) => c.status === 429).length,
@@ -105,6 +114,7 @@ describe('scenario 2: fault storm', () => {
       webhooksDropped: deliveries.filter((d) => d.dropped).length,
       budgetPerMinute: BUDGET,
       maxCallsInAnyMinute: maxPerMinute,
+      densestMinute: densestByStatus,
       byStatus: consistency.byStatus,
       failureCodes: rows.reduce<Record<string, number>>((acc, r) => {
         if (r.code !== null) acc[r.code] = (acc[r.code] ?? 0) + 1;
