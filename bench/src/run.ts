@@ -296,8 +296,10 @@ try {
         }),
       )
     ).filter((id) => id !== undefined);
+    const intakeSeconds = (performance.now() - started) / 1000;
     while ((await confirmedCount(ids)) < ids.length) await new Promise((resolve) => setTimeout(resolve, 100));
     const seconds = (performance.now() - started) / 1000;
+    say(`3: all ${ids.length} accepted after ${fmt(intakeSeconds)} s, all confirmed after ${fmt(seconds)} s`);
     memory.apiDuringBookings = a.peakRssMb();
     memory.workerDuringBookings = w.peakRssMb();
     const [confirmed] = await database.db
@@ -333,7 +335,13 @@ try {
     await stopAll();
     const rate = ids.length / seconds;
     const baseRate = 2_000 / baseSeconds;
-    raw.bookings = { bookings: ids.length, confirmed: confirmed?.n, seconds, baselineSeconds: baseSeconds };
+    raw.bookings = {
+      bookings: ids.length,
+      confirmed: confirmed?.n,
+      intakeSeconds,
+      seconds,
+      baselineSeconds: baseSeconds,
+    };
     add({
       id: 3,
       what: `Simple bookings accepted -> confirmed (${ids.length}, sandbox 0 ms, no limit, concurrency ${CONCURRENCY})`,

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { staffOptions } from '../availability/availability.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
-import { loadService } from '../services/catalog.ts';
+import { loadServiceCached } from '../services/catalog.ts';
 import { IDEMPOTENCY_TTL_MS, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
 import { requestCompositeBooking } from './request-composite.ts';
 
@@ -73,7 +73,8 @@ export async function requestBooking(
     if (found.kind === 'in-flight') throw inFlightError();
     if (found.kind === 'replay') return { appointmentId: found.appointmentId, replayed: true };
   }
-  const service = await loadService(deps.db, companyId, request.serviceId);
+  // Configuration read on every request: reused for a few seconds (Cal.com has the last word).
+  const service = await loadServiceCached(deps.db, companyId, request.serviceId);
   if (service.kind === 'composite') {
     return requestCompositeBooking(deps, company, service, request, start, idempotency);
   }
