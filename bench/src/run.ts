@@ -589,7 +589,9 @@ const machine = {
 };
 const result = { at: new Date().toISOString(), machine, seconds: SECONDS, rows, raw };
 mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('../results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+// A partial run (BENCH_ONLY) never replaces the full run's results and docs.
+const resultFile = ONLY === undefined ? 'latest.json' : 'partial.json';
+writeFileSync(new URL(`../results/${resultFile}`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 const table = [
   '| # | What | Measured | Baseline (same run) | Ratio | Target | |',
   '|---|---|---|---|---|---|---|',
@@ -602,7 +604,7 @@ const table = [
 const analysisFile = new URL('../ANALYSIS.md', import.meta.url);
 const analysis = existsSync(analysisFile) ? `\n${readFileSync(analysisFile, 'utf8')}` : '';
 writeFileSync(
-  new URL('../../docs/benchmarks.md', import.meta.url),
+  new URL(ONLY === undefined ? '../../docs/benchmarks.md' : '../results/partial.md', import.meta.url),
   `# Benchmarks
 
 Measured by \`pnpm bench\` on ${result.at.slice(0, 10)}: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GB
