@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appointments } from '@calgate/db';
+import { processCompensate, processFinalize } from '@calgate/domain';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
@@ -155,6 +156,27 @@ describe('composite booking', () => {
     expect(made.every((b) => b.status === 'cancelled' && b.cancellationReason === 'changed plans')).toBe(
       true,
     );
+  });
+
+  it('keeps a confirmed appointment when its finalize job runs again after a crash', async () => {
+    const created = await book(twoSegments, berlin(workday(21), '09:00'), 'refinalize@example.org');
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id;
+    // What a worker killed right after the confirmation leaves behind: the same job, run again.
+    expect(await processFinalize(gw.runtime(), { appointmentId: id, generation: 0 })).toBe(
+      'confirmed-before',
+    );
+    expect(
+      await processCompensate(
+        gw.runtime(),
+        { appointmentId: id, generation: 0, purpose: 'failed' },
+        {} as never,
+      ),
+    ).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
+    expect(row?.status).toBe('confirmed');
+    expect(ofAppointment(id).map((b) => b.status)).toEqual(['accepted', 'accepted']);
   });
 
   it('answers 409 with alternatives when no staff member is free at the start', async () => {

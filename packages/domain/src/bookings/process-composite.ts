@@ -2,7 +2,7 @@ import { isAlreadyCancelled } from '@calgate/calcom';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { loadService } from '../services/catalog.ts';
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
@@ -189,6 +189,19 @@ export async function processFinalize(
           set: { startsAt: first.startsAt, endsAt: last.endsAt },
           data: { generation: payload.generation, uids, requestId: await requestIdOf(deps, payload) },
         });
+  if (!done && (await alreadyConfirmed(deps, payload))) {
+    // A retry after a crash that came right after the confirmation: nothing left to do but make
+    // sure the replaced generation is released (its job id makes that idempotent).
+    if (payload.generation > 0) {
+      await deps.queues.enqueue('composite.compensate', {
+        appointmentId: payload.appointmentId,
+        generation: payload.generation - 1,
+        purpose: 'replaced',
+      });
+    }
+    await deps.outcomes.publish(payload.appointmentId);
+    return 'confirmed-before';
+  }
   if (payload.generation > 0 && done) {
     await deps.queues.enqueue('composite.compensate', {
       appointmentId: payload.appointmentId,
@@ -207,6 +220,30 @@ export async function processFinalize(
   }
   await deps.outcomes.publish(payload.appointmentId);
   return done ? 'confirmed' : 'released';
+}
+
+/** True when this generation is the one the appointment's last confirmation made current. */
+export async function alreadyConfirmed(
+  deps: Pick<DomainDeps, 'db'>,
+  payload: { appointmentId: string; generation: number },
+): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ status: appointments.status })
+    .from(appointments)
+    .where(eq(appointments.id, payload.appointmentId));
+  if (row?.status !== 'confirmed') return false;
+  const [latest] = await deps.db
+    .select({ data: appointmentHistory.data })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, payload.appointmentId),
+        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
+      ),
+    )
+    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
+    .limit(1);
+  return (latest?.data as { generation?: unknown } | undefined)?.generation === payload.generation;
 }
 
 async function requestIdOf(deps: DomainDeps, payload: { appointmentId: string; generation: number }) {
@@ -237,6 +274,14 @@ export async function processCompensate(
 ): Promise<number> {
   const work = await loadWorkContext(deps.db, payload.appointmentId);
   if (work === undefined) return 0;
+  if (payload.purpose === 'failed' && (await alreadyConfirmed(deps, payload))) {
+    // Never release the generation a confirmed appointment stands on.
+    deps.logger.warn(
+      { appointmentId: payload.appointmentId, generation: payload.generation },
+      'compensation skipped: this generation is the confirmed one',
+    );
+    return 0;
+  }
   // A cancel releases every generation still holding bookings; the others one generation.
   const segments =
     payload.purpose === 'cancelled'
