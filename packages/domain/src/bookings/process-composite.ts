@@ -222,8 +222,28 @@ export async function processFinalize(
   return done ? 'confirmed' : 'released';
 }
 
-/** True when this generation is the one the appointment's last confirmation made current. */
-export async function alreadyConfirmed(
+/** The generation of a composite appointment that its last confirmation made current. */
+export async function currentGeneration(
+  deps: Pick<DomainDeps, 'db'>,
+  appointmentId: string,
+): Promise<number> {
+  const [latest] = await deps.db
+    .select({ data: appointmentHistory.data })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, appointmentId),
+        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
+      ),
+    )
+    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
+    .limit(1);
+  const generation = (latest?.data as { generation?: unknown } | undefined)?.generation;
+  return typeof generation === 'number' ? generation : 0;
+}
+
+/** True when the appointment is confirmed and this generation is the one it stands on. */
+async function alreadyConfirmed(
   deps: Pick<DomainDeps, 'db'>,
   payload: { appointmentId: string; generation: number },
 ): Promise<boolean> {
@@ -231,19 +251,10 @@ export async function alreadyConfirmed(
     .select({ status: appointments.status })
     .from(appointments)
     .where(eq(appointments.id, payload.appointmentId));
-  if (row?.status !== 'confirmed') return false;
-  const [latest] = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
-    .where(
-      and(
-        eq(appointmentHistory.appointmentId, payload.appointmentId),
-        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
-      ),
-    )
-    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
-    .limit(1);
-  return (latest?.data as { generation?: unknown } | undefined)?.generation === payload.generation;
+  return (
+    row?.status === 'confirmed' &&
+    (await currentGeneration(deps, payload.appointmentId)) === payload.generation
+  );
 }
 
 async function requestIdOf(deps: DomainDeps, payload: { appointmentId: string; generation: number }) {

@@ -12,7 +12,7 @@ import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { AppointmentRow } from '../bookings/appointments.ts';
 import { METADATA_KEY } from '../bookings/calcom-lookup.ts';
 import { invalidateAvailability } from '../bookings/invalidate.ts';
-import { APPOINTMENT_KEY } from '../bookings/process-composite.ts';
+import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composite.ts';
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
 import { transition } from '../bookings/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -238,23 +238,6 @@ async function recordCalcomFields(
     .update(appointments)
     .set({ calcomIcalUid: fields.calcomIcalUid, calcomSequence: fields.calcomSequence })
     .where(eq(appointments.id, row.id));
-}
-
-/** The generation of a composite appointment that its last confirmation made current. */
-async function currentGeneration(deps: ApplyDeps, appointmentId: string): Promise<number> {
-  const [latest] = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
-    .where(
-      and(
-        eq(appointmentHistory.appointmentId, appointmentId),
-        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
-      ),
-    )
-    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
-    .limit(1);
-  const generation = (latest?.data as { generation?: unknown } | undefined)?.generation;
-  return typeof generation === 'number' ? generation : 0;
 }
 
 /**
