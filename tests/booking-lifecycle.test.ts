@@ -169,4 +169,61 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     }
     expect(status).toBe('confirmed');
   });
+
+  it('answers 202 with exactly the appointment a read shows (customer, staff, history) before the worker ran', async () => {
+    // Cal.com answers slowly, so the appointment is still pending when it is read back.
+    gw.sandbox.control.setLatency(1500);
+    try {
+      const staffId = gw.company.staffIds[1] as string;
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: auth(gw.company.token, { 'idempotency-key': 'life-202-view' }),
+        payload: {
+          serviceId,
+          staffId,
+          start: berlin(day, '15:00'),
+          timeZone: 'Europe/Berlin',
+          notes: 'first visit',
+          metadata: { crm: 'c-17' },
+          customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
+        },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const written = res.json();
+      const read = await gw.app.inject({
+        method: 'GET',
+        url: res.headers.location as string,
+        headers: auth(gw.company.token),
+      });
+      expect(read.json().status).toBe('pending');
+      expect(written).toEqual(read.json());
+      expect(written).toMatchObject({
+        staff: { id: staffId, name: 'Billie' },
+        customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
+        notes: 'first visit',
+        metadata: { crm: 'c-17' },
+        history: [{ event: 'created', from: null, to: 'pending', actor: 'api' }],
+      });
+      // The key replays the same appointment.
+      const again = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: auth(gw.company.token, { 'idempotency-key': 'life-202-view' }),
+        payload: {
+          serviceId,
+          staffId,
+          start: berlin(day, '15:00'),
+          timeZone: 'Europe/Berlin',
+          notes: 'first visit',
+          metadata: { crm: 'c-17' },
+          customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
+        },
+      });
+      expect(again.json().id).toBe(written.id);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+    } finally {
+      gw.sandbox.control.setLatency(0);
+    }
+  });
 });

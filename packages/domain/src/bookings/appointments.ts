@@ -73,6 +73,47 @@ export async function getAppointmentView(
   ]);
   const customer = customerRows[0];
   const member = staffRows[0];
+  return appointmentView(
+    row,
+    {
+      id: row.customerId,
+      name: customer?.name ?? '',
+      email: customer?.email ?? '',
+      phone: customer?.phone ?? null,
+    },
+    member === undefined ? null : { id: member.id, name: member.name },
+    history,
+  );
+}
+
+/** What the view is made of: the appointment's columns the API shows. */
+export type ViewedAppointment = Pick<
+  AppointmentRow,
+  | 'id'
+  | 'status'
+  | 'serviceId'
+  | 'startsAt'
+  | 'endsAt'
+  | 'timezone'
+  | 'calcomBookingUid'
+  | 'calcomBookingId'
+  | 'failureCode'
+  | 'failureReason'
+  | 'needsAttention'
+  | 'notes'
+  | 'metadata'
+  | 'source'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+/** The API's shape of an appointment, from rows already at hand (a read, or what was just written). */
+export function appointmentView(
+  row: ViewedAppointment,
+  customer: AppointmentView['customer'],
+  member: AppointmentView['staff'],
+  history: Array<Pick<HistoryRow, 'event' | 'fromStatus' | 'toStatus' | 'actor' | 'createdAt' | 'data'>>,
+): AppointmentView {
   const lastFailure = [...history]
     .reverse()
     .find((h) => h.event === 'failed' || h.event === 'reschedule_failed');
@@ -81,13 +122,8 @@ export async function getAppointmentView(
     id: row.id,
     status: row.status,
     serviceId: row.serviceId,
-    staff: member === undefined ? null : { id: member.id, name: member.name },
-    customer: {
-      id: row.customerId,
-      name: customer?.name ?? '',
-      email: customer?.email ?? '',
-      phone: customer?.phone ?? null,
-    },
+    staff: member,
+    customer,
     start: formatInZone(row.startsAt, row.timezone),
     end: formatInZone(row.endsAt, row.timezone),
     timeZone: row.timezone,

@@ -1,9 +1,9 @@
-import { appointmentHistory, appointments, type Database } from '@calgate/db';
+import { appointments, type Database } from '@calgate/db';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { AppointmentRow } from './appointments.ts';
 
 type Status = AppointmentRow['status'];
-type Actor = (typeof appointmentHistory.$inferInsert)['actor'];
+type Actor = 'api' | 'worker' | 'webhook' | 'reconcile' | 'operator';
 
 export interface Transition {
   appointmentId: string;
@@ -17,34 +17,39 @@ export interface Transition {
 }
 
 /**
- * Changes an appointment's state and writes its history row in one transaction. Returns false,
- * writing nothing, when the appointment was no longer in an expected state.
+ * Changes an appointment's state and writes its history row, atomically, in one statement (one
+ * round trip: the intake and the workers make thousands of these). Returns false, writing
+ * nothing, when the appointment was no longer in an expected state.
+ *
+ * The row is locked first (`FOR UPDATE`); a concurrent change makes PostgreSQL re-check the
+ * expected states against the committed row, so two transitions never both apply.
  */
-export async function transition(db: Database, change: Transition): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [before] = await tx
-      .select({ status: appointments.status })
-      .from(appointments)
-      .where(eq(appointments.id, change.appointmentId))
-      .for('update');
-    if (before === undefined || !change.from.includes(before.status)) return false;
-    await tx
-      .update(appointments)
-      .set({
-        ...change.set,
-        status: change.to,
-        updatedAt: new Date(),
-        version: sql`${appointments.version} + 1`,
-      })
-      .where(and(eq(appointments.id, change.appointmentId), inArray(appointments.status, change.from)));
-    await tx.insert(appointmentHistory).values({
-      appointmentId: change.appointmentId,
-      event: change.event,
-      fromStatus: before.status,
-      toStatus: change.to,
-      actor: change.actor,
-      data: change.data ?? {},
-    });
-    return true;
-  });
+export async function transition(
+  db: Pick<Database, 'execute' | 'select' | 'update'>,
+  change: Transition,
+): Promise<boolean> {
+  const locked = db
+    .select({ id: appointments.id, status: appointments.status })
+    .from(appointments)
+    .where(and(eq(appointments.id, change.appointmentId), inArray(appointments.status, change.from)))
+    .for('update')
+    .as('locked');
+  const moved = db
+    .update(appointments)
+    .set({
+      ...change.set,
+      status: change.to,
+      updatedAt: new Date(),
+      version: sql`${appointments.version} + 1`,
+    })
+    .from(locked)
+    .where(eq(appointments.id, locked.id))
+    .returning({ id: appointments.id, fromStatus: locked.status });
+  const rows = await db.execute(sql`
+    with moved (id, from_status) as (${moved.getSQL()})
+    insert into appointment_history (appointment_id, event, from_status, to_status, actor, data)
+    select id, ${change.event}, from_status, ${change.to}, ${change.actor}, ${JSON.stringify(change.data ?? {})}::jsonb
+    from moved
+    returning from_status`);
+  return rows.length > 0;
 }

@@ -88,7 +88,11 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
           waitMs,
         );
       }
-      const view = await getAppointmentView(deps.db, companyId, accepted.appointmentId);
+      // Without a wait the answer is what this request just wrote: no read-back.
+      const view =
+        waitMs === 0 && accepted.view !== undefined
+          ? accepted.view
+          : await getAppointmentView(deps.db, companyId, accepted.appointmentId);
       const outcome = createOutcome(view);
       // The key is complete before the answer leaves, so a retry after it always replays.
       if (idempotency !== undefined && !accepted.replayed) {
