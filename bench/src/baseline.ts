@@ -2,8 +2,12 @@
  * Baselines, each in its own process like the gateway's services:
  * - `queue-add`: a bare Fastify route that only does `Queue.add` (benchmark 1);
  * - `static-json`: a bare Fastify route answering a JSON body held in memory (benchmark 2);
- * - `noop-worker`: a BullMQ worker whose jobs do nothing (benchmark 3).
- * Configured by environment: BASELINE_MODE, PORT, REDIS_URL, QUEUE_PREFIX, BODY_FILE, CONCURRENCY.
+ * - `noop-worker`: a BullMQ worker whose jobs do nothing (benchmark 3);
+ * - `floor-intake` + `floor-worker`: the least a durable booking pipeline must do on this machine
+ *   (evidence for benchmark 3, not its baseline): a route that writes one row and adds a job, and
+ *   a worker that makes the one Cal.com call (plain fetch) and writes the outcome with one UPDATE.
+ * Configured by environment: BASELINE_MODE, PORT, REDIS_URL, QUEUE_PREFIX, BODY_FILE, CONCURRENCY,
+ * DATABASE_URL, DATABASE_POOL_MAX, CALCOM_BASE_URL, CALCOM_API_KEY.
  */
 import { readFileSync } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
@@ -14,7 +18,42 @@ const mode = process.env.BASELINE_MODE;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = process.env.QUEUE_PREFIX ?? 'calgate-bench';
 
-if (mode === 'noop-worker') {
+const floorSql = async () => {
+  const { default: postgres } = await import('postgres');
+  return postgres(process.env.DATABASE_URL as string, { max: Number(process.env.DATABASE_POOL_MAX ?? 10) });
+};
+
+if (mode === 'floor-worker') {
+  const sql = await floorSql();
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker(
+    'floor',
+    async (job) => {
+      const data = job.data as { id: string; eventTypeId: number; start: string; email: string };
+      const res = await fetch(`${process.env.CALCOM_BASE_URL}/bookings`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${process.env.CALCOM_API_KEY}`,
+          'cal-api-version': '2024-08-13',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          start: data.start,
+          eventTypeId: data.eventTypeId,
+          attendee: { name: 'Floor', email: data.email, timeZone: 'Europe/Berlin' },
+        }),
+      });
+      const body = (await res.json()) as { data?: { uid?: string } };
+      await sql`update floor_bookings set status = ${res.ok ? 'confirmed' : 'failed'}, uid = ${body.data?.uid ?? null}
+        where id = ${data.id}`;
+    },
+    { connection, prefix, concurrency: Number(process.env.CONCURRENCY ?? 10) },
+  );
+  process.on('SIGTERM', () => {
+    void worker.close().then(() => process.exit(0));
+  });
+  process.stdout.write('ready\n');
+} else if (mode === 'noop-worker') {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker('noop', async () => undefined, {
     connection,
@@ -55,6 +94,20 @@ if (mode === 'noop-worker') {
         on conflict (dedupe_key) do nothing`;
       await queue.add('delivery', { id });
       return { received: true };
+    });
+  } else if (mode === 'floor-intake') {
+    const sql = await floorSql();
+    const { randomUUID } = await import('node:crypto');
+    const queue = new Queue('floor', {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix,
+    });
+    app.post('/bookings', async (request, reply) => {
+      const body = request.body as { eventTypeId: number; start: string; email: string };
+      const id = `flr_${randomUUID()}`;
+      await sql`insert into floor_bookings (id, status, payload) values (${id}, 'pending', ${sql.json(body)})`;
+      await queue.add('book', { id, ...body });
+      return reply.status(202).send({ id });
     });
   } else if (mode === 'static-json') {
     const body = JSON.parse(readFileSync(process.env.BODY_FILE as string, 'utf8')) as unknown;

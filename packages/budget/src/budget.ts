@@ -44,13 +44,12 @@ export interface Budget {
 export function createBudget(options: BudgetOptions): Budget {
   const { redis, prefix, limitPerMinute } = options;
   const maxInlineWaitMs = options.maxInlineWaitMs ?? 2_000;
+  const scripts = budgetScripts(redis);
   const logKey = (keyId: string) => `${prefix}:budget:{${keyId}}:log`;
   const pauseKey = (keyId: string) => `${prefix}:budget:{${keyId}}:paused`;
 
   async function tryAcquire(keyId: string): Promise<number> {
-    const result = await redis.eval(
-      ACQUIRE_SCRIPT,
-      2,
+    const result = await scripts.calgateBudgetAcquire(
       logKey(keyId),
       pauseKey(keyId),
       limitPerMinute,
@@ -86,11 +85,29 @@ export function createBudget(options: BudgetOptions): Budget {
       }
     },
     async pause(keyId, ms) {
-      return Number(await redis.eval(PAUSE_SCRIPT, 1, pauseKey(keyId), Math.max(1, Math.round(ms))));
+      return Number(await scripts.calgateBudgetPause(pauseKey(keyId), Math.max(1, Math.round(ms))));
     },
     async pausedFor(keyId) {
       const until = Number((await redis.get(pauseKey(keyId))) ?? 0);
       return Math.max(0, until - Date.now());
     },
+  };
+}
+
+type ScriptCall = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * The budget's Lua scripts as ioredis commands: sent by SHA (EVALSHA), with ioredis loading the
+ * script itself when Redis does not know it yet, instead of the whole script with every call.
+ */
+function budgetScripts(redis: Redis): Record<'calgateBudgetAcquire' | 'calgateBudgetPause', ScriptCall> {
+  const commands = redis as unknown as Record<string, ScriptCall | undefined>;
+  if (commands.calgateBudgetAcquire === undefined) {
+    redis.defineCommand('calgateBudgetAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('calgateBudgetPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
+  }
+  return {
+    calgateBudgetAcquire: (...args) => (commands.calgateBudgetAcquire as ScriptCall).apply(redis, args),
+    calgateBudgetPause: (...args) => (commands.calgateBudgetPause as ScriptCall).apply(redis, args),
   };
 }

@@ -2,6 +2,7 @@ import { eventTypeMappings } from '@calgate/db';
 import { utcDaysBetween } from '@calgate/time';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 
 /**
  * Forgets cached availability a booking change touched. Busy time in Cal.com belongs to the host,
@@ -14,11 +15,7 @@ export async function invalidateAvailability(
   try {
     const eventTypeIds = new Set(change.eventTypeIds ?? []);
     if (change.staffId !== null) {
-      const rows = await deps.db
-        .select({ eventTypeId: eventTypeMappings.calcomEventTypeId })
-        .from(eventTypeMappings)
-        .where(and(eq(eventTypeMappings.staffId, change.staffId), isNull(eventTypeMappings.deletedAt)));
-      for (const row of rows) eventTypeIds.add(row.eventTypeId);
+      for (const id of await staffEventTypes(deps.db, change.staffId)) eventTypeIds.add(id);
     }
     const days = change.spans.flatMap((span) => utcDaysBetween(span.start, span.end));
     await deps.slotCache.invalidate(eventTypeIds, days);
@@ -26,4 +23,25 @@ export async function invalidateAvailability(
     // A stale cache costs a conflict at booking time, never a double booking: Cal.com decides.
     deps.logger.warn({ err: error }, 'availability cache invalidation failed');
   }
+}
+
+const staffTypes = new Map<string, { at: number; ids: Promise<number[]> }>();
+
+/**
+ * The event types of a staff member, reused for `SERVICE_CACHE_MS` like service definitions (a
+ * query fewer per booking). A mapping added meanwhile has no cached days from before it existed.
+ */
+function staffEventTypes(db: DomainDeps['db'], staffId: string): Promise<number[]> {
+  const now = Date.now();
+  const hit = staffTypes.get(staffId);
+  if (hit !== undefined && now - hit.at < SERVICE_CACHE_MS) return hit.ids;
+  if (staffTypes.size > 1_000) staffTypes.clear();
+  const ids = db
+    .select({ eventTypeId: eventTypeMappings.calcomEventTypeId })
+    .from(eventTypeMappings)
+    .where(and(eq(eventTypeMappings.staffId, staffId), isNull(eventTypeMappings.deletedAt)))
+    .then((rows) => rows.map((row) => row.eventTypeId));
+  staffTypes.set(staffId, { at: now, ids });
+  ids.catch(() => staffTypes.delete(staffId));
+  return ids;
 }
