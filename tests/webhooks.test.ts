@@ -3,7 +3,7 @@ import { signCalcomPayload } from '@calgate/calcom';
 import { registerWebhooksNow } from '@calgate/cli/operations';
 import { appointmentHistory, appointmentSegments, appointments, webhookInbox } from '@calgate/db';
 import { seedCompany } from '@calgate/testkit';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
 
@@ -116,6 +116,39 @@ describe('the webhook receiver', () => {
     const [row] = await gw.database.db.select().from(webhookInbox).where(eq(webhookInbox.id, res.json().id));
     expect(row?.status).toBe('ignored');
     expect(row?.lastError).toContain('BOOKING_PAID');
+  });
+});
+
+describe('a burst of deliveries (stored together, answered one by one)', () => {
+  it('gives each delivery its own outcome: fresh, duplicate of one in the same burst, or unstorable', async () => {
+    const unknown = (n: number) =>
+      JSON.stringify({ triggerEvent: 'BOOKING_PAID', createdAt: new Date().toISOString(), payload: { n } });
+    const distinct = Array.from({ length: 40 }, (_, n) => unknown(n));
+    const same = unknown(1_000);
+    const unstorable = JSON.stringify({ triggerEvent: 'BOOKING_PAID', payload: { note: 'a\u0000b' } });
+    const bodies = [...distinct, same, same, same, same, same, unstorable];
+    const answers = await Promise.all(bodies.map((body) => deliver(body)));
+
+    const fresh = answers.slice(0, 40).map((res) => res.json());
+    expect(answers.slice(0, 40).map((res) => res.statusCode)).toEqual(Array(40).fill(200));
+    expect(fresh.every((body) => body.duplicate === false)).toBe(true);
+    expect(new Set(fresh.map((body) => body.id)).size).toBe(40);
+
+    const copies = answers.slice(40, 45).map((res) => res.json());
+    expect(new Set(copies.map((body) => body.id)).size).toBe(1);
+    expect(copies.filter((body) => body.duplicate === false)).toHaveLength(1);
+
+    const refused = answers[45];
+    expect(refused?.statusCode).toBe(400);
+    expect(refused?.json().error.code).toBe('VALIDATION_FAILED');
+
+    const ids = [...fresh.map((body) => body.id), copies[0]?.id];
+    await settled(ids);
+    const rows = await gw.database.db.select().from(webhookInbox).where(inArray(webhookInbox.id, ids));
+    expect(rows).toHaveLength(41);
+    expect(rows.every((row) => row.status === 'ignored')).toBe(true);
+    const stored = rows.find((row) => row.id === fresh[7]?.id);
+    expect(stored?.payload).toEqual(JSON.parse(distinct[7] as string));
   });
 });
 

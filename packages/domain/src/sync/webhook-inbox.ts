@@ -5,6 +5,7 @@ import { AppError } from '@calgate/errors';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
+import { inboxWriter } from './inbox-writer.ts';
 import { observeWebhook } from './observed.ts';
 
 export interface WebhookSecrets {
@@ -43,9 +44,10 @@ export async function acceptWebhook(
       { details: { field: 'x-cal-signature-256' } },
     );
   }
+  const text = delivery.rawBody.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(delivery.rawBody.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     await deps.counters.increment('webhooks_rejected');
     throw new AppError('VALIDATION_FAILED', 'The body is not valid JSON', { details: { field: 'body' } });
@@ -59,29 +61,15 @@ export async function acceptWebhook(
   }
   const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
   const dedupeKey = `${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
-  const inserted = await deps.db
-    .insert(webhookInbox)
-    .values({
-      id: newId('whk'),
-      companyId: delivery.companyId ?? null,
-      triggerEvent: webhook.trigger,
-      bookingUid: webhook.uid ?? null,
-      dedupeKey,
-      payload: json,
-    })
-    .onConflictDoNothing({ target: webhookInbox.dedupeKey })
-    .returning({ id: webhookInbox.id });
-  const fresh = inserted[0];
-  const inboxId =
-    fresh?.id ??
-    (
-      await deps.db
-        .select({ id: webhookInbox.id })
-        .from(webhookInbox)
-        .where(eq(webhookInbox.dedupeKey, dedupeKey))
-        .limit(1)
-    )[0]?.id;
-  if (inboxId === undefined) throw new Error('webhook inbox row vanished');
+  const stored = await inboxWriter(deps.db).store({
+    companyId: delivery.companyId ?? null,
+    trigger: webhook.trigger,
+    uid: webhook.uid ?? null,
+    dedupeKey,
+    json: text,
+  });
+  const inboxId = stored.id;
+  const fresh = stored.fresh ? stored : undefined;
   // Counted without waiting: the answer must not wait for a metric.
   void deps.counters.increment(fresh === undefined ? 'webhooks_duplicate' : 'webhooks_accepted');
   if (fresh === undefined) return { inboxId, duplicate: true, enqueued: false };
