@@ -641,6 +641,19 @@ try {
   await stopAll();
   await sandbox.close();
   await database.close();
+  await removeRunKeys();
+}
+
+/** Leaves Redis as it was: every key this run made (its jobs, caches, budgets) goes. */
+async function removeRunKeys(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `calgate-bench-${runId}-*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
 }
 
 // --- report ----------------------------------------------------------------------------------

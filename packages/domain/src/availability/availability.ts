@@ -137,6 +137,17 @@ export async function getAvailability(
   }
   const options = staffOptions(service, 0, query.staffId);
   const perOption = await freeStartsByOption(deps, company, options, window, signal);
+  const memoKey = `${company.id}|${service.id}|${window.start.getTime()}|${window.end.getTime()}|${query.timeZone}|${query.staffId ?? ''}`;
+  const known = simpleViews.get(memoKey);
+  if (
+    known !== undefined &&
+    known.service === service &&
+    now < known.validUntil &&
+    known.inputs.length === perOption.length &&
+    known.inputs.every((starts, i) => starts === perOption[i]?.starts)
+  ) {
+    return known.view;
+  }
   const slots = mergeStaffSlots(
     perOption.map(({ option, starts }) => ({
       staffId: option.staffId,
@@ -148,11 +159,33 @@ export async function getAvailability(
     end: formatInZone(new Date(slot.end), query.timeZone),
     staff: slot.staffIds.map(staffOf),
   }));
-  return {
+  const view = {
     serviceId: service.id,
     timeZone: query.timeZone,
     start: formatInZone(window.start, query.timeZone),
     end: formatInZone(window.end, query.timeZone),
     slots,
   };
+  // Valid until the next free start passes (it then drops out of the answer).
+  let validUntil = now + VIEW_REUSE_MS;
+  for (const { starts } of perOption) {
+    const next = starts.find((s) => s > now);
+    if (next !== undefined && next < validUntil) validUntil = next;
+  }
+  if (simpleViews.size > 1_000) simpleViews.clear();
+  simpleViews.set(memoKey, { service, inputs: perOption.map((p) => p.starts), validUntil, view });
+  return view;
 }
+
+/** Longest a built answer is reused, even with the same inputs. */
+const VIEW_REUSE_MS = 60_000;
+
+/**
+ * Answers built from the same inputs (the same service definition and the same cached days, by
+ * identity: see `SlotCache`) are reused as they are: the same phone-assistant question asked
+ * again costs the Redis lookup, not the building of the slot list.
+ */
+const simpleViews = new Map<
+  string,
+  { service: ServiceDefinition; inputs: number[][]; validUntil: number; view: AvailabilityView }
+>();

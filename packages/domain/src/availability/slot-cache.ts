@@ -37,6 +37,7 @@ export class SlotCache {
   readonly #options: SlotCacheOptions;
   readonly #inFlight = new Map<string, Promise<Map<string, string[]>>>();
   readonly #parsedDays = new Map<string, { raw: string; starts: number[] }>();
+  readonly #windows = new Map<string, { parts: number[][]; starts: number[] }>();
 
   constructor(options: SlotCacheOptions) {
     this.#options = options;
@@ -99,17 +100,34 @@ export class SlotCache {
               (fetched.get(day) ?? []).map((iso) => Date.parse(iso)),
             );
         }
-        const starts: number[] = [];
-        for (const day of days)
-          for (const ms of byDay.get(day) ?? []) if (ms >= from && ms < to) starts.push(ms);
-        result.set(
-          eventTypeId,
-          starts.sort((a, b) => a - b),
-        );
+        result.set(eventTypeId, this.#windowStarts(eventTypeId, from, to, days, byDay));
       }),
     );
     this.#options.onLookup?.({ hits, misses });
     return result;
+  }
+
+  /**
+   * The window's starts, the same array (same identity) as last time while every day is the same
+   * parsed day: callers can reuse what they built from it (see `getAvailability`).
+   */
+  #windowStarts(
+    eventTypeId: number,
+    from: number,
+    to: number,
+    days: string[],
+    byDay: Map<string, number[]>,
+  ): number[] {
+    const parts = days.map((day) => byDay.get(day) ?? []);
+    const key = `${eventTypeId}:${from}:${to}`;
+    const known = this.#windows.get(key);
+    if (known !== undefined && known.parts.every((part, i) => part === parts[i])) return known.starts;
+    const starts: number[] = [];
+    for (const part of parts) for (const ms of part) if (ms >= from && ms < to) starts.push(ms);
+    starts.sort((a, b) => a - b);
+    if (this.#windows.size > 10_000) this.#windows.clear();
+    this.#windows.set(key, { parts, starts });
+    return starts;
   }
 
   /** The parsed form of a cached day, reused while Redis holds the same text for it. */

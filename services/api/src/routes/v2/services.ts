@@ -60,7 +60,25 @@ export async function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         },
       },
     },
-    async (request) =>
-      getAvailability(deps, request.company, { serviceId: request.params.serviceId, ...request.query }),
+    async (request, reply) => {
+      const view = await getAvailability(deps, request.company, {
+        serviceId: request.params.serviceId,
+        ...request.query,
+      });
+      // An answer reused by getAvailability is sent as the text it was serialised to before.
+      reply.serializer(serializeOnce);
+      return view;
+    },
   );
+}
+
+const serialized = new WeakMap<object, string>();
+function serializeOnce(payload: unknown): string {
+  if (payload === null || typeof payload !== 'object') return JSON.stringify(payload);
+  let json = serialized.get(payload);
+  if (json === undefined) {
+    json = JSON.stringify(payload);
+    serialized.set(payload, json);
+  }
+  return json;
 }
