@@ -121,7 +121,7 @@ export class SlotCache {
     const parts = days.map((day) => byDay.get(day) ?? []);
     const key = `${eventTypeId}:${from}:${to}`;
     const known = this.#windows.get(key);
-    if (known !== undefined && known.parts.every((part, i) => part === parts[i])) return known.starts;
+    if (known?.parts.every((part, i) => part === parts[i])) return known.starts;
     const starts: number[] = [];
     for (const part of parts) for (const ms of part) if (ms >= from && ms < to) starts.push(ms);
     starts.sort((a, b) => a - b);

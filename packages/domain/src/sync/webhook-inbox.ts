@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
-import { companies, type Database, decryptSecret, newId, webhookInbox } from '@calgate/db';
+import { companies, type Database, decryptSecret, webhookInbox } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
