@@ -175,20 +175,22 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     gw.sandbox.control.setLatency(1500);
     try {
       const staffId = gw.company.staffIds[1] as string;
-      const res = await gw.app.inject({
-        method: 'POST',
-        url: '/api/v2/bookings',
-        headers: auth(gw.company.token, { 'idempotency-key': 'life-202-view' }),
-        payload: {
-          serviceId,
-          staffId,
-          start: berlin(day, '15:00'),
-          timeZone: 'Europe/Berlin',
-          notes: 'first visit',
-          metadata: { crm: 'c-17' },
-          customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
-        },
-      });
+      const book = () =>
+        gw.app.inject({
+          method: 'POST',
+          url: '/api/v2/bookings',
+          headers: auth(gw.company.token, { 'idempotency-key': 'life-202-view' }),
+          payload: {
+            serviceId,
+            staffId,
+            start: berlin(day, '15:00'),
+            timeZone: 'Europe/Berlin',
+            notes: 'first visit',
+            metadata: { crm: 'c-17' },
+            customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
+          },
+        });
+      const res = await book();
       expect(res.statusCode, res.body).toBe(202);
       const written = res.json();
       const read = await gw.app.inject({
@@ -206,20 +208,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
         history: [{ event: 'created', from: null, to: 'pending', actor: 'api' }],
       });
       // The key replays the same appointment.
-      const again = await gw.app.inject({
-        method: 'POST',
-        url: '/api/v2/bookings',
-        headers: auth(gw.company.token, { 'idempotency-key': 'life-202-view' }),
-        payload: {
-          serviceId,
-          staffId,
-          start: berlin(day, '15:00'),
-          timeZone: 'Europe/Berlin',
-          notes: 'first visit',
-          metadata: { crm: 'c-17' },
-          customer: { name: 'Robin', email: 'Robin@Example.org', phone: '+4930123456' },
-        },
-      });
+      const again = await book();
       expect(again.json().id).toBe(written.id);
       expect(again.headers['idempotent-replayed']).toBe('true');
     } finally {

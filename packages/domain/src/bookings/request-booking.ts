@@ -41,17 +41,20 @@ export async function upsertCustomer(
   companyId: string,
   customer: BookingRequest['customer'],
 ): Promise<string> {
-  const id = newId('cus');
-  const email = customer.email.trim();
-  const rows = await db.execute<{ id: string }>(sql`
-    insert into customers (id, company_id, name, email, phone)
-    values (${id}, ${companyId}, ${customer.name}, ${email}, ${customer.phone ?? null})
-    on conflict (company_id, lower(email)) do update
-      set name = excluded.name, phone = coalesce(excluded.phone, customers.phone), updated_at = now()
-    returning id`);
+  const rows = await db.execute<{ id: string }>(customerUpsert(companyId, customer));
   const row = rows[0];
   if (row === undefined) throw new Error('customer upsert returned no row');
   return row.id;
+}
+
+/** The upsert as one statement, returning the customer as it now is (also used inside the intake's statement). */
+function customerUpsert(companyId: string, customer: BookingRequest['customer']) {
+  return sql`
+    insert into customers (id, company_id, name, email, phone)
+    values (${newId('cus')}, ${companyId}, ${customer.name}, ${customer.email.trim()}, ${customer.phone ?? null})
+    on conflict (company_id, lower(email)) do update
+      set name = excluded.name, phone = coalesce(excluded.phone, customers.phone), updated_at = now()
+    returning id, name, email, phone`;
 }
 
 /**
@@ -194,14 +197,7 @@ async function insertPendingAppointment(
     updated_at: number;
     history_at: number;
   }>(sql`
-    with customer as (
-      insert into customers (id, company_id, name, email, phone)
-      values (${newId('cus')}, ${companyId}, ${request.customer.name}, ${request.customer.email.trim()},
-        ${request.customer.phone ?? null})
-      on conflict (company_id, lower(email)) do update
-        set name = excluded.name, phone = coalesce(excluded.phone, customers.phone), updated_at = now()
-      returning id, name, email, phone
-    ), appointment as (
+    with customer as (${customerUpsert(companyId, request.customer)}), appointment as (
       insert into appointments (id, company_id, service_id, customer_id, staff_id, status, starts_at, ends_at,
         timezone, idempotency_key, source, notes, metadata)
       select ${input.appointmentId}, ${companyId}, ${input.serviceId}, customer.id, ${request.staffId ?? null},

@@ -1,9 +1,8 @@
-import { appointments, type Database } from '@calgate/db';
+import { appointments, type Database, type HistoryActor } from '@calgate/db';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { AppointmentRow } from './appointments.ts';
 
 type Status = AppointmentRow['status'];
-type Actor = 'api' | 'worker' | 'webhook' | 'reconcile' | 'operator';
 
 export interface Transition {
   appointmentId: string;
@@ -11,7 +10,7 @@ export interface Transition {
   from: Status[];
   to: Status;
   event: string;
-  actor: Actor;
+  actor: HistoryActor;
   set?: Partial<typeof appointments.$inferInsert>;
   data?: Record<string, unknown>;
 }
