@@ -1,10 +1,11 @@
 import { createBudget } from '@calgate/budget';
 import { keyFingerprint } from '@calgate/calcom';
 import { parseEncryptionKey } from '@calgate/db';
+import { SlotCache } from '@calgate/domain';
 import { DEMO_API_KEY } from '@calgate/sandbox';
-import { seedCompany } from '@calgate/testkit';
+import { createTestRedis, seedCompany } from '@calgate/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
 
 let gw: Gateway;
@@ -59,6 +60,55 @@ describe('the availability cache', () => {
     expect(at10.staff.map((s: { name: string }) => s.name)).toEqual(['Alex']);
     // Billie's day was refetched; Alex's stayed cached.
     expect(slotCalls().length - before).toBe(1);
+  });
+});
+
+describe('a fetch that an invalidation overtakes', () => {
+  /** A slots client whose answers wait until released, counting its calls. */
+  function gatedClient() {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const client = {
+      calls: 0,
+      async getSlots(input: { start: string }) {
+        client.calls++;
+        await gate;
+        const day = input.start.slice(0, 10);
+        return { [day]: [{ start: `${day}T09:00:00.000Z` }] };
+      },
+    };
+    return { client, release };
+  }
+
+  it('does not store what it fetched if its day was invalidated meanwhile, but keeps days a booking did not touch', async () => {
+    const { redis, prefix, cleanup } = createTestRedis();
+    const cache = new SlotCache({ redis, prefix, ttlSeconds: 300 });
+    const dayStart = (day: string) => new Date(`${day}T00:00:00Z`);
+    const dayEnd = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000);
+    try {
+      const touched = gatedClient();
+      const pending = cache.slotStarts(touched.client, 1, dayStart('2031-03-03'), dayEnd('2031-03-03'));
+      await vi.waitFor(() => expect(touched.client.calls).toBe(1));
+      await cache.invalidate([1], ['2031-03-03']);
+      touched.release();
+      expect(await pending).toEqual([Date.parse('2031-03-03T09:00:00Z')]);
+      // The answer predates the booking: asked again, the day is fetched again.
+      await cache.slotStarts(touched.client, 1, dayStart('2031-03-03'), dayEnd('2031-03-03'));
+      expect(touched.client.calls).toBe(2);
+
+      const untouched = gatedClient();
+      const other = cache.slotStarts(untouched.client, 1, dayStart('2031-03-04'), dayEnd('2031-03-04'));
+      await vi.waitFor(() => expect(untouched.client.calls).toBe(1));
+      await cache.invalidate([1], ['2031-03-05']);
+      untouched.release();
+      await other;
+      await cache.slotStarts(untouched.client, 1, dayStart('2031-03-04'), dayEnd('2031-03-04'));
+      expect(untouched.client.calls).toBe(1);
+    } finally {
+      await cleanup();
+    }
   });
 });
 

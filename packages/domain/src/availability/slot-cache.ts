@@ -18,9 +18,10 @@ export interface SlotCacheOptions {
 }
 
 /**
- * Writes a day's slots only if no invalidation happened since the fetch started, so a slow
- * Cal.com answer can never put back slots that a booking just took.
- * KEYS[1] = the day's slots, KEYS[2] = the event type's generation; ARGV[1] = expected generation,
+ * Writes a day's slots only if that day was not invalidated since the fetch started, so a slow
+ * Cal.com answer can never put back slots that a booking just took. The generation is kept per
+ * (event type, day): a booking on another day does not discard a fresh fetch of this one.
+ * KEYS[1] = the day's slots, KEYS[2] = the day's generation; ARGV[1] = expected generation,
  * ARGV[2] = JSON, ARGV[3] = ttl seconds.
  */
 const SET_IF_GENERATION = `
@@ -28,6 +29,12 @@ if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
 return 1
 `;
+
+/**
+ * How long a day's generation outlives its last invalidation. It only has to outlast the slowest
+ * fetch that started before the invalidation (client timeouts are seconds); an hour is ample.
+ */
+const GENERATION_TTL_SECONDS = 3600;
 
 /**
  * Free Cal.com slot starts per event type and UTC day, cached in Redis. Concurrent identical
@@ -47,8 +54,8 @@ export class SlotCache {
     return `${this.#options.prefix}:slots:${eventTypeId}:${day}`;
   }
 
-  #generationKey(eventTypeId: number): string {
-    return `${this.#options.prefix}:slots-gen:${eventTypeId}`;
+  #generationKey(eventTypeId: number, day: string): string {
+    return `${this.#options.prefix}:slots-gen:${eventTypeId}:${day}`;
   }
 
   /** Free slot starts (UTC ms) of the event type within [start, end). */
@@ -163,7 +170,7 @@ export class SlotCache {
     signal?: AbortSignal,
   ): Promise<Map<string, string[]>> {
     const { redis, ttlSeconds } = this.#options;
-    const generation = (await redis.get(this.#generationKey(eventTypeId))) ?? '0';
+    const generations = await redis.mget(run.map((day) => this.#generationKey(eventTypeId, day)));
     const first = run[0] as string;
     const last = run.at(-1) as string;
     const lastExclusive = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000);
@@ -180,17 +187,17 @@ export class SlotCache {
       }
     }
     const pipeline = redis.pipeline();
-    for (const [day, list] of byDay) {
+    run.forEach((day, i) => {
       pipeline.eval(
         SET_IF_GENERATION,
         2,
         this.#dayKey(eventTypeId, day),
-        this.#generationKey(eventTypeId),
-        generation,
-        JSON.stringify(list),
+        this.#generationKey(eventTypeId, day),
+        generations[i] ?? '0',
+        JSON.stringify(byDay.get(day) ?? []),
         ttlSeconds,
       );
-    }
+    });
     await pipeline.exec();
     return byDay;
   }
@@ -200,8 +207,12 @@ export class SlotCache {
     const dayList = [...new Set(days)];
     const pipeline = this.#options.redis.pipeline();
     for (const eventTypeId of new Set(eventTypeIds)) {
-      pipeline.incr(this.#generationKey(eventTypeId));
-      if (dayList.length > 0) pipeline.del(...dayList.map((day) => this.#dayKey(eventTypeId, day)));
+      for (const day of dayList) {
+        const generation = this.#generationKey(eventTypeId, day);
+        pipeline.incr(generation);
+        pipeline.expire(generation, GENERATION_TTL_SECONDS);
+        pipeline.del(this.#dayKey(eventTypeId, day));
+      }
     }
     await pipeline.exec();
   }
