@@ -72,12 +72,23 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
     return entry;
   }
 
+  // A company's stored key is decrypted and fingerprinted once, not on every request.
+  const byCiphertext = new Map<string, { client: CalcomClient; keyId: string }>();
+  const defaultEntry = options.defaultApiKey === undefined ? undefined : clientForKey(options.defaultApiKey);
+
   return {
     forCompany(company) {
-      if (company.calcomApiKeyEncrypted !== null) {
-        return clientForKey(decryptSecret(company.calcomApiKeyEncrypted, options.encryptionKey));
+      const encrypted = company.calcomApiKeyEncrypted;
+      if (encrypted !== null) {
+        let entry = byCiphertext.get(encrypted);
+        if (entry === undefined) {
+          entry = clientForKey(decryptSecret(encrypted, options.encryptionKey));
+          if (byCiphertext.size >= 10_000) byCiphertext.clear();
+          byCiphertext.set(encrypted, entry);
+        }
+        return entry;
       }
-      if (options.defaultApiKey !== undefined) return clientForKey(options.defaultApiKey);
+      if (defaultEntry !== undefined) return defaultEntry;
       throw new AppError(
         'CALCOM_UNAUTHORIZED',
         `Company ${company.id} has no Cal.com API key and no default is configured`,

@@ -27,9 +27,12 @@ export function registerCompanyAuth(app: FastifyInstance, db: Database): void {
   const cache = new Map<string, { company: AuthenticatedCompany; until: number }>();
   app.decorateRequest('company', null as unknown as AuthenticatedCompany);
 
-  async function lookup(hash: string): Promise<AuthenticatedCompany | undefined> {
-    const hit = cache.get(hash);
+  // Keyed by the token as presented (held in process memory only, as the request itself is), so
+  // a token seen in the last seconds costs no hashing; the database holds only its hash.
+  async function lookup(token: string): Promise<AuthenticatedCompany | undefined> {
+    const hit = cache.get(token);
     if (hit !== undefined && hit.until > Date.now()) return hit.company;
+    const hash = hashApiToken(token);
     const [row] = await db
       .select({
         id: companies.id,
@@ -44,7 +47,7 @@ export function registerCompanyAuth(app: FastifyInstance, db: Database): void {
     if (row === undefined) return undefined;
     const company = { id: row.id, name: row.name, calcomApiKeyEncrypted: row.calcomApiKeyEncrypted };
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(hash, { company, until: Date.now() + CACHE_MS });
+    cache.set(token, { company, until: Date.now() + CACHE_MS });
     void db
       .update(apiTokens)
       .set({ lastUsedAt: new Date() })
@@ -61,7 +64,7 @@ export function registerCompanyAuth(app: FastifyInstance, db: Database): void {
         details: { field: 'Authorization' },
       });
     }
-    const company = await lookup(hashApiToken(match[1] as string));
+    const company = await lookup(match[1] as string);
     if (company === undefined) {
       throw new AppError('UNAUTHORIZED', 'Authorization: the token is not valid', {
         details: { field: 'Authorization' },
