@@ -41,8 +41,8 @@ export interface AvailabilityView {
 }
 
 export interface AvailabilityWindow {
-  start: Date;
-  end: Date;
+  readonly start: Date;
+  readonly end: Date;
 }
 
 /**
@@ -50,6 +50,19 @@ export interface AvailabilityWindow {
  * @throws AppError INVALID_TIMEZONE or VALIDATION_FAILED naming the field.
  */
 export function readWindow(query: Pick<AvailabilityQuery, 'start' | 'end' | 'timeZone'>): AvailabilityWindow {
+  const key = `${query.start}|${query.end}|${query.timeZone}`;
+  const known = windows.get(key);
+  if (known !== undefined) return known;
+  const window = parseWindow(query);
+  if (windows.size >= 1_000) windows.clear();
+  windows.set(key, window);
+  return window;
+}
+
+/** Windows already read (a pure function of the query): the same question is asked again and again. */
+const windows = new Map<string, AvailabilityWindow>();
+
+function parseWindow(query: Pick<AvailabilityQuery, 'start' | 'end' | 'timeZone'>): AvailabilityWindow {
   assertTimeZone(query.timeZone);
   const start = parseWindowBound(query.start, query.timeZone, 'start');
   const end = parseWindowBound(query.end, query.timeZone, 'end', true);
@@ -104,10 +117,7 @@ export async function getAvailability(
 ): Promise<AvailabilityView> {
   const window = readWindow(query);
   const service = await loadServiceCached(deps.db, company.id, query.serviceId);
-  const names = new Map(
-    service.segments.flatMap((s) => s.options.map((o) => [o.staffId, o.staffName] as const)),
-  );
-  const staffOf = (id: string) => ({ id, name: names.get(id) ?? id });
+  const staffOf = (id: string) => ({ id, name: staffNames(service).get(id) ?? id });
   const zoned = (ms: number) => formatInZone(new Date(ms), query.timeZone);
   const now = Date.now();
   if (service.kind === 'composite') {
@@ -176,6 +186,17 @@ export async function getAvailability(
   simpleViews.set(memoKey, { service, inputs: perOption.map((p) => p.starts), validUntil, view });
   return view;
 }
+
+/** Staff names of a service definition, built once per definition. */
+function staffNames(service: ServiceDefinition): Map<string, string> {
+  let names = namesByService.get(service);
+  if (names === undefined) {
+    names = new Map(service.segments.flatMap((s) => s.options.map((o) => [o.staffId, o.staffName] as const)));
+    namesByService.set(service, names);
+  }
+  return names;
+}
+const namesByService = new WeakMap<ServiceDefinition, Map<string, string>>();
 
 /** Longest a built answer is reused, even with the same inputs. */
 const VIEW_REUSE_MS = 60_000;

@@ -45,6 +45,7 @@ export class SlotCache {
   readonly #inFlight = new Map<string, Promise<Map<string, string[]>>>();
   readonly #parsedDays = new Map<string, { raw: string; starts: number[] }>();
   readonly #windows = new Map<string, { parts: number[][]; starts: number[] }>();
+  readonly #keys = new Map<string, { days: string[]; keys: string[] }>();
 
   constructor(options: SlotCacheOptions) {
     this.#options = options;
@@ -80,38 +81,59 @@ export class SlotCache {
     end: Date,
     signal?: AbortSignal,
   ): Promise<Map<number, number[]>> {
-    const days = utcDaysBetween(start, end);
-    const keys = eventTypeIds.flatMap((id) => days.map((day) => this.#dayKey(id, day)));
-    const cached = keys.length === 0 ? [] : await this.#options.redis.mget(keys);
     const from = start.getTime();
     const to = end.getTime();
+    const { days, keys } = this.#lookupKeys(eventTypeIds, from, to);
+    const cached = keys.length === 0 ? [] : await this.#options.redis.mget(keys);
     let hits = 0;
     let misses = 0;
     const result = new Map<number, number[]>();
-    await Promise.all(
-      eventTypeIds.map(async (eventTypeId, e) => {
-        const byDay = new Map<string, number[]>();
-        const missing: string[] = [];
-        days.forEach((day, d) => {
-          const raw = cached[e * days.length + d];
-          if (raw === null || raw === undefined) missing.push(day);
-          else byDay.set(day, this.#parsed(this.#dayKey(eventTypeId, day), raw));
-        });
-        hits += days.length - missing.length;
-        misses += missing.length;
-        for (const run of contiguousRuns(missing)) {
-          const fetched = await this.#fetchRun(client, eventTypeId, run, signal);
-          for (const day of run)
-            byDay.set(
-              day,
-              (fetched.get(day) ?? []).map((iso) => Date.parse(iso)),
-            );
-        }
+    const fetches: Promise<void>[] = [];
+    eventTypeIds.forEach((eventTypeId, e) => {
+      const byDay = new Map<string, number[]>();
+      const missing: string[] = [];
+      days.forEach((day, d) => {
+        const i = e * days.length + d;
+        const raw = cached[i];
+        if (raw === null || raw === undefined) missing.push(day);
+        else byDay.set(day, this.#parsed(keys[i] as string, raw));
+      });
+      hits += days.length - missing.length;
+      misses += missing.length;
+      if (missing.length === 0) {
         result.set(eventTypeId, this.#windowStarts(eventTypeId, from, to, days, byDay));
-      }),
-    );
+        return;
+      }
+      fetches.push(
+        (async () => {
+          for (const run of contiguousRuns(missing)) {
+            const fetched = await this.#fetchRun(client, eventTypeId, run, signal);
+            for (const day of run)
+              byDay.set(
+                day,
+                (fetched.get(day) ?? []).map((iso) => Date.parse(iso)),
+              );
+          }
+          result.set(eventTypeId, this.#windowStarts(eventTypeId, from, to, days, byDay));
+        })(),
+      );
+    });
+    if (fetches.length > 0) await Promise.all(fetches);
     this.#options.onLookup?.({ hits, misses });
     return result;
+  }
+
+  /** The UTC days of a window and their keys per event type, reused for the same question. */
+  #lookupKeys(eventTypeIds: readonly number[], from: number, to: number): { days: string[]; keys: string[] } {
+    const memoKey = `${eventTypeIds.join(',')}|${from}|${to}`;
+    let known = this.#keys.get(memoKey);
+    if (known === undefined) {
+      const days = utcDaysBetween(new Date(from), new Date(to));
+      known = { days, keys: eventTypeIds.flatMap((id) => days.map((day) => this.#dayKey(id, day))) };
+      if (this.#keys.size > 10_000) this.#keys.clear();
+      this.#keys.set(memoKey, known);
+    }
+    return known;
   }
 
   /**
