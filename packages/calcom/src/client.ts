@@ -81,6 +81,22 @@ const tracer = trace.getTracer('@calgate/calcom');
 export type CalcomClient = ReturnType<typeof createCalcomClient>;
 
 /**
+ * The enveloped form of a schema, built once per schema: zod compiles a schema on its first parse,
+ * so a schema built per call is compiled per call.
+ */
+function dataOf<S extends z.ZodType>(schema: S) {
+  let enveloped = envelopedSchemas.get(schema) as z.ZodType<z.infer<S>> | undefined;
+  if (enveloped === undefined) {
+    enveloped = envelope(schema).transform((body) => body.data as z.infer<S>);
+    envelopedSchemas.set(schema, enveloped);
+  }
+  return enveloped;
+}
+const envelopedSchemas = new WeakMap<z.ZodType, z.ZodType>();
+const eventTypeList = z.array(eventTypeSchema);
+const webhookList = z.array(webhookSchema);
+
+/**
  * The typed Cal.com API v2 client: one method per operation, the right `cal-api-version` per
  * family, answers parsed with zod, errors mapped to our codes. It never retries by itself —
  * BullMQ owns retries — and never logs the key.
@@ -212,8 +228,7 @@ export function createCalcomClient(options: CalcomClientOptions) {
     });
   }
 
-  const data = <S extends z.ZodType>(schema: S) =>
-    envelope(schema).transform((body) => body.data as z.infer<S>);
+  const data = <S extends z.ZodType>(schema: S) => dataOf(schema);
   const uidPath = (uid: string) => encodeURIComponent(uid);
 
   return {
@@ -362,7 +377,7 @@ export function createCalcomClient(options: CalcomClientOptions) {
     },
     /** Without `username` some Cal.com versions answer `[]`: take it from getMe(). */
     listEventTypes(input: { username: string }, opts: CallOptions = {}): Promise<EventType[]> {
-      return call('eventTypes.list', 'GET', '/event-types', data(z.array(eventTypeSchema)), {
+      return call('eventTypes.list', 'GET', '/event-types', data(eventTypeList), {
         query: { username: input.username },
         signal: opts.signal,
       });
@@ -380,7 +395,7 @@ export function createCalcomClient(options: CalcomClientOptions) {
       return call('webhooks.create', 'POST', '/webhooks', data(webhookSchema), { body, signal: opts.signal });
     },
     listWebhooks(opts: CallOptions = {}): Promise<Webhook[]> {
-      return call('webhooks.list', 'GET', '/webhooks', data(z.array(webhookSchema)), opts);
+      return call('webhooks.list', 'GET', '/webhooks', data(webhookList), opts);
     },
     updateWebhook(id: string, input: Partial<CreateWebhookInput>, opts: CallOptions = {}): Promise<Webhook> {
       const body = stripUndefined({ ...input });
