@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { signCalcomPayload } from '@calgate/calcom';
 import { registerWebhooksNow } from '@calgate/cli/operations';
-import { appointmentHistory, appointmentSegments, appointments, webhookInbox } from '@calgate/db';
+import {
+  appointmentHistory,
+  appointmentSegments,
+  appointments,
+  companies,
+  encryptSecret,
+  parseEncryptionKey,
+  webhookInbox,
+} from '@calgate/db';
 import { seedCompany } from '@calgate/testkit';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +124,68 @@ describe('the webhook receiver', () => {
     const [row] = await gw.database.db.select().from(webhookInbox).where(eq(webhookInbox.id, res.json().id));
     expect(row?.status).toBe('ignored');
     expect(row?.lastError).toContain('BOOKING_PAID');
+  });
+});
+
+describe("a company's own webhook secret", () => {
+  it('verifies deliveries to its URL with it, and a rotated secret takes effect at once', async () => {
+    const key = parseEncryptionKey(gw.config.secretsEncryptionKey);
+    const own = await seedCompany(gw.database.db, { name: 'Own secret', staff: [], services: [] });
+    const setSecret = (secret: string) =>
+      gw.database.db
+        .update(companies)
+        .set({ calcomWebhookSecretEncrypted: encryptSecret(secret, key) })
+        .where(eq(companies.id, own.companyId));
+    const ping = (n: number) =>
+      JSON.stringify({ triggerEvent: 'PING', createdAt: '2026-11-24T10:00:00.000Z', payload: { n } });
+    const path = `/${own.companyId}`;
+    await setSecret('first-company-secret-1');
+    const first = await deliver(ping(1), signCalcomPayload(ping(1), 'first-company-secret-1'), path);
+    expect(first.statusCode).toBe(200);
+    // The env default does not verify a company's deliveries.
+    const withDefault = await deliver(ping(2), signCalcomPayload(ping(2), SECRET), path);
+    expect(withDefault.statusCode).toBe(401);
+    // Rotated (as `calgate webhooks register` does): the next delivery uses the new secret.
+    await setSecret('second-company-secret-2');
+    const rotated = await deliver(ping(3), signCalcomPayload(ping(3), 'second-company-secret-2'), path);
+    expect(rotated.statusCode).toBe(200);
+    const forged = await deliver(ping(4), signCalcomPayload(ping(4), 'not-the-secret-4'), path);
+    expect(forged.statusCode).toBe(401);
+    expect(forged.body).not.toContain('second-company-secret-2');
+    const unknown = await deliver(ping(5), signCalcomPayload(ping(5), SECRET), '/no-such-company');
+    expect(unknown.statusCode).toBe(401);
+  });
+
+  it('stores the same delivery once per receiving company, not as a duplicate of another company’s', async () => {
+    // Two companies on one Cal.com account (the env default key): Cal.com sends every event to
+    // both subscriber URLs, each signed with that URL's secret.
+    const key = parseEncryptionKey(gw.config.secretsEncryptionKey);
+    const other = await seedCompany(gw.database.db, { name: 'Same account', staff: [], services: [] });
+    await gw.database.db
+      .update(companies)
+      .set({ calcomWebhookSecretEncrypted: encryptSecret('same-account-secret-7', key) })
+      .where(eq(companies.id, other.companyId));
+    const body = JSON.stringify({
+      triggerEvent: 'PING',
+      createdAt: '2026-11-24T11:00:00.000Z',
+      payload: { shared: true },
+    });
+    const toDefault = await deliver(body);
+    const toCompany = await deliver(
+      body,
+      signCalcomPayload(body, 'same-account-secret-7'),
+      `/${other.companyId}`,
+    );
+    const again = await deliver(
+      body,
+      signCalcomPayload(body, 'same-account-secret-7'),
+      `/${other.companyId}`,
+    );
+    expect(toDefault.json()).toMatchObject({ received: true, duplicate: false });
+    expect(toCompany.json()).toMatchObject({ received: true, duplicate: false });
+    expect(toCompany.json().id).not.toBe(toDefault.json().id);
+    // A redelivery to the same URL is still a duplicate.
+    expect(again.json()).toMatchObject({ duplicate: true, id: toCompany.json().id });
   });
 });
 

@@ -22,7 +22,7 @@ export interface AcceptedWebhook {
 
 /**
  * Intake of one Cal.com delivery: verifies the signature over the raw bytes, stores it in the
- * inbox (deduplicated: trigger + uid + body hash) and enqueues its processing. Processing happens
+ * inbox (deduplicated per receiving company: trigger + uid + body hash) and enqueues its processing. Processing happens
  * in a worker; this only has to be durable. Redis being down is fine (the sweeper enqueues later);
  * Postgres being down is not (the caller answers 503 and Cal.com's delivery is lost, which the
  * reconciliation catches).
@@ -33,8 +33,14 @@ export async function acceptWebhook(
   secrets: WebhookSecrets,
   delivery: { rawBody: Buffer; signature: string | undefined; companyId: string | undefined },
 ): Promise<AcceptedWebhook> {
-  const secret = await secretFor(deps.db, secrets, delivery.companyId);
-  if (!verifyCalcomSignature(delivery.rawBody, delivery.signature, secret)) {
+  const known = await secretFor(deps.db, secrets, delivery.companyId);
+  let valid = verifyCalcomSignature(delivery.rawBody, delivery.signature, known.secret);
+  if (!valid && known.cached) {
+    // The secret may have been rotated since it was cached: check against the stored one.
+    const stored = await secretFor(deps.db, secrets, delivery.companyId, { fresh: true });
+    valid = verifyCalcomSignature(delivery.rawBody, delivery.signature, stored.secret);
+  }
+  if (!valid) {
     await deps.counters.increment('webhooks_rejected');
     throw new AppError(
       'UNAUTHORIZED',
@@ -60,7 +66,9 @@ export async function acceptWebhook(
     });
   }
   const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
-  const dedupeKey = `${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
+  // Per receiving URL: companies on one Cal.com account each get the same delivery, and each
+  // company's copy must be stored and applied in its own scope, not dropped as a duplicate.
+  const dedupeKey = `${delivery.companyId ?? '-'}:${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
   const stored = await inboxWriter(deps.db).store({
     companyId: delivery.companyId ?? null,
     trigger: webhook.trigger,
@@ -77,12 +85,26 @@ export async function acceptWebhook(
   return { inboxId, duplicate: false, enqueued };
 }
 
+/**
+ * A company's webhook secret, decrypted, is reused for `SECRET_CACHE_MS` (one query and one
+ * decryption fewer per delivery). A delivery that fails against a cached secret is checked again
+ * against the stored one, so a rotation takes effect at once; a revoked secret still verifies for
+ * at most that long, as an API token does.
+ */
+const SECRET_CACHE_MS = 10_000;
+const companySecrets = new Map<string, { secret: string; until: number }>();
+
 async function secretFor(
   db: Database,
   secrets: WebhookSecrets,
   companyId: string | undefined,
-): Promise<string> {
-  if (companyId === undefined) return secrets.defaultSecret ?? '';
+  options: { fresh?: boolean } = {},
+): Promise<{ secret: string; cached: boolean }> {
+  if (companyId === undefined) return { secret: secrets.defaultSecret ?? '', cached: false };
+  const hit = companySecrets.get(companyId);
+  if (options.fresh !== true && hit !== undefined && hit.until > Date.now()) {
+    return { secret: hit.secret, cached: true };
+  }
   const [company] = await db
     .select({ secret: companies.calcomWebhookSecretEncrypted })
     .from(companies)
@@ -93,8 +115,13 @@ async function secretFor(
       details: { field: 'companyId' },
     });
   }
-  if (company.secret !== null) return decryptSecret(company.secret, secrets.encryptionKey);
-  return secrets.defaultSecret ?? '';
+  const secret =
+    company.secret !== null
+      ? decryptSecret(company.secret, secrets.encryptionKey)
+      : (secrets.defaultSecret ?? '');
+  if (companySecrets.size >= 10_000) companySecrets.clear();
+  companySecrets.set(companyId, { secret, until: Date.now() + SECRET_CACHE_MS });
+  return { secret, cached: false };
 }
 
 /** The row stays `received` until processed: the sweeper treats received and queued alike. */
