@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { signCalcomPayload } from '@calgate/calcom';
 import { appointments, webhookInbox } from '@calgate/db';
+import { freePort, throwawayRedis } from '@calgate/testkit';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -130,41 +129,15 @@ describe('tracing', () => {
 });
 
 describe('a webhook accepted while Redis is down', () => {
-  let redis: ChildProcess | undefined;
+  let redis: ReturnType<typeof throwawayRedis>;
   let gw: Gateway;
-  let port = 0;
-  const startRedis = async () => {
-    redis = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await eventually(async () => {
-      const probe = createServer();
-      // The port is taken once Redis listens.
-      const free = await new Promise<boolean>((resolve) => {
-        probe.once('error', () => resolve(false));
-        probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-      });
-      return free ? undefined : true;
-    });
-  };
-  const stopRedis = async () => {
-    const child = redis;
-    if (child === undefined || child.exitCode !== null) return;
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-  };
+  const startRedis = () => redis.start();
+  const stopRedis = () => redis.stop();
 
   beforeAll(async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    redis = throwawayRedis(await freePort());
     await startRedis();
-    gw = await startGateway({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, SWEEP_INTERVAL_SECONDS: '1' } });
+    gw = await startGateway({ env: { REDIS_URL: redis.url, SWEEP_INTERVAL_SECONDS: '1' } });
   });
   afterAll(async () => {
     await gw.close();

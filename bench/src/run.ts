@@ -13,6 +13,7 @@ import { appointments, createDb, ensureDatabase, runMigrations } from '@calgate/
 import { seedDemoCompany } from '@calgate/demo';
 import { combineSegments, type SegmentAvailability } from '@calgate/domain';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
+import { openDays, pool } from '@calgate/testkit';
 import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -114,16 +115,6 @@ const baseline = (mode: string, extra: Record<string, string> = {}) =>
   );
 const auth = { authorization: `Bearer ${demo.token}` };
 
-/** Distinct open days (Mon-Sat), starting `from` days ahead. */
-function openDays(from: number, count: number): string[] {
-  const days: string[] = [];
-  const date = new Date(Date.now() + from * 86_400_000);
-  while (days.length < count) {
-    if (date.getUTCDay() !== 0) days.push(date.toISOString().slice(0, 10));
-    date.setUTCDate(date.getUTCDate() + 1);
-  }
-  return days;
-}
 /** `count` distinct (staff, start) pairs: half-hour starts 09:00-17:30 Berlin, every stylist. */
 function slots(fromDay: number, count: number): Array<{ staffId: string; start: string }> {
   const perDay = 18 * demo.staff.length;
@@ -154,19 +145,6 @@ async function post(body: unknown, headers: Record<string, string> = {}) {
     body: JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json()) as { id?: string } };
-}
-async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        results[i] = await (tasks[i] as () => Promise<T>)();
-      }
-    }),
-  );
-  return results;
 }
 async function confirmedCount(ids: string[]): Promise<number> {
   const [row] = await database.db
