@@ -251,6 +251,7 @@ try {
     // No worker ran: the deliveries stay in the inbox, and a later benchmark's worker would sweep
     // and process tens of thousands of them while it is being measured. They were only load.
     const stored = await database.sql`delete from webhook_inbox`;
+    await database.sql`vacuum analyze webhook_inbox`;
     say(`removed the ${stored.count} synthetic deliveries benchmark 1 stored`);
     const b = await baseline('queue-add');
     procs.push(b);
