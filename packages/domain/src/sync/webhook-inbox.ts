@@ -23,9 +23,9 @@ export interface AcceptedWebhook {
 /**
  * Intake of one Cal.com delivery: verifies the signature over the raw bytes, stores it in the
  * inbox (deduplicated per receiving company: trigger + uid + body hash) and enqueues its
- * processing. Processing happens in a worker; this only has to be durable. Redis being down is fine (the sweeper enqueues later);
- * Postgres being down is not (the caller answers 503 and Cal.com's delivery is lost, which the
- * reconciliation catches).
+ * processing. Processing happens in a worker; this only has to be durable. Redis being down is
+ * fine (the sweeper enqueues later); Postgres being down is not (the caller answers 503 and
+ * Cal.com's delivery is lost, which the reconciliation catches).
  * @throws AppError UNAUTHORIZED (bad or missing signature, unknown company), VALIDATION_FAILED (not JSON / not a webhook).
  */
 export async function acceptWebhook(
