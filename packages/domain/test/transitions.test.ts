@@ -45,38 +45,37 @@ async function pendingAppointment(): Promise<string> {
   return id;
 }
 
+const historyOf = (id: string) =>
+  t.db
+    .select()
+    .from(appointmentHistory)
+    .where(eq(appointmentHistory.appointmentId, id))
+    .orderBy(asc(appointmentHistory.id));
+
 describe('a state transition', () => {
   it('writes the new state, the given columns and one history row, or nothing from an unexpected state', async () => {
     const id = await pendingAppointment();
-    const cancelledAt = new Date('2031-03-01T12:34:56.789Z');
+    // Every kind of column: text, integer, timestamp, null, boolean, jsonb.
+    const set = {
+      calcomBookingUid: 'uid-1',
+      calcomBookingId: 42,
+      cancelledAt: new Date('2031-03-01T12:34:56.789Z'),
+      failureReason: null,
+      needsAttention: true,
+      metadata: { reason: 'a "quoted" value' },
+    };
     const moved = await transition(t.db, {
       appointmentId: id,
       from: ['pending', 'rescheduling'],
       to: 'cancelled',
       event: 'cancelled',
       actor: 'worker',
-      set: {
-        calcomBookingUid: 'uid-1',
-        calcomBookingId: 42,
-        cancelledAt,
-        failureReason: null,
-        needsAttention: true,
-        metadata: { reason: 'a "quoted" value' },
-      },
+      set,
       data: { why: 'test' },
     });
     expect(moved).toBe(true);
     const [row] = await t.db.select().from(appointments).where(eq(appointments.id, id));
-    expect(row).toMatchObject({
-      status: 'cancelled',
-      calcomBookingUid: 'uid-1',
-      calcomBookingId: 42,
-      cancelledAt,
-      failureReason: null,
-      needsAttention: true,
-      metadata: { reason: 'a "quoted" value' },
-      version: 1,
-    });
+    expect(row).toMatchObject({ ...set, status: 'cancelled', version: 1 });
     // From a state it does not expect: nothing written, not even history.
     const again = await transition(t.db, {
       appointmentId: id,
@@ -86,11 +85,7 @@ describe('a state transition', () => {
       actor: 'worker',
     });
     expect(again).toBe(false);
-    const history = await t.db
-      .select()
-      .from(appointmentHistory)
-      .where(eq(appointmentHistory.appointmentId, id))
-      .orderBy(asc(appointmentHistory.id));
+    const history = await historyOf(id);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({
       event: 'cancelled',
@@ -136,10 +131,7 @@ describe('a state transition', () => {
     const [row] = await t.db.select().from(appointments).where(eq(appointments.id, id));
     expect(row?.status).toBe(winner);
     expect(row?.version).toBe(1);
-    const history = await t.db
-      .select()
-      .from(appointmentHistory)
-      .where(eq(appointmentHistory.appointmentId, id));
+    const history = await historyOf(id);
     expect(history.map((h) => [h.fromStatus, h.toStatus])).toEqual([['pending', winner]]);
   });
 });
