@@ -1,4 +1,3 @@
-export { type Batcher, type BatcherOptions, createBatcher } from './batcher.ts';
 export type { JobCatalog, JobName, JobPayload, QueueName } from './catalog.ts';
 export { isJobName, jobCatalog, parseJobPayload, QUEUE_NAMES } from './catalog.ts';
 export type { JobQueues, JobQueuesOptions } from './queues.ts';

@@ -1,6 +1,6 @@
 import { type Database, newId } from '@calgate/db';
-import { type Batcher, createBatcher } from '@calgate/jobs';
 import { sql } from 'drizzle-orm';
+import { type Batcher, createBatcher } from './batcher.ts';
 
 /** One verified delivery to store. */
 export interface InboxRow {
@@ -14,7 +14,7 @@ export interface InboxRow {
 
 export interface StoredRow {
   id: string;
-  /** False when the same delivery (trigger, uid, body) was stored before. */
+  /** False when the same delivery (receiving URL, trigger, uid, body) was stored before. */
   fresh: boolean;
 }
 
