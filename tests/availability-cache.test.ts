@@ -6,7 +6,7 @@ import { DEMO_API_KEY } from '@calgate/sandbox';
 import { createTestRedis, seedCompany } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 let serviceId: string;
@@ -28,7 +28,7 @@ const availability = (day: string, token = gw.company.token, id = serviceId) =>
 
 describe('the availability cache', () => {
   it('coalesces concurrent identical misses into one Cal.com call per event type, then serves hits', async () => {
-    const day = workday(7);
+    const day = testDay();
     const before = slotCalls().length;
     const answers = await Promise.all(Array.from({ length: 10 }, () => availability(day)));
     expect(answers.every((a) => a.statusCode === 200)).toBe(true);
@@ -39,7 +39,7 @@ describe('the availability cache', () => {
   });
 
   it('is invalidated for the staff member and day a booking touches', async () => {
-    const day = workday(8);
+    const day = testDay();
     await availability(day);
     const before = slotCalls().length;
     const booked = await gw.app.inject({
@@ -139,11 +139,12 @@ describe('which Cal.com key is used', () => {
       30_000,
     );
     await redis.quit();
-    const res = await availability(workday(9), own.token, own.serviceIds[0]);
+    const day = testDay();
+    const res = await availability(day, own.token, own.serviceIds[0]);
     expect(res.statusCode).toBe(200);
     const last = gw.sandbox.control.requests().at(-1);
     expect(last?.keyFingerprint).toBe(keyFingerprint('cal_test_sandbox_casey'));
-    const paused = await availability(workday(9));
+    const paused = await availability(day);
     expect(paused.statusCode).toBe(429);
     expect(paused.json().error.code).toBe('RATE_LIMIT_EXCEEDED');
     expect(Number(paused.headers['retry-after'])).toBeGreaterThan(20);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -9,7 +9,7 @@ afterAll(async () => {
   await gw.close();
 });
 
-const day = workday(2);
+const day = testDay();
 
 describe('the simple booking lifecycle through the HTTP API', () => {
   let serviceId: string;

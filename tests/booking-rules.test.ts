@@ -1,6 +1,6 @@
 import { seedCompany } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 let serviceId: string;
@@ -14,7 +14,7 @@ afterAll(async () => {
   await gw.close();
 });
 
-const day = workday(3);
+const day = testDay();
 const customer = { name: 'Ada Lovelace', email: 'ada@example.org' };
 const book = (
   body: Record<string, unknown>,

@@ -3,7 +3,7 @@ import { appointments } from '@calgate/db';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('a compensation that exhausts its attempts', () => {
       headers: auth(gw.company.token),
       payload: {
         serviceId: gw.company.serviceIds[2],
-        start: berlin(workday(19), '09:00'),
+        start: berlin(testDay(), '09:00'),
         timeZone: 'Europe/Berlin',
         customer: { name: 'A', email: 'stuck@example.org' },
       },

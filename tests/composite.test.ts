@@ -4,7 +4,7 @@ import { appointments } from '@calgate/db';
 import { processCompensate, processFinalize } from '@calgate/domain';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
 
 const SLOT_TAKEN = {
   statusCode: 400,
@@ -42,7 +42,7 @@ const ofAppointment = (id: string) =>
 
 describe('composite availability', () => {
   it('offers slots only where every segment has someone free at its offset, with segments and pauses', async () => {
-    const day = workday(10);
+    const day = testDay();
     const res = await gw.app.inject({
       method: 'GET',
       url: `/api/v2/services/${threeSegments}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
@@ -65,7 +65,7 @@ describe('composite availability', () => {
 
 describe('composite booking', () => {
   it('books every segment, last first, and confirms', async () => {
-    const day = workday(10);
+    const day = testDay();
     const res = await book(threeSegments, berlin(day, '09:00'), 'happy@example.org');
     expect(res.statusCode).toBe(201);
     const id = res.json().id;
@@ -87,7 +87,7 @@ describe('composite booking', () => {
   it.each([0, 1, 2])(
     'leaves zero active Cal.com bookings and a failed appointment when segment %i fails',
     async (position) => {
-      const day = workday(11);
+      const day = testDay();
       const start = ['09:00', '11:30', '14:00'][position] as string;
       // Segments are booked last-first: segment p is the (3 - p)th create.
       gw.sandbox.control.injectFault({
@@ -109,7 +109,7 @@ describe('composite booking', () => {
   );
 
   it('keeps compensating through a Cal.com outage and finishes when it recovers', async () => {
-    const day = workday(12);
+    const day = testDay();
     gw.sandbox.control.injectFault({
       operation: 'bookings.create',
       status: 400,
@@ -130,7 +130,7 @@ describe('composite booking', () => {
   }, 40_000);
 
   it('makes one composite appointment from the same Idempotency-Key twice', async () => {
-    const day = workday(13);
+    const day = testDay();
     const headers = { prefer: 'wait=20', 'idempotency-key': 'composite-once' };
     const first = await book(twoSegments, berlin(day, '10:00'), 'once@example.org', headers);
     const second = await book(twoSegments, berlin(day, '10:00'), 'once@example.org', headers);
@@ -140,7 +140,7 @@ describe('composite booking', () => {
   });
 
   it('cancels every segment on cancel', async () => {
-    const day = workday(14);
+    const day = testDay();
     const created = await book(twoSegments, berlin(day, '13:00'), 'cancel@example.org');
     const id = created.json().id;
     const res = await gw.app.inject({
@@ -159,7 +159,7 @@ describe('composite booking', () => {
   });
 
   it('keeps a confirmed appointment when its finalize job runs again after a crash', async () => {
-    const created = await book(twoSegments, berlin(workday(21), '09:00'), 'refinalize@example.org');
+    const created = await book(twoSegments, berlin(testDay(), '09:00'), 'refinalize@example.org');
     expect(created.statusCode).toBe(201);
     const id = created.json().id;
     // What a worker killed right after the confirmation leaves behind: the same job, run again.
@@ -180,7 +180,7 @@ describe('composite booking', () => {
   });
 
   it('answers 409 with alternatives when no staff member is free at the start', async () => {
-    const day = workday(15);
+    const day = testDay();
     await book(twoSegments, berlin(day, '09:00'), 'x1@example.org');
     await book(twoSegments, berlin(day, '09:00'), 'x2@example.org');
     const third = await book(twoSegments, berlin(day, '09:00'), 'x3@example.org');
@@ -219,7 +219,7 @@ describe('a worker killed between segment bookings', () => {
         headers: auth(g.company.token),
         payload: {
           serviceId: g.company.serviceIds[1],
-          start: berlin(workday(16), '09:00'),
+          start: berlin(testDay(), '09:00'),
           timeZone: 'Europe/Berlin',
           customer: customer('kill@example.org'),
         },
@@ -253,7 +253,7 @@ describe('composite reschedule', () => {
     });
 
   it('books the new segments first, then releases the old ones', async () => {
-    const day = workday(17);
+    const day = testDay();
     const created = await book(twoSegments, berlin(day, '09:00'), 'move@example.org');
     const id = created.json().id;
     const old = ofAppointment(id).map((b) => b.uid);
@@ -280,7 +280,7 @@ describe('composite reschedule', () => {
   });
 
   it('keeps the original appointment when the new segments cannot all be booked', async () => {
-    const day = workday(18);
+    const day = testDay();
     const created = await book(twoSegments, berlin(day, '09:00'), 'keep@example.org');
     const original = created.json();
     const before = ofAppointment(original.id).map((b) => b.uid);

@@ -8,7 +8,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 // What the OpenTelemetry SDK sets up in a service, with spans kept in memory.
 const exporter = new InMemorySpanExporter();
@@ -61,7 +61,7 @@ describe('the dashboard and metrics', () => {
   });
 
   it('serves Prometheus metrics with Cal.com calls, queue depths and shared counters', async () => {
-    const day = workday(3);
+    const day = testDay();
     await gw.app.inject({
       method: 'GET',
       url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
@@ -100,7 +100,7 @@ describe('tracing', () => {
       headers: auth(gw.company.token, { prefer: 'wait=20' }),
       payload: {
         serviceId: gw.company.serviceIds[0],
-        start: berlin(workday(4), '10:00'),
+        start: berlin(testDay(), '10:00'),
         timeZone: 'Europe/Berlin',
         customer: { name: 'Tracy', email: 'tracy@example.org' },
       },

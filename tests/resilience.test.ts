@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
 const API_MAIN = fileURLToPath(new URL('../services/api/src/main.ts', import.meta.url));
@@ -69,7 +69,7 @@ describe('when Cal.com answers 429', () => {
   it('pauses the key until the reset and completes every booking without a failed job', async () => {
     gw = await startGateway({ sandbox: { rateLimitPerMinute: 2, rateLimitBlockSeconds: 2 } });
     const g = gw;
-    const day = workday(4);
+    const day = testDay();
     const ids: string[] = [];
     for (const [i, time] of ['09:00', '09:30', '10:00', '10:30'].entries()) {
       ids.push(
@@ -97,7 +97,7 @@ describe('the per-key budget', () => {
     const started = Date.now();
     spawnWorker(g.env);
     spawnWorker(g.env);
-    const day = workday(5);
+    const day = testDay();
     const times = Array.from(
       { length: 15 },
       (_, i) => `${String(9 + Math.floor(i / 2)).padStart(2, '0')}:${i % 2 === 0 ? '00' : '30'}`,
@@ -131,7 +131,7 @@ describe('a worker killed after Cal.com accepted a booking but before we recorde
     g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 5_000 });
     const res = await request(
       g,
-      berlin(workday(6), '11:00'),
+      berlin(testDay(), '11:00'),
       g.company.staffIds[0] as string,
       'kill@example.org',
     );
@@ -159,7 +159,7 @@ describe('a worker killed after Cal.com accepted a booking but before we recorde
     g.sandbox.control.injectFault({ operation: 'bookings.create', status: 502, afterEffect: true });
     const res = await request(
       g,
-      berlin(workday(6), '12:00'),
+      berlin(testDay(), '12:00'),
       g.company.staffIds[1] as string,
       'lost@example.org',
       { prefer: 'wait=15' },

@@ -2,7 +2,7 @@ import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } f
 import { appointments, services, syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 const lines: string[] = [];
@@ -102,7 +102,7 @@ describe('event-type sync', () => {
     expect(await serviceNames()).not.toContain('Haircut');
     const availability = await gw.app.inject({
       method: 'GET',
-      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${workday(3)}&end=${workday(3)}&timeZone=Europe/Berlin`,
+      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${testDay()}&end=${testDay()}&timeZone=Europe/Berlin`,
       headers: auth(gw.company.token),
     });
     expect(availability.statusCode).toBe(404);
@@ -154,7 +154,7 @@ describe('creating a service', () => {
 
 describe('booking reconciliation', () => {
   it('picks up changes whose webhooks never arrived', async () => {
-    const day = workday(7);
+    const day = testDay();
     const created = await gw.app.inject({
       method: 'POST',
       url: '/api/v2/bookings',

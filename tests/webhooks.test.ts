@@ -13,7 +13,7 @@ import {
 import { seedCompany } from '@calgate/testkit';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, workday } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 const SECRET = 'test-webhook-secret-123';
 const fixture = (name: string) =>
@@ -314,7 +314,7 @@ describe('changes made in Cal.com', () => {
   it('cancels our appointment when it is cancelled in Cal.com', async () => {
     const created = await book(
       gw.company.serviceIds[0] as string,
-      berlin(workday(5), '10:00'),
+      berlin(testDay(), '10:00'),
       'cal-cancel@example.org',
     );
     gw.sandbox.control.cancelBookingDirect(created.calcom.bookingUid, 'Called the salon');
@@ -328,7 +328,7 @@ describe('changes made in Cal.com', () => {
   });
 
   it('follows a reschedule made in Cal.com to the new uid and time', async () => {
-    const day = workday(5);
+    const day = testDay();
     const created = await book(
       gw.company.serviceIds[0] as string,
       berlin(day, '11:00'),
@@ -346,7 +346,7 @@ describe('changes made in Cal.com', () => {
   it('records a booking made directly in Cal.com as a new appointment', async () => {
     const made = gw.sandbox.control.createBookingDirect({
       eventTypeId: HAIRCUT.billie,
-      start: berlin(workday(5), '12:00'),
+      start: berlin(testDay(), '12:00'),
       attendee: { name: 'Walk In', email: 'walk-in@example.org', timeZone: 'Europe/Berlin' },
     });
     const found = await eventually(async () => {
@@ -366,7 +366,7 @@ describe('changes made in Cal.com', () => {
   it('cancels every segment of a composite when one segment is cancelled in Cal.com', async () => {
     const created = await book(
       gw.company.serviceIds[2] as string,
-      berlin(workday(6), '09:00'),
+      berlin(testDay(), '09:00'),
       'cal-composite@example.org',
     );
     const segments = await gw.database.db

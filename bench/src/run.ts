@@ -13,7 +13,7 @@ import { appointments, createDb, ensureDatabase, runMigrations } from '@calgate/
 import { seedDemoCompany } from '@calgate/demo';
 import { combineSegments, type SegmentAvailability } from '@calgate/domain';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
-import { openDays, pool } from '@calgate/testkit';
+import { pool, salonTime, testDay, testDays } from '@calgate/testkit';
 import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -116,23 +116,15 @@ const baseline = (mode: string, extra: Record<string, string> = {}) =>
 const auth = { authorization: `Bearer ${demo.token}` };
 
 /** `count` distinct (staff, start) pairs: half-hour starts 09:00-17:30 Berlin, every stylist. */
-function slots(fromDay: number, count: number): Array<{ staffId: string; start: string }> {
+function slots(count: number): Array<{ staffId: string; start: string }> {
   const perDay = 18 * demo.staff.length;
   const out: Array<{ staffId: string; start: string }> = [];
-  for (const day of openDays(fromDay, Math.ceil(count / perDay))) {
+  for (const day of testDays(Math.ceil(count / perDay))) {
     for (let i = 0; i < 18; i++) {
       const hh = String(9 + Math.floor(i / 2)).padStart(2, '0');
       const mm = i % 2 === 0 ? '00' : '30';
-      const offset = new Intl.DateTimeFormat('en-US', {
-        timeZone: 'Europe/Berlin',
-        timeZoneName: 'longOffset',
-      })
-        .formatToParts(new Date(`${day}T12:00:00Z`))
-        .find((p) => p.type === 'timeZoneName')
-        ?.value.replace('GMT', '');
       for (const member of demo.staff) {
-        if (out.length < count)
-          out.push({ staffId: member.id, start: `${day}T${hh}:${mm}:00${offset || '+00:00'}` });
+        if (out.length < count) out.push({ staffId: member.id, start: salonTime(day, `${hh}:${mm}`) });
       }
     }
   }
@@ -191,7 +183,7 @@ async function bookingFloor(
   const started = performance.now();
   await pool(
     50,
-    slots(95, 2_000).map((slot, i) => async () => {
+    slots(2_000).map((slot, i) => async () => {
       await fetch(`http://127.0.0.1:${BASELINE_PORT}/bookings`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -286,7 +278,7 @@ try {
 
     const a = await api(baseEnv('b2'));
     procs.push(a);
-    const day = openDays(5, 1)[0] as string;
+    const day = testDay();
     const url = `http://127.0.0.1:${API_PORT}/api/v2/services/${haircut}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`;
     const warm = await fetch(url, { headers: auth });
     const bodyText = await warm.text();
@@ -324,7 +316,7 @@ try {
     procs.push(a);
     const w = await worker(env);
     procs.push(w);
-    const targets = slots(10, 2_000);
+    const targets = slots(2_000);
     const started = performance.now();
     const ids = (
       await pool(
@@ -425,7 +417,7 @@ try {
     const env = baseEnv('b4', { CALCOM_RATE_LIMIT_PER_MINUTE: String(BUDGET) });
     const a = await api(env);
     procs.push(a);
-    const targets = slots(60, Math.ceil(BUDGET * 2.4));
+    const targets = slots(Math.ceil(BUDGET * 2.4));
     const ids = (
       await pool(
         50,
@@ -482,7 +474,7 @@ try {
     procs.push(a);
     const w = await worker(env);
     procs.push(w);
-    const day = openDays(150, 1)[0] as string;
+    const day = testDay();
     const count = (since: number, op: string) =>
       sandbox.control.requests(since).filter((r) => r.operation === op).length;
     let asks = 0;
@@ -522,7 +514,7 @@ try {
     let compositeCalls = 0;
     let composites = 0;
     const compositeOps: Record<string, number> = {};
-    const cday = openDays(151, 1)[0] as string;
+    const cday = testDay();
     for (let i = 0; i < 5; i++) {
       const res = await fetch(
         `http://127.0.0.1:${API_PORT}/api/v2/services/${composite}/availability?start=${cday}&end=${cday}&timeZone=Europe/Berlin`,

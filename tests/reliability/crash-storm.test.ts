@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appointments } from '@calgate/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts';
-import { checkConsistency, drain, openDays, pool, report } from './support.ts';
+import { auth, berlin, type Gateway, startGateway, testDays } from '../support/gateway.ts';
+import { checkConsistency, drain, pool, report } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('../../services/worker/src/main.ts', import.meta.url));
 
@@ -30,8 +30,8 @@ function spawnWorker(): ChildProcess {
 
 describe('scenario 1: crash storm', () => {
   it('200 composite and 200 simple bookings while the worker is SIGKILLed again and again', async () => {
-    const simpleDays = openDays(30, 20);
-    const compositeDays = openDays(60, 50);
+    const simpleDays = testDays(20);
+    const compositeDays = testDays(50);
     const requests = [
       ...Array.from({ length: 200 }, (_, i) => ({
         serviceId: gw.company.serviceIds[0] as string,

@@ -2,8 +2,8 @@ import { registerWebhooksNow } from '@calgate/cli/operations';
 import { appointments } from '@calgate/db';
 import { QUEUE_NAMES } from '@calgate/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts';
-import { checkConsistency, drain, openDays, pool, report } from './support.ts';
+import { auth, berlin, type Gateway, startGateway, testDays } from '../support/gateway.ts';
+import { checkConsistency, drain, pool, report } from './support.ts';
 
 /** The gateway's budget per key and minute: the run needs more Cal.com calls than one minute allows. */
 const BUDGET = 100;
@@ -40,8 +40,8 @@ describe('scenario 2: fault storm', () => {
     gw.sandbox.control.injectFault({ operation: '*', timeout: true, probability: 0.05 / 0.7 });
     gw.sandbox.control.setWebhookDrop({ probability: 0.1 });
 
-    const simpleDays = openDays(100, 8);
-    const compositeDays = openDays(120, 10);
+    const simpleDays = testDays(8);
+    const compositeDays = testDays(10);
     const requests = [
       ...Array.from({ length: 40 }, (_, i) => ({
         serviceId: gw.company.serviceIds[0] as string,

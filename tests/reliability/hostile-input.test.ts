@@ -2,7 +2,7 @@ import { signCalcomPayload } from '@calgate/calcom';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway, workday } from '../support/gateway.ts';
+import { auth, berlin, type Gateway, startGateway, testDay } from '../support/gateway.ts';
 import { report } from './support.ts';
 
 let gw: Gateway;
@@ -19,7 +19,7 @@ beforeAll(async () => {
     headers: auth(gw.company.token, { prefer: 'wait=20' }),
     payload: {
       serviceId: gw.company.serviceIds[0],
-      start: berlin(workday(6), '09:00'),
+      start: berlin(testDay(), '09:00'),
       timeZone: 'Europe/Berlin',
       customer: { name: 'Target', email: 'target@example.org' },
     },
@@ -72,7 +72,7 @@ function bookingBody(): fc.Arbitrary<Record<string, unknown>> {
     {
       serviceId: fc.oneof(fc.constant(gw.company.serviceIds[0]), nasty, anyValue),
       start: fc.oneof(
-        fc.constant(berlin(workday(20), '09:00')),
+        fc.constant(berlin(testDay(), '09:00')),
         nasty,
         fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
       ),

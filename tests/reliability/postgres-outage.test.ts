@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { appointmentHistory, appointments, createDb, ensureDatabase, runMigrations } from '@calgate/db';
 import type { TestDatabase } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway } from '../support/gateway.ts';
-import { checkConsistency, drain, freePort, openDays, pool, report } from './support.ts';
+import { auth, berlin, type Gateway, startGateway, testDays } from '../support/gateway.ts';
+import { checkConsistency, drain, freePort, pool, report } from './support.ts';
 
 /** A PostgreSQL instance of our own on a spare port, which this test stops and starts. */
 function throwawayPostgres(port: number) {
@@ -74,7 +74,7 @@ afterAll(async () => {
 
 describe('scenario 5: PostgreSQL outage', () => {
   it('intake answers 503 while it is down, nothing is half-written, and everything recovers', async () => {
-    const days = openDays(200, 12);
+    const days = testDays(12);
     const requests = Array.from({ length: 120 }, (_, i) => ({
       key: `outage-${i}`,
       body: {

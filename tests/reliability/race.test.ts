@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway, workday } from '../support/gateway.ts';
+import { auth, berlin, type Gateway, startGateway, testDay } from '../support/gateway.ts';
 import { checkConsistency, report } from './support.ts';
 
 let gw: Gateway;
@@ -12,7 +12,7 @@ afterAll(async () => {
 
 describe('scenario 3: a race for five slots', () => {
   it('200 concurrent requests with different keys: exactly 5 confirmed, 195 SLOT_UNAVAILABLE', async () => {
-    const day = workday(9);
+    const day = testDay();
     const starts = ['09:00', '10:00', '11:00', '12:00', '13:00'].map((t) => berlin(day, t));
     const alex = gw.company.staffIds[0] as string;
     const responses = await Promise.all(

@@ -126,4 +126,4 @@ export function report(scenario: string, figures: Record<string, unknown>): void
   );
 }
 
-export { freePort, openDays, pool, throwawayRedis } from '@calgate/testkit';
+export { freePort, pool, throwawayRedis } from '@calgate/testkit';

@@ -5,7 +5,7 @@ import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, workday } from '../support/gateway.ts';
+import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from '../support/gateway.ts';
 import { report } from './support.ts';
 
 const WEBHOOK_SECRET = 'test-webhook-secret-123';
@@ -70,7 +70,7 @@ async function call(
 
 describe('scenario 7: tenant isolation', () => {
   it("company A's token reaches nothing of company B, and changes nothing", async () => {
-    const day = workday(8);
+    const day = testDay();
     const bBooking = await call(
       'POST',
       '/api/v2/bookings',
@@ -200,7 +200,7 @@ describe('scenario 7: tenant isolation', () => {
 
 describe('scenario 8: secrets', () => {
   it('never appear in logs or error bodies with CALCOM_DEBUG=true, and are not stored in plain text', async () => {
-    const day = workday(12);
+    const day = testDay();
     const booked = await call('POST', '/api/v2/bookings', auth(gw.company.token, { prefer: 'wait=20' }), {
       serviceId: gw.company.serviceIds[0],
       start: berlin(day, '09:00'),

@@ -8,9 +8,12 @@ import { createLogger } from '@calgate/telemetry';
 import {
   createTestDatabase,
   type SeededCompany,
+  salonTime,
   seedCompany,
   TEST_REDIS_URL,
   type TestDatabase,
+  testDay,
+  testDays,
   testRedisPrefix,
 } from '@calgate/testkit';
 import { startWorkerHost } from '@calgate/worker';
@@ -178,22 +181,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
 }
 
-/** The next weekday at least `days` ahead, YYYY-MM-DD. */
-export function workday(days = 2): string {
-  const date = new Date(Date.now() + days * 86_400_000);
-  while (date.getUTCDay() === 0 || date.getUTCDay() === 6) date.setUTCDate(date.getUTCDate() + 1);
-  return date.toISOString().slice(0, 10);
-}
-
-/** `HH:MM` on `day` in Europe/Berlin as an ISO instant with offset (the salon's zone). */
-export function berlin(day: string, hhmm: string): string {
-  const probe = new Date(`${day}T12:00:00Z`);
-  const name = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'longOffset' })
-    .formatToParts(probe)
-    .find((p) => p.type === 'timeZoneName')?.value;
-  const offset = name === undefined || name === 'GMT' ? '+00:00' : name.replace('GMT', '');
-  return `${day}T${hhmm}:00${offset}`;
-}
+/** `HH:MM` on `day` in Europe/Berlin (the salon's zone) as an ISO instant with that moment's offset. */
+export const berlin = salonTime;
+export { testDay, testDays };
 
 export function auth(token: string, extra: Record<string, string> = {}) {
   return { authorization: `Bearer ${token}`, ...extra };

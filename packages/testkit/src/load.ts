@@ -12,14 +12,3 @@ export async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Pr
   );
   return results;
 }
-
-/** Distinct days the sandbox's salon is open (Mon-Sat), starting `from` days ahead. */
-export function openDays(from: number, count: number): string[] {
-  const days: string[] = [];
-  const date = new Date(Date.now() + from * 86_400_000);
-  while (days.length < count) {
-    if (date.getUTCDay() !== 0) days.push(date.toISOString().slice(0, 10));
-    date.setUTCDate(date.getUTCDate() + 1);
-  }
-  return days;
-}
