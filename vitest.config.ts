@@ -13,8 +13,10 @@ const nameOf = (dir: string): string =>
 
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous on purpose: tests wait on events with deadlines of their own (`eventually`), and a
+    // loaded 2-core machine must not fail a correct gateway.
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
     projects: [
       ...packageDirs.map((dir) => ({ extends: true, test: { name: nameOf(dir), root: dir } })),
       {

@@ -4,7 +4,15 @@ import { appointments } from '@calgate/db';
 import { processCompensate, processFinalize } from '@calgate/domain';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
+import {
+  auth,
+  berlin,
+  eventually,
+  type Gateway,
+  queuesSettled,
+  startGateway,
+  testDay,
+} from './support/gateway.ts';
 
 const SLOT_TAKEN = {
   statusCode: 400,
@@ -123,11 +131,11 @@ describe('composite booking', () => {
     await eventually(async () => {
       const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
       return row?.status === 'failed' ? true : undefined;
-    }, 30_000);
+    });
     const cancels = gw.sandbox.control.requests().filter((r) => r.operation === 'bookings.cancel');
     expect(cancels.filter((r) => r.status === 503)).toHaveLength(3);
     expect(ofAppointment(id).filter((b) => b.status !== 'cancelled')).toHaveLength(0);
-  }, 40_000);
+  });
 
   it('makes one composite appointment from the same Idempotency-Key twice', async () => {
     const day = testDay();
@@ -173,7 +181,7 @@ describe('composite booking', () => {
         {} as never,
       ),
     ).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await queuesSettled(gw);
     const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
     expect(row?.status).toBe('confirmed');
     expect(ofAppointment(id).map((b) => b.status)).toEqual(['accepted', 'accepted']);
@@ -233,14 +241,14 @@ describe('a worker killed between segment bookings', () => {
       await eventually(async () => {
         const [row] = await g.database.db.select().from(appointments).where(eq(appointments.id, id));
         return row?.status === 'confirmed' ? true : undefined;
-      }, 40_000);
+      });
       expect(mine()).toHaveLength(3);
       expect(mine().every((b) => b.status === 'accepted')).toBe(true);
       expect(new Set(mine().map((b) => b.metadata.calgateId)).size).toBe(3);
     } finally {
       await g.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('composite reschedule', () => {

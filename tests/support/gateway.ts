@@ -3,6 +3,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { buildApp, createApiDeps } from '@calgate/api';
 import { type Config, loadConfig } from '@calgate/config';
 import { createDomainRuntime, type DomainRuntime } from '@calgate/domain';
+import { QUEUE_NAMES } from '@calgate/jobs';
 import { DEMO_API_KEY, type RunningSandbox, type SandboxOptions, startSandbox } from '@calgate/sandbox';
 import { createLogger } from '@calgate/telemetry';
 import {
@@ -17,6 +18,7 @@ import {
   testRedisPrefix,
 } from '@calgate/testkit';
 import { startWorkerHost } from '@calgate/worker';
+import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 
@@ -189,13 +191,40 @@ export function auth(token: string, extra: Record<string, string> = {}) {
   return { authorization: `Bearer ${token}`, ...extra };
 }
 
-/** Polls until `check` returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+/**
+ * Polls until `check` returns a value, or fails after `timeoutMs`. The deadline is generous on
+ * purpose: a passing check returns at once, and a loaded machine must not fail a correct gateway.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Waits until the gateway's queues hold no work (nothing waiting, active, delayed or waiting for
+ * children; the schedulers' own repeat jobs aside): what a test waits on instead of sleeping
+ * before it asserts that nothing (more) happened.
+ */
+export async function queuesSettled(g: Pick<Gateway, 'config'>, timeoutMs = 60_000): Promise<void> {
+  const connection = new Redis(g.config.redis.url, { maxRetriesPerRequest: null });
+  const queues = QUEUE_NAMES.map(
+    (name) => new Queue(name, { connection, prefix: g.config.redis.queuePrefix }),
+  );
+  try {
+    await eventually(async () => {
+      for (const queue of queues) {
+        const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+        if (jobs.some((job) => job !== undefined && !job.id?.startsWith('repeat:'))) return undefined;
+      }
+      return true;
+    }, timeoutMs);
+  } finally {
+    await Promise.all(queues.map((queue) => queue.close()));
+    await connection.quit();
   }
 }

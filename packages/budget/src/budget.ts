@@ -88,8 +88,10 @@ export function createBudget(options: BudgetOptions): Budget {
       return Number(await scripts.calgateBudgetPause(pauseKey(keyId), Math.max(1, Math.round(ms))));
     },
     async pausedFor(keyId) {
-      const until = Number((await redis.get(pauseKey(keyId))) ?? 0);
-      return Math.max(0, until - Date.now());
+      // Measured on Redis's clock, like the pause itself (this process's clock may differ): the
+      // marker lives 1 s past the pause's end.
+      const ttl = await redis.pttl(pauseKey(keyId));
+      return Math.max(0, ttl - 1000);
     },
   };
 }

@@ -40,13 +40,21 @@ async function ensureTemplate(admin: postgres.Sql): Promise<string> {
         await admin.unsafe(`drop database if exists "${name}" with (force)`);
         throw error;
       }
-      // Leftovers from earlier runs: other templates and test databases over an hour old.
-      const stale = await admin<{ datname: string }[]>`
-        select datname from pg_database
-        where (datname like 'calgate_tpl_%' and datname <> ${name})`;
-      for (const { datname } of stale)
-        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      // Dated by the server's clock (a test process's clock may be moved by libfaketime).
+      await admin.unsafe(
+        `do $$ begin execute format('comment on database %I is %L', '${name}', 'calgate test template ' || now()); end $$`,
+      );
     }
+    // Leftover templates of other migration sets: only those over a day old, because another
+    // checkout on this machine (a different branch) may be copying its own template right now.
+    const stale = await admin<{ datname: string }[]>`
+      select datname from pg_database
+      where datname like 'calgate_tpl_%' and datname <> ${name}
+        and coalesce(
+          substring(shobj_description(oid, 'pg_database') from 'calgate test template (.*)$')::timestamptz,
+          '-infinity'
+        ) < now() - interval '1 day'`;
+    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     return name;
   } finally {
     await admin`select pg_advisory_unlock(${TEMPLATE_LOCK})`;
@@ -68,10 +76,20 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
   try {
-    templateReady ??= ensureTemplate(admin);
-    const template = await templateReady;
     const name = `calgate_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-    await admin.unsafe(`create database "${name}" template "${template}"`);
+    for (let attempt = 1; ; attempt++) {
+      templateReady ??= ensureTemplate(admin);
+      const template = await templateReady;
+      try {
+        await admin.unsafe(`create database "${name}" template "${template}"`);
+        break;
+      } catch (error) {
+        // An older checkout's cleanup on this server may have dropped our template: make it again.
+        const gone = (error as { code?: string }).code === '3D000';
+        if (!gone || attempt >= 3) throw error;
+        templateReady = undefined;
+      }
+    }
     const url = urlFor(name);
     const { db, sql, close } = createDb(url, { max: 5, applicationName: 'calgate-test' });
     return {

@@ -5,5 +5,5 @@ export { dstChange, SALON_TIME_ZONE, salonTime, testDay, testDays } from './days
 export type { SeedCompanyOptions, SeededCompany, SeedSegment, SeedStaff } from './fixtures.ts';
 export { seedCompany } from './fixtures.ts';
 export { pool } from './load.ts';
-export { freePort, throwawayRedis } from './processes.ts';
+export { freePort, realClockEnv, throwawayRedis } from './processes.ts';
 export { createTestRedis, TEST_REDIS_URL, testRedisPrefix } from './redis.ts';

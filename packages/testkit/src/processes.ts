@@ -10,9 +10,7 @@ export function throwawayRedis(port: number) {
       child = spawn(
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        {
-          stdio: 'ignore',
-        },
+        { stdio: 'ignore', env: realClockEnv() },
       );
       await waitForPort(port, true);
     },
@@ -24,6 +22,28 @@ export function throwawayRedis(port: number) {
       await waitForPort(port, false);
     },
   };
+}
+
+/**
+ * The environment for a server a test starts (Redis, PostgreSQL) without libfaketime: when the suite
+ * runs with a moved clock (scripts/test-any-day.sh), servers keep the real time, as servers on
+ * another machine would (and redis-server cannot start under libfaketime at all).
+ */
+export function realClockEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('FAKETIME')) continue;
+    if (name === 'LD_PRELOAD') {
+      const kept = (value ?? '')
+        .split(/[:\s]+/)
+        .filter((lib) => lib !== '' && !lib.includes('faketime'))
+        .join(':');
+      if (kept !== '') clean[name] = kept;
+      continue;
+    }
+    clean[name] = value;
+  }
+  return clean;
 }
 
 /** A loopback port nobody listens on right now. */

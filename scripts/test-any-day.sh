@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Proves that the suite does not depend on the day, weekday or hour it runs at: runs it with the
+# clock of every process it starts moved (libfaketime) to instants where date arithmetic breaks:
+# a Friday afternoon, a Saturday, a Sunday night, and the night the clocks go back in Europe/Berlin
+# (that one also with the processes' own zone set to Europe/Berlin).
+#
+#   bash scripts/test-any-day.sh                     # every instant, the whole suite
+#   bash scripts/test-any-day.sh tests/composite.test.ts   # every instant, some files
+#   INSTANTS='2027-10-31T01:30:00+02:00|Europe/Berlin' bash scripts/test-any-day.sh
+#
+# The clock is moved by an offset, not set to a fixed start, so that every process (the spawned
+# workers too) shares one moved clock that keeps running. PostgreSQL and Redis keep the real time,
+# as servers on another machine would.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v faketime >/dev/null; then
+  echo "[any-day] installing libfaketime (Debian package faketime)"
+  apt-get update -qq >/dev/null && apt-get install -y -qq faketime >/dev/null
+fi
+
+# Instants (in Europe/Berlin, the salon's zone) relative to today, so that the clock only ever moves
+# forward: the next Friday 16:00, Saturday 11:00 and Sunday 23:30, and 01:30 on the next last Sunday
+# of October (the night the clocks go back), each as "epoch seconds|the processes' TZ".
+berlin_at() { TZ=Europe/Berlin date -d "$1" +%s; }
+last_sunday_of_october() {
+  local year day
+  year=$(date +%Y)
+  for year in "$year" $((year + 1)); do
+    day=$(TZ=Europe/Berlin date -d "$year-10-31 12:00" +%Y-%m-%d)
+    while [ "$(date -d "$day" +%u)" != 7 ]; do day=$(date -d "$day -1 day" +%Y-%m-%d); done
+    if [ "$(berlin_at "$day 01:30")" -gt "$(date +%s)" ]; then echo "$day"; return; fi
+  done
+}
+default_instants=(
+  "$(berlin_at 'next friday 16:00')|UTC"
+  "$(berlin_at 'next saturday 11:00')|UTC"
+  "$(berlin_at 'next sunday 23:30')|UTC"
+  "$(berlin_at "$(last_sunday_of_october) 01:30")|Europe/Berlin"
+)
+if [ -n "${INSTANTS:-}" ]; then read -r -a instants <<<"$INSTANTS"; else instants=("${default_instants[@]}"); fi
+
+failed=()
+for entry in "${instants[@]}"; do
+  at="${entry%%|*}"
+  zone="UTC"
+  [ "$entry" != "$at" ] && zone="${entry#*|}"
+  # An instant is epoch seconds or anything `date -d` reads.
+  [[ "$at" =~ ^[0-9]+$ ]] || at=$(date -d "$at" +%s)
+  instant=$(TZ=Europe/Berlin date -d "@$at" '+%a %Y-%m-%d %H:%M %Z')
+  offset=$((at - $(date +%s)))
+  echo "== suite at $instant (processes' TZ=$zone, clock moved by ${offset}s)"
+  # The monotonic clock stays real: timers and timeouts measure real durations.
+  TZ="$zone" FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$( [ "$offset" -ge 0 ] && echo +)${offset}s" \
+    node -e 'console.log(`[any-day] processes see ${new Date().toString()}`)'
+  TZ="$zone" FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$( [ "$offset" -ge 0 ] && echo +)${offset}s" \
+    pnpm --silent vitest run "$@" || failed+=("$instant")
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "[any-day] the suite failed at: ${failed[*]}" >&2
+  exit 1
+fi
+echo "[any-day] the suite passed at every instant: ${instants[*]}"
