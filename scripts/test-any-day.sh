@@ -5,7 +5,7 @@
 # (that one also with the processes' own zone set to Europe/Berlin).
 #
 #   bash scripts/test-any-day.sh                     # every instant, the whole suite
-#   bash scripts/test-any-day.sh tests/composite.test.ts   # every instant, some files
+#   bash scripts/test-any-day.sh composite            # every instant, the files matching a filter
 #   INSTANTS='2027-10-31T01:30:00+02:00|Europe/Berlin' bash scripts/test-any-day.sh
 #
 # The clock is moved by an offset, not set to a fixed start, so that every process (the spawned
