@@ -1,3 +1,4 @@
+import { resolveFileSecrets } from './file-secrets.ts';
 import { type Env, envSchema } from './schema.ts';
 
 /** Typed, grouped configuration derived from the environment. */
@@ -57,7 +58,9 @@ export class ConfigError extends Error {
  */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // An empty value (`NAME=` in a .env file) means "not set", never an empty string or secret.
-  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const files = resolveFileSecrets(source, new Set(Object.keys(envSchema.shape)));
+  if (files.problems.length > 0) throw new ConfigError(files.problems);
+  const present = Object.fromEntries(Object.entries(files.env).filter(([, value]) => value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {

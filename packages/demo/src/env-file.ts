@@ -12,6 +12,7 @@ export function ensureEnvFile(envPath: string, examplePath: string): boolean {
     CALCOM_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
     ADMIN_USERNAME: 'admin',
     ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
+    POSTGRES_PASSWORD: randomBytes(16).toString('hex'),
   };
   const text = readFileSync(examplePath, 'utf8')
     .split('\n')

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -11,6 +12,9 @@ import { bookingRoutes } from './routes/v2/bookings.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
+/** What a caller's request id may look like: letters, digits and `._:-`, at most 64 characters. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /**
  * Builds the HTTP app without listening: `main.ts` listens, tests call `app.inject()`.
  */
@@ -19,8 +23,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // pino's Logger is Fastify's logger; the cast bridges the two packages' type declarations.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.http.bodyLimitBytes,
-    // Request ids from a trusted proxy are kept; otherwise Fastify generates one.
-    requestIdHeader: 'x-request-id',
+    // A caller's X-Request-Id is kept when it looks like an id (it ends up in logs and error
+    // bodies); anything else gets one of ours.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   // With tracing configured: one server span per request, active while the handler runs, so
@@ -38,6 +47,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // they are serialised without validating each one again (which cost most of a hot request).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   registerErrorHandling(app);
+  // Every answer names its request id, so a caller can quote it and an operator find its log lines.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {

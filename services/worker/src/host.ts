@@ -33,7 +33,7 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
   const metricsServer =
     config.worker.metricsPort === undefined
       ? undefined
-      : await serveMetrics(deps.metrics, config.http.host, config.worker.metricsPort);
+      : await serveMetrics(deps.metrics, config.http.host, config.worker.metricsPort, config.admin);
   const schedule = () => upsertSchedules(deps.queues.queue('sync'), config);
   await schedule();
   // Redis without persistence forgets schedulers when it restarts: put them back when it returns.

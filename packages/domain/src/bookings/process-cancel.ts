@@ -1,6 +1,6 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
 import { appointments } from '@calgate/db';
-import { isAppError } from '@calgate/errors';
+import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
@@ -92,7 +92,7 @@ export async function failCancelBooking(
     .update(appointments)
     .set({
       needsAttention: true,
-      failureReason: error instanceof Error ? error.message.slice(0, 500) : 'cancel failed',
+      failureReason: publicFailure(error).message,
     })
     .where(eq(appointments.id, payload.appointmentId));
   deps.logger.error(

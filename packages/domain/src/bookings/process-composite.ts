@@ -1,6 +1,6 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
-import { AppError, isAppError } from '@calgate/errors';
+import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
@@ -125,7 +125,7 @@ export async function failBookSegment(
   error: unknown,
 ): Promise<void> {
   const code = isAppError(error) ? error.code : 'INTERNAL';
-  const reason = error instanceof Error ? error.message.slice(0, 500) : 'segment failed';
+  const reason = publicFailure(error).message;
   await deps.db
     .update(appointmentSegments)
     .set({ status: 'failed', failureReason: reason, updatedAt: new Date() })

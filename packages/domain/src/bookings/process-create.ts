@@ -1,6 +1,6 @@
 import { type Booking, isAlreadyCancelled } from '@calgate/calcom';
 import { appointments } from '@calgate/db';
-import { AppError, isAppError } from '@calgate/errors';
+import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
@@ -220,7 +220,7 @@ export async function failCreateBooking(
     actor: 'worker',
     set: {
       failureCode: code,
-      failureReason: error instanceof Error ? error.message.slice(0, 500) : 'unknown error',
+      failureReason: publicFailure(error).message,
       // A send whose answer never came may have booked; an operator must look.
       needsAttention: mayHaveLanded,
     },

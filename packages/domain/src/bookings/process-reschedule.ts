@@ -1,5 +1,5 @@
 import type { Booking } from '@calgate/calcom';
-import { isAppError } from '@calgate/errors';
+import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import type { DomainDeps } from '../deps.ts';
 import { loadService } from '../services/catalog.ts';
@@ -131,7 +131,7 @@ export async function failRescheduleBooking(
     data: {
       requestId: payload.requestId,
       code,
-      message: error instanceof Error ? error.message.slice(0, 500) : 'reschedule failed',
+      message: publicFailure(error).message,
       alternatives,
     },
   });

@@ -26,12 +26,22 @@ async function check(
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/health/ready', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/health/ready', { schema: { hide: true } }, async (request, reply) => {
     const [postgres, redis] = await Promise.all([
       check(() => deps.sql`select 1`),
       check(() => deps.redis.ping()),
     ]);
     const ready = postgres.ok && redis.ok;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis });
+    // The reason goes to the log; the answer (unauthenticated) says only what is down.
+    for (const [name, result] of [
+      ['postgres', postgres],
+      ['redis', redis],
+    ] as const) {
+      if (!result.ok) request.log.warn({ dependency: name, reason: result.error }, 'readiness check failed');
+    }
+    const shown = (r: typeof postgres) => ({ ok: r.ok, latencyMs: r.latencyMs });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'unavailable', postgres: shown(postgres), redis: shown(redis) });
   });
 }
