@@ -93,6 +93,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     CALCOM_RETRY_ATTEMPTS: '2',
     CALCOM_WEBHOOK_SECRET: 'test-webhook-secret-123',
     CALCOM_RATE_LIMIT_PER_MINUTE: '50000',
+    // Likewise our own per-company rate limit (tests/limits.test.ts sets tight ones).
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+    API_RATE_LIMIT_BURST: '1000000',
     // Suites that test the syncs run them explicitly.
     EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
     RECONCILE_INTERVAL_MINUTES: '0',

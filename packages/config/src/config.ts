@@ -31,7 +31,19 @@ export interface Config {
     /** How often the sweeper re-enqueues work Postgres holds but Redis lost. */
     sweepIntervalMs: number;
   };
-  availability: { cacheTtlSeconds: number };
+  availability: {
+    cacheTtlSeconds: number;
+    /** How far ahead an availability window may reach (each new day costs Cal.com calls). */
+    maxDaysAhead: number;
+  };
+  /** Our own API's limits per company (a company's own setting overrides the rate). */
+  limits: {
+    /** Requests per minute per company on /api/v2, shared by every API process. */
+    ratePerMinute: number;
+    burst: number;
+    /** `Prefer: wait` requests one API process holds at once per company; more are answered at once. */
+    waitersPerCompany: number;
+  };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
   /**
@@ -107,7 +119,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       metricsPort: env.WORKER_METRICS_PORT,
       sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     },
-    availability: { cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS },
+    availability: {
+      cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS,
+      maxDaysAhead: env.AVAILABILITY_MAX_DAYS_AHEAD,
+    },
+    limits: {
+      ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+      burst: env.API_RATE_LIMIT_BURST,
+      waitersPerCompany: env.MAX_WAITERS_PER_COMPANY,
+    },
     sync: {
       eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,

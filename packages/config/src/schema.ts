@@ -68,6 +68,10 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
+  AVAILABILITY_MAX_DAYS_AHEAD: positiveInt(3650).default(365),
+  API_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(600),
+  API_RATE_LIMIT_BURST: positiveInt(1_000_000).default(100),
+  MAX_WAITERS_PER_COMPANY: z.coerce.number().int().min(0).max(10_000).default(20),
   EVENT_TYPE_SYNC_INTERVAL_MINUTES: z.coerce
     .number()
     .int()

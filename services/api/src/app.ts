@@ -6,6 +6,7 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.ts';
+import { registerRateLimit } from './plugins/rate-limit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
@@ -85,6 +86,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(
     async (scope) => {
       registerCompanyAuth(scope, deps.db);
+      registerRateLimit(scope, deps);
       await serviceRoutes(scope, deps);
       await bookingRoutes(scope, deps);
     },

@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.ts';
 import { type ErrorBody, errorBody } from '../../plugins/error-handler.ts';
+import { createWaitSlots } from '../../wait-slots.ts';
 import {
   appointmentSchema,
   bookingBodySchema,
@@ -51,6 +52,7 @@ function safeStatus(code: string): number {
 /** Book, read, reschedule and cancel appointments. */
 export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
+  const waitSlots = createWaitSlots(deps.config.limits.waitersPerCompany);
 
   app.post(
     '/bookings',
@@ -79,15 +81,18 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
             };
       const accepted = await requestBooking(deps, request.company, request.body, idempotency);
       if (accepted.replayed) reply.header('idempotent-replayed', 'true');
-      const waitMs = parsePreferWait(request.headers.prefer);
-      if (waitMs > 0) {
-        await deps.waiter.waitFor(
-          accepted.appointmentId,
-          async () =>
-            (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status !== 'pending',
-          waitMs,
-        );
-      }
+      const asked = parsePreferWait(request.headers.prefer);
+      const waited =
+        asked > 0 &&
+        (await waitSlots.hold(companyId, () =>
+          deps.waiter.waitFor(
+            accepted.appointmentId,
+            async () =>
+              (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status !== 'pending',
+            asked,
+          ),
+        ));
+      const waitMs = waited ? asked : 0;
       // Without a wait the answer is what this request just wrote: no read-back.
       const view =
         waitMs === 0 && accepted.view !== undefined
@@ -143,8 +148,9 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
           outcome = (await rescheduleTarget(deps, id, requestId))?.outcome;
           return outcome !== undefined;
         };
-        if (waitMs > 0) await deps.waiter.waitFor(id, settled, waitMs);
-        else await settled();
+        const waited =
+          waitMs > 0 && (await waitSlots.hold(companyId, () => deps.waiter.waitFor(id, settled, waitMs)));
+        if (!waited) await settled();
       }
       const view = await getAppointmentView(deps.db, companyId, id);
       reply.header('location', `/api/v2/bookings/${id}`);
@@ -188,10 +194,12 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
       const accepted = await requestCancel(deps, companyId, id, request.body ?? {});
       const waitMs = parsePreferWait(request.headers.prefer);
       if (accepted.kind === 'accepted' && waitMs > 0) {
-        await deps.waiter.waitFor(
-          id,
-          async () => (await loadAppointment(deps.db, companyId, id)).status !== 'cancelling',
-          waitMs,
+        await waitSlots.hold(companyId, () =>
+          deps.waiter.waitFor(
+            id,
+            async () => (await loadAppointment(deps.db, companyId, id)).status !== 'cancelling',
+            waitMs,
+          ),
         );
       }
       const view = await getAppointmentView(deps.db, companyId, id);

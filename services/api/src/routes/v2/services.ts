@@ -1,4 +1,5 @@
-import { getAvailability, listServices } from '@calgate/domain';
+import { getAvailability, listServices, readWindow } from '@calgate/domain';
+import { AppError } from '@calgate/errors';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -61,6 +62,15 @@ export async function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
       },
     },
     async (request, reply) => {
+      // Every new day costs Cal.com calls: windows reach a bounded distance ahead.
+      const horizon = Date.now() + deps.config.availability.maxDaysAhead * 86_400_000;
+      if (readWindow(request.query).end.getTime() > horizon) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `end: availability reaches at most ${deps.config.availability.maxDaysAhead} days ahead`,
+          { details: { field: 'end', maxDaysAhead: deps.config.availability.maxDaysAhead } },
+        );
+      }
       const view = await getAvailability(deps, request.company, {
         serviceId: request.params.serviceId,
         ...request.query,
