@@ -36,6 +36,8 @@ export interface Config {
     /** How far ahead an availability window may reach (each new day costs Cal.com calls). */
     maxDaysAhead: number;
   };
+  /** Days finished rows are kept (0: forever); a daily job deletes the rest. */
+  retention: { webhookInboxDays: number; appointmentHistoryDays: number };
   /** Our own API's limits per company (a company's own setting overrides the rate). */
   limits: {
     /** Requests per minute per company on /api/v2, shared by every API process. */
@@ -122,6 +124,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     availability: {
       cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS,
       maxDaysAhead: env.AVAILABILITY_MAX_DAYS_AHEAD,
+    },
+    retention: {
+      webhookInboxDays: env.RETENTION_WEBHOOK_INBOX_DAYS,
+      appointmentHistoryDays: env.RETENTION_APPOINTMENT_HISTORY_DAYS,
     },
     limits: {
       ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,

@@ -68,6 +68,8 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
+  RETENTION_WEBHOOK_INBOX_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  RETENTION_APPOINTMENT_HISTORY_DAYS: z.coerce.number().int().min(0).max(36_500).default(730),
   AVAILABILITY_MAX_DAYS_AHEAD: positiveInt(3650).default(365),
   API_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(600),
   API_RATE_LIMIT_BURST: positiveInt(1_000_000).default(100),

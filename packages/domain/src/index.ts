@@ -41,6 +41,8 @@ export { createApiToken, createCompany, setCompanySecrets } from './companies.ts
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
+export type { RetentionPolicy, RetentionResult } from './maintenance/retention.ts';
+export { purgeExpired } from './maintenance/retention.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';

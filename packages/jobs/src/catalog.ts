@@ -105,6 +105,13 @@ export const jobCatalog = {
     jobId: (p) => `sync-fan-out-${p.kind}`,
     retried: false,
   }),
+  /** Scheduled daily: deletes finished rows past their retention (RETENTION_*). */
+  'maintenance.retention': defineJob({
+    queue: 'sync',
+    schema: z.object({}),
+    jobId: () => 'maintenance-retention',
+    retried: false,
+  }),
   'maintenance.sweep': defineJob({
     queue: 'sync',
     schema: z.object({}),

@@ -13,6 +13,7 @@ import {
   processFinalize,
   processRescheduleBooking,
   processWebhook,
+  purgeExpired,
   reconcileBookings,
   sweepStuckAppointments,
   sweepWebhookInbox,
@@ -73,6 +74,9 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
         }
         return { companies: ids.length, run };
       },
+    },
+    'maintenance.retention': {
+      process: () => purgeExpired(deps, deps.config.retention),
     },
     'maintenance.sweep': {
       process: async () => ({

@@ -64,6 +64,11 @@ async function upsertSchedules(sync: Queue, config: Config): Promise<void> {
     { every: config.worker.sweepIntervalMs },
     { name: 'maintenance.sweep', data: {} },
   );
+  await sync.upsertJobScheduler(
+    'maintenance-retention',
+    { every: 24 * 3_600_000 },
+    { name: 'maintenance.retention', data: {} },
+  );
   const periodic = [
     ['sync-event-types', config.sync.eventTypesEveryMinutes, 'event-types'],
     ['sync-reconcile', config.sync.reconcileEveryMinutes, 'reconcile'],
