@@ -2,7 +2,7 @@ import { createBudget } from '@calgate/budget';
 import type { Config } from '@calgate/config';
 import { createDb, parseEncryptionKey } from '@calgate/db';
 import { createJobQueues } from '@calgate/jobs';
-import type { Logger } from '@calgate/telemetry';
+import { calcomLogger, type Logger } from '@calgate/telemetry';
 import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
@@ -64,7 +64,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
   const queues = createJobQueues({
     connection,
     prefix,
-    retryAttempts: config.calcom.retryAttempts,
+    maxRetries: config.calcom.maxRetries,
     compensationAttempts: config.worker.compensationAttempts,
     onError: (error, source) => logger.warn({ err: error, source }, 'queue connection error'),
     tracing: config.tracing,
@@ -88,7 +88,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
       debug: config.calcom.debug,
       encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
       budget,
-      logger,
+      logger: calcomLogger(logger, config.calcom.debug),
       onResponse: observeCalcom(metrics),
     }),
     slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),
