@@ -62,7 +62,7 @@ describe('CALCOM_DEBUG', () => {
     const id = await book(g, '10:00');
     await eventually(async () => ((await statusOf(g, id)) === 'confirmed' ? true : undefined), 30_000);
     await eventually(async () => (lines.some((l) => l.msg === 'calcom response') ? true : undefined));
-    const request = lines.find((l) => l.msg === 'calcom request' && l.operation === 'createBooking');
+    const request = lines.find((l) => l.msg === 'calcom request' && l.operation === 'bookings.create');
     expect(request).toBeDefined();
     const text = JSON.stringify(lines);
     expect(text).toContain('p***@example.org');
@@ -123,9 +123,9 @@ describe('without CALCOM_WEBHOOK_SECRET', () => {
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
     });
-    await eventually(async () => (output.includes('Server listening') ? true : undefined), 30_000);
+    await eventually(async () => (output.includes('Server listening') ? true : undefined), 60_000);
     expect(output).toMatch(/"level":40.*CALCOM_WEBHOOK_SECRET is not set: every Cal.com delivery/);
-  });
+  }, 90_000);
 });
 
 describe('QUEUE_PREFIX', () => {
