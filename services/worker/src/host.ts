@@ -1,5 +1,5 @@
 import type { Config } from '@calgate/config';
-import { createJobWorkers } from '@calgate/jobs';
+import { createJobWorkers, errorLogFields } from '@calgate/jobs';
 import { type Logger, withLogBindings } from '@calgate/telemetry';
 import type { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
@@ -42,7 +42,9 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
   await schedule();
   // Redis without persistence forgets schedulers when it restarts: put them back when it returns.
   deps.connection.on('ready', () => {
-    schedule().catch((error: unknown) => logger.warn({ err: error }, 'could not restore job schedulers'));
+    schedule().catch((error: unknown) =>
+      logger.warn(errorLogFields(error).fields, 'could not restore job schedulers'),
+    );
   });
   logger.info(
     {
