@@ -27,7 +27,8 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string 
 
 const jsonLines = (text: string) => text.split('\n').filter((line) => line.trimStart().startsWith('{'));
 
-describe('pnpm cli at LOG_LEVEL=info', () => {
+// Each run starts a Node process that loads the whole CLI: slow on a busy machine.
+describe('pnpm cli at LOG_LEVEL=info', { timeout: 90_000 }, () => {
   it('prints only human text on stdout, even with --verbose, whose log lines go to stderr', async () => {
     const { stdout, stderr } = await cli('sync:event-types', '--verbose');
     expect(stdout).toMatch(new RegExp(`\\[1/1\\] ${gw.company.companyId}: \\d+ event types`));
@@ -39,6 +40,15 @@ describe('pnpm cli at LOG_LEVEL=info', () => {
     const { stdout, stderr } = await cli('jobs:failed');
     expect(stdout).toBe('0 failed job(s)\n');
     expect(stderr).toBe('');
+  });
+
+  it('says on stderr, in words, what a setting will cause', async () => {
+    const { stdout, stderr } = await run(process.execPath, [CLI_MAIN, 'jobs:failed'], {
+      cwd: tmpdir(),
+      env: { ...process.env, ...gw.env, CALCOM_WEBHOOK_SECRET: '' },
+    });
+    expect(stdout).toBe('0 failed job(s)\n');
+    expect(stderr).toMatch(/^warning: CALCOM_WEBHOOK_SECRET is not set: .* answered 401/);
   });
 
   it('answers with one JSON document with --json', async () => {

@@ -70,6 +70,7 @@ if (command === undefined || values.help === true) {
 }
 if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfigOrExit();
+for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
 // stdout is the command's answer; log lines (JSON) go to stderr, and only warnings unless asked.
 const logger = createLogger({
   name: 'calgate-cli',
