@@ -15,7 +15,7 @@ beforeAll(async () => {
     env: {
       CALCOM_RATE_LIMIT_PER_MINUTE: String(BUDGET),
       CALCOM_TIMEOUT: '1',
-      CALCOM_RETRY_ATTEMPTS: '6',
+      CALCOM_MAX_RETRIES: '6',
       COMPENSATION_ATTEMPTS: '50',
       WORKER_CONCURRENCY: '10',
       SWEEP_INTERVAL_SECONDS: '5',

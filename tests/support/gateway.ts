@@ -90,7 +90,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     CALCOM_BASE_URL: sandbox.baseUrl,
     CALCOM_API_KEY: DEMO_API_KEY,
     CALCOM_TIMEOUT: '5',
-    CALCOM_RETRY_ATTEMPTS: '2',
+    CALCOM_MAX_RETRIES: '2',
     CALCOM_WEBHOOK_SECRET: 'test-webhook-secret-123',
     CALCOM_RATE_LIMIT_PER_MINUTE: '50000',
     // Likewise our own per-company rate limit (tests/limits.test.ts sets tight ones).

@@ -8,15 +8,18 @@ export function keyFingerprint(apiKey: string): string {
 const SECRET_FIELD = /secret|password|token|api[-_]?key|authorization|^key$/i;
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 const PHONE_FIELD = /phone/i;
+// Customers' names and free text (a booking's title carries the attendee's name).
+const PERSONAL_FIELD =
+  /^(name|firstName|lastName|displayName|title|notes|additionalNotes|description|cancellationReason|reschedulingReason)$/i;
 
 /**
  * A copy of a request or response body safe to log with CALCOM_DEBUG: emails masked to their
- * first letter and domain, phone numbers and secret-looking fields removed.
+ * first letter and domain; phone numbers, names, notes and secret-looking fields removed.
  */
 export function redact(value: unknown, field = ''): unknown {
   if (SECRET_FIELD.test(field)) return '[redacted]';
   if (typeof value === 'string') {
-    if (PHONE_FIELD.test(field)) return '***';
+    if (PHONE_FIELD.test(field) || PERSONAL_FIELD.test(field)) return '***';
     return value.replace(EMAIL, '$1***@$2');
   }
   if (Array.isArray(value)) return value.map((item) => redact(item, field));

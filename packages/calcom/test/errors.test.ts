@@ -89,10 +89,12 @@ describe('classifyCalcomError', () => {
 });
 
 describe('redaction and fingerprints', () => {
-  it('masks emails and phones and drops secrets', () => {
+  it('masks emails, phones, names and notes and drops secrets', () => {
     const out = JSON.stringify(
       redact({
-        attendee: { email: 'priya@example.org', phoneNumber: '+4915112345678' },
+        attendee: { name: 'Priya Raman', email: 'priya@example.org', phoneNumber: '+4915112345678' },
+        title: 'Haircut between Alex and Priya Raman',
+        responses: { notes: 'allergic to ammonia' },
         secret: 'x',
         apiKey: 'cal_live_1',
       }),
@@ -100,6 +102,8 @@ describe('redaction and fingerprints', () => {
     expect(out).not.toContain('priya@');
     expect(out).toContain('p***@example.org');
     expect(out).not.toContain('4915112345678');
+    expect(out).not.toContain('Priya');
+    expect(out).not.toContain('ammonia');
     expect(out).not.toContain('cal_live_1');
     expect(keyFingerprint('cal_live_1')).toMatch(/^key_[0-9a-f]{12}$/);
   });

@@ -9,6 +9,8 @@ export interface CliContext {
   connection: Redis;
   prefix: string;
   out: (line: string) => void;
+  /** A structured result for `--json` (see `Output`). */
+  record?: (value: Record<string, unknown>) => void;
 }
 
 function queuesNamed(context: CliContext, name: string | undefined): Queue[] {
@@ -28,6 +30,13 @@ export async function listFailedJobs(context: CliContext, queueName?: string): P
   for (const queue of queuesNamed(context, queueName)) {
     for (const job of await queue.getFailed(0, 999)) {
       count++;
+      context.record?.({
+        queue: queue.name,
+        id: job.id,
+        name: job.name,
+        attemptsMade: job.attemptsMade,
+        failedReason: job.failedReason ?? null,
+      });
       context.out(
         `${queue.name}\t${job.id}\t${job.name}\tattempts=${job.attemptsMade}\t${(job.failedReason ?? '').slice(0, 200)}`,
       );
@@ -53,6 +62,7 @@ export async function retryFailedJobs(
       if ((await job.getState()) !== 'failed') continue;
       await job.retry('failed');
       retried++;
+      context.record?.({ queue: queue.name, id: job.id, name: job.name, retried: true });
       context.out(`retried ${queue.name}/${job.id} (${job.name})`);
     }
     await queue.close();
@@ -70,6 +80,13 @@ export async function listNeedsAttention(context: CliContext): Promise<number> {
     .orderBy(desc(appointments.updatedAt))
     .limit(500);
   for (const row of rows) {
+    context.record?.({
+      id: row.id,
+      status: row.status,
+      startsAt: row.startsAt.toISOString(),
+      failureCode: row.failureCode,
+      failureReason: row.failureReason,
+    });
     context.out(
       `${row.id}\t${row.status}\t${row.startsAt.toISOString()}\t${row.failureCode ?? ''}\t${row.failureReason ?? ''}`,
     );

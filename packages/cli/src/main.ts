@@ -13,6 +13,7 @@ import {
   syncEventTypesNow,
   tokenCreate,
 } from './operations.ts';
+import { createOutput } from './output.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
@@ -36,6 +37,10 @@ Jobs
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
 
+Options of every command
+  --json                                  one JSON document on stdout ({"ok", "records", "lines"}) for scripts
+  --verbose                               log lines (at LOG_LEVEL) on stderr; without it only warnings
+
 Secrets can come from the environment instead of the command line (shell history):
 CALGATE_CLI_CALCOM_KEY, CALGATE_CLI_WEBHOOK_SECRET.
 `;
@@ -54,6 +59,8 @@ const { positionals, values } = parseArgs({
     duration: { type: 'string' },
     address: { type: 'string' },
     help: { type: 'boolean' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
   },
 });
 const [command] = positionals;
@@ -63,14 +70,24 @@ if (command === undefined || values.help === true) {
 }
 if (existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfigOrExit();
+for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+// stdout is the command's answer; log lines (JSON) go to stderr, and only warnings unless asked.
 const logger = createLogger({
   name: 'calgate-cli',
-  level: process.env.LOG_LEVEL === undefined ? 'warn' : config.logLevel,
+  level: values.verbose === true ? config.logLevel : 'warn',
+  destination: process.stderr,
 });
+const output = createOutput({ json: values.json === true });
 const runtime = createDomainRuntime(config, logger, { service: 'calgate-cli', failFast: false });
-const out = (line: string) => process.stdout.write(`${line}\n`);
-const jobs = { db: runtime.db, connection: runtime.connection, prefix: config.redis.queuePrefix, out };
-const ops = { runtime, out };
+const { out, record } = output;
+const jobs = {
+  db: runtime.db,
+  connection: runtime.connection,
+  prefix: config.redis.queuePrefix,
+  out,
+  record,
+};
+const ops = { runtime, out, record };
 const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
 const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
 
@@ -80,6 +97,7 @@ function required(name: 'company' | 'name', value: string | undefined): string {
 }
 
 let code = 0;
+let failure: string | undefined;
 try {
   switch (command) {
     case 'company:create':
@@ -138,9 +156,14 @@ try {
       code = 1;
   }
 } catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  failure = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${failure}\n`);
   code = 1;
 } finally {
   await runtime.close();
 }
+output.finish({
+  ok: code === 0,
+  ...(failure === undefined ? {} : { error: failure.split('\n')[0] as string }),
+});
 process.exit(code);

@@ -16,6 +16,8 @@ type Out = (line: string) => void;
 export interface OperationsContext {
   runtime: DomainRuntime;
   out: Out;
+  /** A structured result for `--json` (see `Output`). */
+  record?: (value: Record<string, unknown>) => void;
 }
 
 const key = (context: OperationsContext) => parseEncryptionKey(context.runtime.config.secretsEncryptionKey);
@@ -30,6 +32,7 @@ export async function companyCreate(
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
 ): Promise<{ companyId: string; token: string }> {
   const created = await createCompany(context.runtime.db, key(context), input);
+  context.record?.({ companyId: created.companyId, token: created.token });
   context.out(`company ${created.companyId}`);
   context.out(`API token (shown once, store it now): ${created.token}`);
   return created;
@@ -41,6 +44,7 @@ export async function tokenCreate(
   name: string,
 ): Promise<string> {
   const token = await createApiToken(context.runtime.db, companyId, name);
+  context.record?.({ companyId, token });
   context.out(`API token (shown once, store it now): ${token}`);
   return token;
 }
@@ -52,6 +56,7 @@ export async function companySetSecrets(
 ): Promise<void> {
   await setCompanySecrets(context.runtime.db, key(context), companyId, secrets);
   const changed = Object.keys(secrets).join(' and ');
+  context.record?.({ companyId, updated: Object.keys(secrets) });
   context.out(`company ${companyId}: ${changed} updated (stored encrypted)`);
 }
 
@@ -61,6 +66,7 @@ export async function syncEventTypesNow(context: OperationsContext, companyId?: 
   for (const [index, id] of ids.entries()) {
     try {
       const result = await syncEventTypes(context.runtime, id);
+      context.record?.({ companyId: id, ok: true, ...result });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: ${result.eventTypes} event types, ${result.imported} imported, ${result.deleted} service(s) soft-deleted, ${result.drift.length} drift`,
       );
@@ -71,6 +77,11 @@ export async function syncEventTypesNow(context: OperationsContext, companyId?: 
       }
     } catch (error) {
       failures++;
+      context.record?.({
+        companyId: id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -87,11 +98,17 @@ export async function reconcileNow(context: OperationsContext, companyId?: strin
       const result = await reconcileBookings(context.runtime, id, {
         onProgress: (done, total) => context.out(`    ${id}: ${done}/${total} bookings`),
       });
+      context.record?.({ companyId: id, ok: true, ...result });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: ${result.seen} bookings since ${result.since}: ${result.applied} applied, ${result.unchanged} unchanged, ${result.ignored} ignored${result.complete ? '' : ' (more next run)'}`,
       );
     } catch (error) {
       failures++;
+      context.record?.({
+        companyId: id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -114,11 +131,17 @@ export async function registerWebhooksNow(context: OperationsContext, companyId?
         defaultSecret: config.calcom.webhookSecret,
         encryptionKey: key(context),
       });
+      context.record?.({ companyId: id, ok: true, ...result });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: ${result.action} ${result.subscriberUrl} (${result.id})`,
       );
     } catch (error) {
       failures++;
+      context.record?.({
+        companyId: id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
       context.out(
         `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -133,6 +156,7 @@ export async function serviceCreate(
   input: { name: string; durationMinutes: number; address?: string },
 ): Promise<{ serviceId: string; eventTypeId: number }> {
   const created = await createServiceWithEventType(context.runtime, companyId, input);
+  context.record?.({ companyId, ...created });
   context.out(
     `service ${created.serviceId} booked through the new hidden Cal.com event type ${created.eventTypeId}`,
   );

@@ -12,7 +12,8 @@ export interface Config {
     webhookSecret: string | undefined;
     baseUrl: string;
     timeoutMs: number;
-    retryAttempts: number;
+    /** Retries of a retryable failure after the first attempt (attempts = maxRetries + 1). */
+    maxRetries: number;
     debug: boolean;
     rateLimitPerMinute: number;
   };
@@ -53,7 +54,15 @@ export interface Config {
    * Without it the request and queue instrumentation is not installed at all.
    */
   tracing: boolean;
+  /**
+   * What a service warns about at startup: settings that work but will surprise an operator (a
+   * deprecated name, a missing webhook secret). Never contains a value.
+   */
+  warnings: readonly string[];
 }
+
+/** Retries when neither CALCOM_MAX_RETRIES nor its old name is set. */
+export const DEFAULT_MAX_RETRIES = 3;
 
 /** One line per bad variable, naming it. Never echoes the value (it may be a secret). */
 export class ConfigError extends Error {
@@ -91,6 +100,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const warnings = startupWarnings(env);
 
   return {
     env: env.NODE_ENV,
@@ -101,7 +111,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: env.CALCOM_WEBHOOK_SECRET,
       baseUrl: env.CALCOM_BASE_URL.replace(/\/+$/, ''),
       timeoutMs: env.CALCOM_TIMEOUT * 1000,
-      retryAttempts: env.CALCOM_RETRY_ATTEMPTS,
+      maxRetries: env.CALCOM_MAX_RETRIES ?? env.CALCOM_RETRY_ATTEMPTS ?? DEFAULT_MAX_RETRIES,
       debug: env.CALCOM_DEBUG,
       rateLimitPerMinute: env.CALCOM_RATE_LIMIT_PER_MINUTE,
     },
@@ -147,7 +157,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       env.ADMIN_USERNAME !== undefined && env.ADMIN_PASSWORD !== undefined
         ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }
         : undefined,
+    warnings,
   };
+}
+
+function startupWarnings(env: Env): string[] {
+  const warnings: string[] = [];
+  if (env.CALCOM_RETRY_ATTEMPTS !== undefined) {
+    warnings.push(
+      env.CALCOM_MAX_RETRIES === undefined
+        ? 'CALCOM_RETRY_ATTEMPTS is deprecated: rename it to CALCOM_MAX_RETRIES (same meaning: retries after the first attempt)'
+        : 'CALCOM_RETRY_ATTEMPTS is deprecated and ignored because CALCOM_MAX_RETRIES is set: remove it',
+    );
+  }
+  if (env.CALCOM_WEBHOOK_SECRET === undefined) {
+    warnings.push(
+      'CALCOM_WEBHOOK_SECRET is not set: every Cal.com delivery to POST /api/webhooks/calcom will be ' +
+        'answered 401 and dropped (only companies with their own secret, on /api/webhooks/calcom/:companyId, get webhooks)',
+    );
+  }
+  return warnings;
 }
 
 /**

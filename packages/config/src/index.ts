@@ -1,4 +1,4 @@
 export type { Config } from './config.ts';
-export { ConfigError, loadConfig, loadConfigOrExit } from './config.ts';
+export { ConfigError, DEFAULT_MAX_RETRIES, loadConfig, loadConfigOrExit } from './config.ts';
 export type { Env } from './schema.ts';
 export { envSchema } from './schema.ts';

@@ -39,7 +39,10 @@ export const envSchema = z.object({
   CALCOM_WEBHOOK_SECRET: optionalSecret(16),
   CALCOM_BASE_URL: url(['https', 'http']).default('https://api.cal.com/v2'),
   CALCOM_TIMEOUT: positiveInt(300).default(30),
-  CALCOM_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(3),
+  /** Retries after the first attempt: a retried job makes at most CALCOM_MAX_RETRIES + 1 attempts. */
+  CALCOM_MAX_RETRIES: z.coerce.number().int().min(0).max(20).optional(),
+  /** @deprecated The old name of CALCOM_MAX_RETRIES (it always counted retries, not attempts). */
+  CALCOM_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(20).optional(),
   CALCOM_DEBUG: booleanFlag.default(false),
   CALCOM_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(100),
 

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       bookingsApiVersion: '2024-08-13',
       baseUrl: 'https://api.cal.com/v2',
       timeoutMs: 30_000,
-      retryAttempts: 3,
+      maxRetries: 3,
       debug: false,
     });
     expect(config.calcom.rateLimitPerMinute).toBeLessThan(120);
@@ -81,5 +81,41 @@ describe('loadConfig', () => {
       username: 'ops',
       password: 'long-enough-pass',
     });
+  });
+
+  it('counts CALCOM_MAX_RETRIES as retries after the first attempt', () => {
+    expect(loadConfig({ ...minimal, CALCOM_MAX_RETRIES: '0' }).calcom.maxRetries).toBe(0);
+    expect(loadConfig({ ...minimal, CALCOM_MAX_RETRIES: '5' }).calcom.maxRetries).toBe(5);
+    expect(problemsOf({ ...minimal, CALCOM_MAX_RETRIES: '-1' })[0]).toMatch(/^CALCOM_MAX_RETRIES /);
+  });
+
+  it('still accepts the old name CALCOM_RETRY_ATTEMPTS, with a deprecation warning', () => {
+    const config = loadConfig({
+      ...minimal,
+      CALCOM_RETRY_ATTEMPTS: '4',
+      CALCOM_WEBHOOK_SECRET: 'x'.repeat(16),
+    });
+    expect(config.calcom.maxRetries).toBe(4);
+    expect(config.warnings).toEqual([
+      expect.stringMatching(/CALCOM_RETRY_ATTEMPTS is deprecated: rename it to CALCOM_MAX_RETRIES/),
+    ]);
+    const both = loadConfig({
+      ...minimal,
+      CALCOM_RETRY_ATTEMPTS: '4',
+      CALCOM_MAX_RETRIES: '1',
+      CALCOM_WEBHOOK_SECRET: 'x'.repeat(16),
+    });
+    expect(both.calcom.maxRetries).toBe(1);
+    expect(both.warnings[0]).toMatch(/CALCOM_RETRY_ATTEMPTS is deprecated and ignored/);
+  });
+
+  it('warns at startup that without CALCOM_WEBHOOK_SECRET the default webhook route answers 401', () => {
+    expect(loadConfig(minimal).warnings).toEqual([
+      expect.stringMatching(/^CALCOM_WEBHOOK_SECRET is not set: .*POST \/api\/webhooks\/calcom .*401/),
+    ]);
+    expect(loadConfig({ ...minimal, CALCOM_WEBHOOK_SECRET: 'x'.repeat(16) }).warnings).toEqual([]);
+    expect(problemsOf({ ...minimal, CALCOM_WEBHOOK_SECRET: 'short' })[0]).toMatch(
+      /^CALCOM_WEBHOOK_SECRET must be at least 16 characters/,
+    );
   });
 });

@@ -1,8 +1,8 @@
 import { createBudget } from '@calgate/budget';
 import type { Config } from '@calgate/config';
 import { createDb, parseEncryptionKey } from '@calgate/db';
-import { createJobQueues } from '@calgate/jobs';
-import type { Logger } from '@calgate/telemetry';
+import { createJobQueues, errorLogFields } from '@calgate/jobs';
+import { calcomLogger, type Logger } from '@calgate/telemetry';
 import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
@@ -50,13 +50,15 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     config.redis.url,
     options.failFast ? { maxRetriesPerRequest: 1, enableOfflineQueue: false } : { maxRetriesPerRequest: 3 },
   );
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  redis.on('error', (error) => logger.warn(errorLogFields(error).fields, 'redis connection error'));
   // BullMQ wants unlimited retries; on the request path enqueue errors are handled by the caller.
   const connection = new Redis(config.redis.url, {
     maxRetriesPerRequest: null,
     ...(options.failFast ? { enableOfflineQueue: false } : {}),
   });
-  connection.on('error', (error) => logger.warn({ err: error }, 'redis queue connection error'));
+  connection.on('error', (error) =>
+    logger.warn(errorLogFields(error).fields, 'redis queue connection error'),
+  );
 
   const prefix = config.redis.queuePrefix;
   const metrics = createMetrics({ service: options.service });
@@ -64,9 +66,10 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
   const queues = createJobQueues({
     connection,
     prefix,
-    retryAttempts: config.calcom.retryAttempts,
+    maxRetries: config.calcom.maxRetries,
     compensationAttempts: config.worker.compensationAttempts,
-    onError: (error, source) => logger.warn({ err: error, source }, 'queue connection error'),
+    onError: (error, source) =>
+      logger.warn({ ...errorLogFields(error).fields, source }, 'queue connection error'),
     tracing: config.tracing,
   });
   return {
@@ -88,7 +91,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
       debug: config.calcom.debug,
       encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
       budget,
-      logger,
+      logger: calcomLogger(logger, config.calcom.debug),
       onResponse: observeCalcom(metrics),
     }),
     slotCache: new SlotCache({ redis, prefix, ttlSeconds: config.availability.cacheTtlSeconds }),

@@ -12,7 +12,7 @@ interface JobDefinition<S extends z.ZodType> {
   schema: S;
   /** Deterministic id, so a second enqueue of the same work is a no-op. Never contains ':'. */
   jobId: (payload: z.infer<S>) => string;
-  /** Whether failures are retried with CALCOM_RETRY_ATTEMPTS and backoff (false: one attempt). */
+  /** Whether failures are retried (CALCOM_MAX_RETRIES times, with backoff; false: one attempt). */
   retried: boolean;
   options?: JobsOptions;
 }

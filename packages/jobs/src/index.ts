@@ -3,11 +3,14 @@ export { isJobName, jobCatalog, parseJobPayload, QUEUE_NAMES } from './catalog.t
 export type { JobQueues, JobQueuesOptions } from './queues.ts';
 export { createJobQueues, RETENTION, retryOptions } from './queues.ts';
 export type {
+  BindLogFields,
+  DelayReason,
   JobContext,
   JobEventListener,
   JobHandler,
   JobHandlers,
+  JobLogFields,
   JobWorkersOptions,
   MinimalLogger,
 } from './worker.ts';
-export { createJobWorkers, createProcessor } from './worker.ts';
+export { createJobWorkers, createProcessor, errorLogFields, jobLogFields } from './worker.ts';

@@ -13,8 +13,8 @@ import {
 export interface JobQueuesOptions {
   connection: Redis;
   prefix: string;
-  /** Retries after the first attempt for retried jobs (CALCOM_RETRY_ATTEMPTS). */
-  retryAttempts: number;
+  /** Retries after the first attempt for retried jobs (CALCOM_MAX_RETRIES): attempts = maxRetries + 1. */
+  maxRetries: number;
   /** Attempts of compensation jobs. @defaultValue 25 */
   compensationAttempts?: number;
   /** Connection errors of the queues (Redis away); without it BullMQ prints them to stderr. */
@@ -43,8 +43,8 @@ export interface JobQueues {
 }
 
 /** Backoff for retried jobs: exponential from 1 s with jitter, so retries of many jobs spread out. */
-export function retryOptions(retryAttempts: number): JobsOptions {
-  return { attempts: retryAttempts + 1, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } };
+export function retryOptions(maxRetries: number): JobsOptions {
+  return { attempts: maxRetries + 1, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } };
 }
 
 /** Finished jobs are kept long enough to inspect in the dashboard, then trimmed. */
@@ -83,7 +83,7 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     const definition: { retried: boolean; options?: JobsOptions } = jobCatalog[name];
     return {
       ...RETENTION,
-      ...(definition.retried ? retryOptions(options.retryAttempts) : { attempts: 1 }),
+      ...(definition.retried ? retryOptions(options.maxRetries) : { attempts: 1 }),
       ...definition.options,
       ...(name === 'composite.compensate' && options.compensationAttempts !== undefined
         ? { attempts: options.compensationAttempts }

@@ -22,10 +22,20 @@ export interface JobHandler<N extends JobName> {
 export type JobHandlers = { [N in JobName]?: JobHandler<N> };
 
 export interface MinimalLogger {
+  debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** The fields every line written while a job runs carries. */
+export type JobLogFields = Record<string, string | number | undefined>;
+
+/**
+ * Runs `fn` with `fields` on every log line written meanwhile (`withLogBindings` of
+ * `@calgate/telemetry`); without it lines carry only what the boundary itself adds.
+ */
+export type BindLogFields = <T>(fields: JobLogFields, fn: () => T) => T;
 
 export interface JobWorkersOptions {
   connection: Redis;
@@ -35,6 +45,8 @@ export interface JobWorkersOptions {
   lockDurationMs?: number;
   handlers: JobHandlers;
   logger: MinimalLogger;
+  /** Binds the job's fields to every line written while it runs. */
+  bindLogFields?: BindLogFields;
   /** Continue the trace carried in each job (bullmq-otel). @defaultValue true */
   tracing?: boolean;
   /** Observes every finished attempt (metrics). */
@@ -46,7 +58,44 @@ export type JobEventListener = (event: {
   name: string;
   outcome: 'completed' | 'retried' | 'failed' | 'delayed';
   durationMs: number | undefined;
+  /** Why a job was delayed: its Cal.com key's budget, or PostgreSQL/Redis not answering. */
+  reason?: DelayReason;
 }) => void;
+
+export type DelayReason = 'budget' | 'backing-service';
+
+/** The job id, queue, attempt and (when the job has one) appointment id, for log lines. */
+export function jobLogFields(job: Job): JobLogFields {
+  const appointmentId = (job.data as { appointmentId?: unknown } | undefined)?.appointmentId;
+  return {
+    jobId: job.id,
+    queue: job.queueName,
+    attempt: job.attemptsMade + 1,
+    ...(typeof appointmentId === 'string' ? { appointmentId } : {}),
+  };
+}
+
+/**
+ * Log fields for an error. Our own errors and unavailable backing services are expected
+ * conditions: their code and message say all there is to say. Anything else is a bug, and only
+ * a bug's line carries the stack trace (pino serialises `err` with it).
+ */
+export function errorLogFields(error: unknown): { bug: boolean; fields: Record<string, unknown> } {
+  if (isAppError(error) && error.code !== 'INTERNAL') {
+    return { bug: false, fields: { code: error.code, error: error.message } };
+  }
+  if (isBackingServiceUnavailable(error)) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      bug: false,
+      fields: { code: typeof code === 'string' ? code : 'UNAVAILABLE', error: (error as Error).message },
+    };
+  }
+  if (error instanceof UnrecoverableError) return { bug: false, fields: { error: error.message } };
+  return { bug: true, fields: { err: error } };
+}
+
+const passThrough: BindLogFields = (_fields, fn) => fn();
 
 function isFinal(job: Job, error: unknown): boolean {
   if (isAppError(error) && !error.retry) return true;
@@ -68,38 +117,61 @@ export const BACKING_SERVICE_WAIT_MS = 2_000;
  * vocabulary — a used-up budget or a Cal.com 429 delays the job without spending an attempt,
  * a final error fails it at once, anything else is rethrown for BullMQ's backoff.
  */
-export function createProcessor(handlers: JobHandlers, logger: MinimalLogger, onJobEvent?: JobEventListener) {
+export function createProcessor(
+  handlers: JobHandlers,
+  logger: MinimalLogger,
+  onJobEvent?: JobEventListener,
+  bindLogFields: BindLogFields = passThrough,
+  /** Errors this boundary has logged, so the worker's `failed` event does not log them again. */
+  logged: WeakSet<object> = new WeakSet(),
+) {
   return async function processJob(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     const name = job.name;
     const handler = handlers[name as JobName] as JobHandler<JobName> | undefined;
     if (handler === undefined) throw new UnrecoverableError(`no handler for job ${name}`);
     const context: JobContext = { job, token, signal };
-    const payload = parseJobPayload(name as JobName, job.data);
-    try {
-      return await handler.process(payload as never, context);
-    } catch (error) {
-      // PostgreSQL (or Redis) away is not the job's fault: wait for it without spending an
-      // attempt, so that an outage never turns into failed bookings.
-      const delayMs =
-        budgetDelayMs(error) ?? (isBackingServiceUnavailable(error) ? BACKING_SERVICE_WAIT_MS : undefined);
-      if (delayMs !== undefined && token !== undefined) {
-        logger.info(
-          { jobId: job.id, job: name, delayMs, err: error },
-          isBackingServiceUnavailable(error)
-            ? 'backing service unavailable: job delayed'
-            : 'Cal.com budget exhausted: job delayed',
-        );
-        onJobEvent?.({ queue: job.queueName, name, outcome: 'delayed', durationMs: undefined });
-        await job.moveToDelayed(Date.now() + delayMs, token);
-        throw new DelayedError();
+    return bindLogFields(jobLogFields(job), async () => {
+      const payload = parseJobPayload(name as JobName, job.data);
+      try {
+        const result = await handler.process(payload as never, context);
+        logger.debug({ job: name, result }, 'job completed');
+        return result;
+      } catch (error) {
+        // A used-up budget, or PostgreSQL (or Redis) away, is not the job's fault: wait without
+        // spending an attempt, so that an outage never turns into failed bookings. Expected, so
+        // counted in metrics and logged at debug only.
+        const budgetMs = budgetDelayMs(error);
+        const reason: DelayReason | undefined =
+          budgetMs !== undefined
+            ? 'budget'
+            : isBackingServiceUnavailable(error)
+              ? 'backing-service'
+              : undefined;
+        if (reason !== undefined && token !== undefined) {
+          const delayMs = budgetMs ?? BACKING_SERVICE_WAIT_MS;
+          logger.debug({ job: name, reason, delayMs }, 'job delayed');
+          onJobEvent?.({ queue: job.queueName, name, outcome: 'delayed', durationMs: undefined, reason });
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          throw new DelayedError();
+        }
+        const final = isFinal(job, error);
+        const { bug, fields } = errorLogFields(error);
+        if (bug) logger.error({ job: name, final, ...fields }, 'job attempt failed: unexpected error');
+        else if (!final) logger.info({ job: name, ...fields }, 'job attempt failed, will retry');
+        // A final expected failure is reported by the handler in the domain's words.
+        else logger.debug({ job: name, ...fields }, 'job failed');
+        if (final) {
+          await handler.onFinalFailure?.(payload as never, error, context);
+          if (isAppError(error) && !error.retry) {
+            const unrecoverable = new UnrecoverableError(`${error.code}: ${error.message}`);
+            logged.add(unrecoverable);
+            throw unrecoverable;
+          }
+        }
+        if (error !== null && typeof error === 'object') logged.add(error);
+        throw error;
       }
-      if (isFinal(job, error)) {
-        await handler.onFinalFailure?.(payload as never, error, context);
-        if (isAppError(error) && !error.retry)
-          throw new UnrecoverableError(`${error.code}: ${error.message}`);
-      }
-      throw error;
-    }
+    });
   };
 }
 
@@ -117,7 +189,14 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
   const queues = new Set<QueueName>(
     (Object.keys(options.handlers) as JobName[]).map((name) => jobCatalog[name].queue),
   );
-  const processor = createProcessor(options.handlers, options.logger, options.onJobEvent);
+  const logged = new WeakSet<object>();
+  const processor = createProcessor(
+    options.handlers,
+    options.logger,
+    options.onJobEvent,
+    options.bindLogFields,
+    logged,
+  );
   const duration = (job: Job | undefined) =>
     job?.processedOn !== undefined && job.finishedOn !== undefined
       ? job.finishedOn - job.processedOn
@@ -136,7 +215,12 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       stalledInterval: options.lockDurationMs ?? 30_000,
     });
     worker.on('failed', (job, error) => {
-      options.logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job attempt failed');
+      // The processor logged what it threw; this catches failures decided outside it (a job
+      // that stalled too often, a lost lock).
+      if (!logged.has(error)) {
+        const fields = job === undefined ? { queue: queueName } : { ...jobLogFields(job), job: job.name };
+        options.logger.warn({ ...fields, ...errorLogFields(error).fields }, 'job failed');
+      }
       if (job === undefined) return;
       const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       options.onJobEvent?.({
@@ -154,7 +238,11 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
         durationMs: duration(job),
       }),
     );
-    worker.on('error', (error) => options.logger.error({ err: error, queue: queueName }, 'worker error'));
+    worker.on('error', (error) => {
+      const { bug, fields } = errorLogFields(error);
+      if (bug) options.logger.error({ queue: queueName, ...fields }, 'worker error');
+      else options.logger.warn({ queue: queueName, ...fields }, 'worker error');
+    });
     return worker;
   });
 }

@@ -1,16 +1,23 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@calgate/errors';
 import { type Job, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJobQueues, createJobWorkers, type JobHandlers } from '../src/index.ts';
+import {
+  type BindLogFields,
+  createJobQueues,
+  createJobWorkers,
+  type JobHandlers,
+  type MinimalLogger,
+} from '../src/index.ts';
 
 const connection = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
 });
 const prefix = `t-${randomUUID().slice(0, 8)}`;
-const silent = { info() {}, warn() {}, error() {} };
-const queues = createJobQueues({ connection, prefix, retryAttempts: 2 });
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const queues = createJobQueues({ connection, prefix, maxRetries: 2 });
 
 afterAll(async () => {
   await queues.close();
@@ -19,10 +26,14 @@ afterAll(async () => {
   await connection.quit();
 });
 
-async function runUntilSettled(handlers: JobHandlers, job: Job): Promise<Job> {
+async function runUntilSettled(
+  handlers: JobHandlers,
+  job: Job,
+  logging: { logger: MinimalLogger; bindLogFields?: BindLogFields } = { logger: silent },
+): Promise<Job> {
   const events = new QueueEvents(job.queueName, { connection: connection.duplicate(), prefix });
   await events.waitUntilReady();
-  const workers = createJobWorkers({ connection, prefix, concurrency: 1, handlers, logger: silent });
+  const workers = createJobWorkers({ connection, prefix, concurrency: 1, handlers, ...logging });
   try {
     await job.waitUntilFinished(events, 20_000).catch(() => undefined);
     const settled = await queues.queue('bookings').getJob(job.id ?? '');
@@ -127,5 +138,98 @@ describe('the job boundary', () => {
     expect(await settled.getState()).toBe('completed');
     expect(settled.attemptsMade).toBe(1);
     await queues.queue('bookings').obliterate({ force: true });
+  });
+
+  describe('its log lines', () => {
+    // A logger that records each line with the fields bound for the job, as pino's mixin does.
+    function recorder() {
+      const bound = new AsyncLocalStorage<Record<string, unknown>>();
+      const lines: Array<{ level: string; msg: string | undefined } & Record<string, unknown>> = [];
+      const at =
+        (level: string) =>
+        (obj: object, msg?: string): void => {
+          lines.push({ ...bound.getStore(), ...obj, level, msg });
+        };
+      const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+      const bindLogFields: BindLogFields = (fields, fn) => bound.run(fields, fn);
+      return { lines, logger, bindLogFields };
+    }
+
+    it('logs a budget delay at debug, without the error, and every line carries the job', async () => {
+      const log = recorder();
+      let calls = 0;
+      const job = await queues.enqueue('booking.create', { appointmentId: 'apt_logged' });
+      await runUntilSettled(
+        {
+          'booking.create': {
+            async process() {
+              calls++;
+              if (calls === 1) {
+                throw new AppError('RATE_LIMIT_EXCEEDED', 'budget', {
+                  retry: true,
+                  details: { retryAfterMs: 100 },
+                });
+              }
+              return 'done';
+            },
+          },
+        },
+        job,
+        log,
+      );
+      const delayed = log.lines.find((l) => l.msg === 'job delayed');
+      expect(delayed).toMatchObject({ level: 'debug', reason: 'budget', delayMs: 100 });
+      expect(delayed).not.toHaveProperty('err');
+      expect(log.lines.filter((l) => l.level !== 'debug')).toEqual([]);
+      for (const line of log.lines) {
+        expect(line).toMatchObject({
+          jobId: 'booking-create-apt_logged',
+          queue: 'bookings',
+          attempt: 1,
+          appointmentId: 'apt_logged',
+        });
+      }
+      await queues.queue('bookings').obliterate({ force: true });
+    });
+
+    it('gives a stack trace to a bug only; an expected failure is its code and message', async () => {
+      const log = recorder();
+      const expected = await queues.enqueue('booking.create', { appointmentId: 'apt_expected' });
+      await runUntilSettled(
+        {
+          'booking.create': {
+            async process() {
+              throw new AppError('SLOT_UNAVAILABLE', 'taken');
+            },
+          },
+        },
+        expected,
+        log,
+      );
+      const bug = await queues.enqueue('booking.create', { appointmentId: 'apt_bug' });
+      await runUntilSettled(
+        {
+          'booking.create': {
+            async process() {
+              throw new TypeError('undefined is not a function');
+            },
+          },
+        },
+        bug,
+        log,
+      );
+      const forExpected = log.lines.filter((l) => l.appointmentId === 'apt_expected');
+      expect(forExpected.length).toBeGreaterThan(0);
+      expect(forExpected.every((l) => l.err === undefined && l.level === 'debug')).toBe(true);
+      expect(forExpected).toContainEqual(
+        expect.objectContaining({ code: 'SLOT_UNAVAILABLE', error: 'taken' }),
+      );
+      const forBug = log.lines.filter((l) => l.appointmentId === 'apt_bug');
+      expect(forBug.filter((l) => l.level === 'error')).toHaveLength(3);
+      expect(String((forBug[0]?.err as Error | undefined)?.stack)).toContain(
+        'TypeError: undefined is not a function',
+      );
+      await queues.queue('bookings').obliterate({ force: true });
+    });
   });
 });

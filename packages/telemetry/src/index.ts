@@ -1,2 +1,2 @@
 export type { CreateLoggerOptions, Logger } from './logger.ts';
-export { createLogger, REDACT_PATHS } from './logger.ts';
+export { calcomLogger, createLogger, REDACT_PATHS, withLogBindings } from './logger.ts';

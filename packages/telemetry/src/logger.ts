@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, trace } from '@opentelemetry/api';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 
@@ -29,9 +30,24 @@ export interface CreateLoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+type Bindings = Record<string, string | number | undefined>;
+
+const bound = new AsyncLocalStorage<Bindings>();
+
+/**
+ * Runs `fn` with `bindings` added to every line any logger writes while it runs, including the
+ * lines of collaborators shared by all jobs (the Cal.com client, the budget) that a child logger
+ * handed down the call chain could not reach. The job boundary binds the job id, queue, attempt
+ * and appointment id this way.
+ */
+export function withLogBindings<T>(bindings: Bindings, fn: () => T): T {
+  const outer = bound.getStore();
+  return bound.run(outer === undefined ? bindings : { ...outer, ...bindings }, fn);
+}
+
 /**
  * A pino logger whose every line carries the active trace and span ids, so a log line can be
- * joined to its trace.
+ * joined to its trace, and the fields bound by `withLogBindings`.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const pinoOptions: LoggerOptions = {
@@ -39,13 +55,24 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     mixin() {
+      const fields = bound.getStore();
       const span = trace.getSpan(context.active());
-      if (span === undefined) return {};
+      if (span === undefined) return fields ?? {};
       const { traceId, spanId } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId };
+      return { ...fields, trace_id: traceId, span_id: spanId };
     },
   };
   return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+}
+
+/**
+ * The logger for Cal.com exchanges: with `CALCOM_DEBUG` it writes the client's debug lines
+ * (requests and answers, personal data redacted) whatever LOG_LEVEL says, so the flag works on
+ * its own. Only `silent` stays silent.
+ */
+export function calcomLogger(logger: Logger, debug: boolean): Logger {
+  if (!debug || logger.level === 'silent') return logger;
+  return logger.child({}, { level: 'debug' });
 }
 
 export type { Logger };

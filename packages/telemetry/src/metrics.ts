@@ -9,6 +9,7 @@ export interface Metrics {
   calcomCalls: Counter<'operation' | 'status'>;
   calcomLatency: Histogram<'operation'>;
   budgetWaits: Counter<'queue'>;
+  jobDelays: Counter<'queue' | 'reason'>;
   jobs: Counter<'queue' | 'name' | 'outcome'>;
   jobDuration: Histogram<'queue' | 'name'>;
   webhooks: Counter<'outcome'>;
@@ -41,6 +42,12 @@ export function createMetrics(options: { service: string; defaults?: boolean }):
       name: 'calgate_budget_waits_total',
       help: 'Jobs delayed because their Cal.com key had no budget left (or was paused after a 429)',
       labelNames: ['queue'],
+      registers,
+    }),
+    jobDelays: new Counter({
+      name: 'calgate_job_delays_total',
+      help: 'Jobs delayed without spending an attempt, by reason (budget: the Cal.com key had no budget left or was paused after a 429; backing-service: PostgreSQL or Redis did not answer)',
+      labelNames: ['queue', 'reason'],
       registers,
     }),
     jobs: new Counter({

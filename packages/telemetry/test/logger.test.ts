@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/index.ts';
+import { calcomLogger, createLogger, withLogBindings } from '../src/index.ts';
 
 function capture() {
   const stream = new PassThrough();
@@ -29,5 +29,38 @@ describe('createLogger', () => {
     expect(text).not.toContain('whsec');
     expect(text).not.toContain('Bearer x');
     expect(text).toContain('[redacted]');
+  });
+});
+
+describe('withLogBindings', () => {
+  it('adds the bound fields to every line written while the function runs, and only then', async () => {
+    const { stream, lines } = capture();
+    const logger = createLogger({ name: 'test', destination: stream });
+    await withLogBindings({ jobId: 'j1', attempt: 2 }, async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      logger.info('inside');
+      logger.child({ component: 'calcom' }).warn('from a child');
+    });
+    logger.info('outside');
+    await new Promise((resolve) => setImmediate(resolve));
+    const parsed = lines.map((line) => JSON.parse(line));
+    expect(parsed[0]).toMatchObject({ msg: 'inside', jobId: 'j1', attempt: 2 });
+    expect(parsed[1]).toMatchObject({ msg: 'from a child', jobId: 'j1', component: 'calcom' });
+    expect(parsed[2].msg).toBe('outside');
+    expect(parsed[2]).not.toHaveProperty('jobId');
+  });
+});
+
+describe('calcomLogger', () => {
+  it('writes debug lines with CALCOM_DEBUG at LOG_LEVEL=info, and not without it', async () => {
+    const { stream, lines } = capture();
+    const logger = createLogger({ name: 'test', level: 'info', destination: stream });
+    calcomLogger(logger, false).debug({ operation: 'a' }, 'calcom request');
+    calcomLogger(logger, true).debug({ operation: 'b' }, 'calcom request');
+    logger.debug('still hidden');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ operation: 'b', level: 20 }),
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { appointments } from '@calgate/db';
 import {
   companyIds,
   failBookSegment,
@@ -19,44 +20,103 @@ import {
   sweepWebhookInbox,
   syncEventTypes,
 } from '@calgate/domain';
-import type { JobHandlers } from '@calgate/jobs';
+import { errorLogFields, type JobHandlers } from '@calgate/jobs';
+import { eq } from 'drizzle-orm';
 import type { WorkerDeps } from './deps.ts';
 
-/** The worker's handler map, typed against the job catalog. */
+/**
+ * The worker's handler map, typed against the job catalog. Besides calling the domain it writes
+ * the one info line an operator reads per outcome ("booking confirmed", "booking failed", ...);
+ * every line carries the job id, queue, attempt and appointment id bound at the job boundary.
+ */
 export function createHandlers(deps: WorkerDeps): JobHandlers {
+  const log = deps.logger;
+  const failure = (error: unknown) => errorLogFields(error).fields;
   return {
     'booking.create': {
-      process: (payload, context) => processCreateBooking(deps, payload, context),
-      onFinalFailure: (payload, error, context) => failCreateBooking(deps, payload, error, context),
+      process: async (payload, context) => {
+        const result = await processCreateBooking(deps, payload, context);
+        if (result === 'confirmed' || result === 'confirmed-by-webhook') log.info('booking confirmed');
+        else if (result === 'cancelled-after-booking') log.info('booking cancelled while it was being made');
+        return result;
+      },
+      onFinalFailure: async (payload, error, context) => {
+        await failCreateBooking(deps, payload, error, context);
+        // The last attempt may have found the booking in Cal.com and adopted it.
+        const [row] = await deps.db
+          .select({ status: appointments.status })
+          .from(appointments)
+          .where(eq(appointments.id, payload.appointmentId));
+        if (row?.status === 'confirmed') log.info({ adopted: true }, 'booking confirmed');
+        else log.info(failure(error), 'booking failed');
+      },
     },
     'booking.reschedule': {
-      process: (payload, context) => processRescheduleBooking(deps, payload, context),
-      onFinalFailure: (payload, error) => failRescheduleBooking(deps, payload, error),
+      process: async (payload, context) => {
+        const result = await processRescheduleBooking(deps, payload, context);
+        if (result === 'rescheduled') log.info('booking rescheduled');
+        return result;
+      },
+      onFinalFailure: async (payload, error) => {
+        await failRescheduleBooking(deps, payload, error);
+        log.info(failure(error), 'reschedule failed: the original appointment stands');
+      },
     },
     'booking.cancel': {
-      process: (payload, context) => processCancelBooking(deps, payload, context),
+      process: async (payload, context) => {
+        const result = await processCancelBooking(deps, payload, context);
+        if (result === 'cancelled') log.info('booking cancelled');
+        return result;
+      },
+      // The domain logs this one at error level: the booking may still stand in Cal.com.
       onFinalFailure: (payload, error) => failCancelBooking(deps, payload, error),
     },
     'composite.book-segment': {
       process: (payload, context) => processBookSegment(deps, payload, context),
-      onFinalFailure: (payload, error) => failBookSegment(deps, payload, error),
+      onFinalFailure: async (payload, error) => {
+        await failBookSegment(deps, payload, error);
+        log.info(
+          { segment: payload.position + 1, ...failure(error) },
+          'composite segment failed: compensating',
+        );
+      },
     },
     'composite.finalize': {
-      process: (payload) => processFinalize(deps, payload),
+      process: async (payload) => {
+        const result = await processFinalize(deps, payload);
+        if (result === 'confirmed') {
+          log.info(
+            payload.generation === 0 ? 'composite booking confirmed' : 'composite booking rescheduled',
+          );
+        } else if (result === 'released') log.info('composite booking released: cancelled while being made');
+        return result;
+      },
     },
     'composite.compensate': {
-      process: (payload, context) => processCompensate(deps, payload, context),
+      process: async (payload, context) => {
+        const cancelled = await processCompensate(deps, payload, context);
+        log.info({ purpose: payload.purpose, cancelled }, 'compensation done');
+        return cancelled;
+      },
+      // The domain logs an exhausted compensation at error level and flags the appointment.
       onFinalFailure: (payload, error) => failCompensate(deps, payload, error),
     },
     'webhook.process': {
+      // The domain writes the "webhook processed" line with what was applied.
       process: (payload) => processWebhook(deps, payload),
       onFinalFailure: (payload, error) => failWebhook(deps, payload, error),
     },
     'sync.event-types': {
       process: (payload) => syncEventTypes(deps, payload.companyId),
+      onFinalFailure: async (payload, error) => {
+        log.warn({ companyId: payload.companyId, ...failure(error) }, 'event-type sync failed');
+      },
     },
     'sync.reconcile': {
       process: (payload) => reconcileBookings(deps, payload.companyId),
+      onFinalFailure: async (payload, error) => {
+        log.warn({ companyId: payload.companyId, ...failure(error) }, 'reconciliation failed');
+      },
     },
     'sync.fan-out': {
       process: async (payload) => {

@@ -1,6 +1,6 @@
 import type { Config } from '@calgate/config';
-import { createJobWorkers } from '@calgate/jobs';
-import type { Logger } from '@calgate/telemetry';
+import { createJobWorkers, errorLogFields } from '@calgate/jobs';
+import { type Logger, withLogBindings } from '@calgate/telemetry';
 import type { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { createWorkerDeps } from './deps.ts';
@@ -12,6 +12,7 @@ import { serveMetrics } from './metrics-server.ts';
  * active jobs to finish before releasing connections.
  */
 export async function startWorkerHost(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+  for (const warning of config.warnings) logger.warn(warning);
   const deps = createWorkerDeps(config, logger);
   await Promise.all([deps.db.execute(sql`select 1`), deps.redis.ping()]);
   const workers = createJobWorkers({
@@ -21,10 +22,13 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     lockDurationMs: config.worker.lockDurationMs,
     handlers: createHandlers(deps),
     logger,
+    bindLogFields: withLogBindings,
     tracing: config.tracing,
     onJobEvent: (event) => {
       deps.metrics.jobs.inc({ queue: event.queue, name: event.name, outcome: event.outcome });
-      if (event.outcome === 'delayed') deps.metrics.budgetWaits.inc({ queue: event.queue });
+      if (event.reason !== undefined)
+        deps.metrics.jobDelays.inc({ queue: event.queue, reason: event.reason });
+      if (event.reason === 'budget') deps.metrics.budgetWaits.inc({ queue: event.queue });
       if (event.durationMs !== undefined) {
         deps.metrics.jobDuration.observe({ queue: event.queue, name: event.name }, event.durationMs / 1000);
       }
@@ -38,7 +42,9 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
   await schedule();
   // Redis without persistence forgets schedulers when it restarts: put them back when it returns.
   deps.connection.on('ready', () => {
-    schedule().catch((error: unknown) => logger.warn({ err: error }, 'could not restore job schedulers'));
+    schedule().catch((error: unknown) =>
+      logger.warn(errorLogFields(error).fields, 'could not restore job schedulers'),
+    );
   });
   logger.info(
     {

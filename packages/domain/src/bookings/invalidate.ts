@@ -1,4 +1,5 @@
 import { eventTypeMappings } from '@calgate/db';
+import { errorLogFields } from '@calgate/jobs';
 import { utcDaysBetween } from '@calgate/time';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
@@ -21,7 +22,7 @@ export async function invalidateAvailability(
     await deps.slotCache.invalidate(eventTypeIds, days);
   } catch (error) {
     // A stale cache costs a conflict at booking time, never a double booking: Cal.com decides.
-    deps.logger.warn({ err: error }, 'availability cache invalidation failed');
+    deps.logger.warn(errorLogFields(error).fields, 'availability cache invalidation failed');
   }
 }
 

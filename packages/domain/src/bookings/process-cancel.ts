@@ -1,7 +1,7 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
 import { appointments } from '@calgate/db';
 import { isAppError, publicFailure } from '@calgate/errors';
-import type { JobContext } from '@calgate/jobs';
+import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { loadService } from '../services/catalog.ts';
@@ -96,7 +96,7 @@ export async function failCancelBooking(
     })
     .where(eq(appointments.id, payload.appointmentId));
   deps.logger.error(
-    { appointmentId: payload.appointmentId, err: error },
+    { appointmentId: payload.appointmentId, ...errorLogFields(error).fields },
     'cancel failed for good: needs attention',
   );
   await deps.outcomes.publish(payload.appointmentId);

@@ -1,7 +1,7 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
-import type { JobContext } from '@calgate/jobs';
+import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { loadService } from '../services/catalog.ts';
@@ -469,7 +469,7 @@ export async function failCompensate(
       appointmentId: payload.appointmentId,
       generation: payload.generation,
       purpose: payload.purpose,
-      err: error,
+      ...errorLogFields(error).fields,
     },
     'composite compensation exhausted its attempts: Cal.com bookings may remain; needs attention',
   );

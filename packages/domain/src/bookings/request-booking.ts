@@ -1,5 +1,6 @@
 import { type Database, idempotencyKeys, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
+import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import { sql } from 'drizzle-orm';
 import { staffOptions } from '../availability/availability.ts';
@@ -257,7 +258,7 @@ export async function enqueueSafely(
     await deps.queues.enqueue(name, payload);
   } catch (error) {
     deps.logger.warn(
-      { err: error, job: name, appointmentId: payload.appointmentId },
+      { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },
       'enqueue failed; the sweeper will enqueue it',
     );
   }

@@ -1,5 +1,6 @@
 import { newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
+import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -73,7 +74,10 @@ export async function requestReschedule(
   try {
     await deps.queues.enqueue('booking.reschedule', { appointmentId, requestId });
   } catch (error) {
-    deps.logger.warn({ err: error, appointmentId }, 'enqueue failed; the sweeper will enqueue it');
+    deps.logger.warn(
+      { ...errorLogFields(error).fields, appointmentId },
+      'enqueue failed; the sweeper will enqueue it',
+    );
   }
   return { kind: 'accepted', requestId };
 }
@@ -100,7 +104,10 @@ export async function requestCancel(
         purpose: 'cancelled',
       });
     } catch (error) {
-      deps.logger.warn({ err: error, appointmentId }, 'enqueue failed; the sweeper will enqueue it');
+      deps.logger.warn(
+        { ...errorLogFields(error).fields, appointmentId },
+        'enqueue failed; the sweeper will enqueue it',
+      );
     }
   };
   if (appointment.status === 'cancelled') return { kind: 'noop' };

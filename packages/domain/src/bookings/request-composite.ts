@@ -1,5 +1,6 @@
 import { appointmentHistory, appointmentSegments, appointments, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
+import { errorLogFields } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { desc, eq } from 'drizzle-orm';
 import { compositeSlots } from '../availability/composite-availability.ts';
@@ -138,7 +139,10 @@ export async function requestCompositeBooking(
   try {
     await deps.queues.addCompositeFlow(appointmentId, 0, plan.segments.length);
   } catch (error) {
-    deps.logger.warn({ err: error, appointmentId }, 'flow enqueue failed; the sweeper will add it');
+    deps.logger.warn(
+      { ...errorLogFields(error).fields, appointmentId },
+      'flow enqueue failed; the sweeper will add it',
+    );
   }
   return { appointmentId, replayed: false };
 }
@@ -211,7 +215,10 @@ export async function requestCompositeReschedule(
   try {
     await deps.queues.addCompositeFlow(appointmentId, generation, plan.segments.length);
   } catch (error) {
-    deps.logger.warn({ err: error, appointmentId }, 'flow enqueue failed; the sweeper will add it');
+    deps.logger.warn(
+      { ...errorLogFields(error).fields, appointmentId },
+      'flow enqueue failed; the sweeper will add it',
+    );
   }
   return { kind: 'accepted', requestId };
 }

@@ -7,6 +7,7 @@ import {
   newId,
   staff,
 } from '@calgate/db';
+import { errorLogFields } from '@calgate/jobs';
 import { isValidTimeZone } from '@calgate/time';
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { AppointmentRow } from '../bookings/appointments.ts';
@@ -299,7 +300,7 @@ async function applyToSegment(
       });
     } catch (error) {
       deps.logger.warn(
-        { err: error, appointmentId },
+        { ...errorLogFields(error).fields, appointmentId },
         'enqueue failed; the sweeper will release the segments',
       );
     }

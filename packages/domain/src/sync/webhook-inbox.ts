@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
 import { companies, type Database, decryptSecret, webhookInbox } from '@calgate/db';
 import { AppError } from '@calgate/errors';
+import { errorLogFields } from '@calgate/jobs';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
@@ -133,7 +134,10 @@ async function enqueueInboxRow(
     await deps.queues.enqueue('webhook.process', { inboxId });
     return true;
   } catch (error) {
-    deps.logger.warn({ err: error, inboxId }, 'webhook stored but not enqueued; the sweeper will enqueue it');
+    deps.logger.warn(
+      { ...errorLogFields(error).fields, inboxId },
+      'webhook stored but not enqueued; the sweeper will enqueue it',
+    );
     return false;
   }
 }
@@ -192,7 +196,10 @@ export async function failWebhook(
     })
     .where(eq(webhookInbox.id, payload.inboxId));
   await deps.counters.increment('webhooks_failed');
-  deps.logger.error({ inboxId: payload.inboxId, err: error }, 'webhook processing failed after its retries');
+  deps.logger.error(
+    { inboxId: payload.inboxId, ...errorLogFields(error).fields },
+    'webhook processing failed after its retries',
+  );
 }
 
 /** Deliveries stored while Redis was away (or whose job was lost) are enqueued again. */
