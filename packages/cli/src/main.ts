@@ -13,6 +13,7 @@ import {
   syncEventTypesNow,
   tokenCreate,
 } from './operations.ts';
+import { companyScopeEdit, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
@@ -22,6 +23,12 @@ Companies
   company:set-key --company ID (--calcom-key K | --clear)
                                           set (or clear back to CALCOM_API_KEY) a company's Cal.com key
   company:set-webhook-secret --company ID (--webhook-secret S | --clear)
+  company:rotate-webhook-secret --company ID
+                                          a fresh webhook secret, installed in the company's Cal.com
+                                          account at once; the old one verifies 5 more minutes
+  company:scope --company ID [--assign IDS] [--unassign IDS]
+                                          event types of the shared account (CALCOM_API_KEY) the
+                                          company owns (IDS: 101,102); prints its scope
   token:create --company ID [--name N]    another API token for a company
   service:create --company ID --name N --duration MIN [--address A]
                                           a service with its own hidden Cal.com event type
@@ -53,6 +60,8 @@ const { positionals, values } = parseArgs({
     clear: { type: 'boolean' },
     duration: { type: 'string' },
     address: { type: 'string' },
+    assign: { type: 'string' },
+    unassign: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -103,6 +112,15 @@ try {
       }
       await companySetSecrets(ops, required('company', values.company), {
         webhookSecret: values.clear === true ? null : (webhookSecret as string),
+      });
+      break;
+    case 'company:rotate-webhook-secret':
+      await rotateSecretNow(ops, required('company', values.company));
+      break;
+    case 'company:scope':
+      await companyScopeEdit(ops, required('company', values.company), {
+        assign: parseEventTypeIds('assign', values.assign),
+        unassign: parseEventTypeIds('unassign', values.unassign),
       });
       break;
     case 'token:create':
