@@ -117,22 +117,20 @@ describe('two companies on one shared Cal.com account', () => {
 
   it("B never receives, reconciles or books A's bookings and customers", async () => {
     const day = testDay();
-    // Made directly in Cal.com on A's event type: the shared account delivers it to the global URL.
+    // B holds a mapping to A's event type, written by hand: outside B's scope, it counts for nothing.
+    await gw.database.db
+      .update(eventTypeMappings)
+      .set({ calcomEventTypeId: HAIRCUT.alex })
+      .where(eq(eventTypeMappings.serviceId, b.serviceIds[0] as string));
+    // Made directly in Cal.com on A's event type, and its webhook lost: only reconciliation sees it.
+    gw.sandbox.control.setWebhookDrop({ count: 1 });
     const direct = gw.sandbox.control.createBookingDirect({
       eventTypeId: HAIRCUT.alex,
       start: berlin(day, '12:00'),
       attendee: { name: 'Ada Customer', email: 'ada-a@example.org', timeZone: 'Europe/Berlin' },
     });
     await gw.sandbox.control.flushWebhooks();
-    const recorded = await eventually(async () => {
-      const [row] = await gw.database.db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.calcomBookingUid, direct.uid));
-      return row;
-    }, 30_000);
-    expect(recorded.companyId).toBe(gw.company.companyId);
-    // B's reconciliation looks at B's event types only.
+    // B reconciles first: it must not take A's booking (nor A's customer) as its own.
     const result = await reconcileBookings(gw.runtime(), b.companyId);
     expect(result.applied).toBe(0);
     expect(await rowsOf(b.companyId)).toEqual([]);
@@ -141,12 +139,14 @@ describe('two companies on one shared Cal.com account', () => {
       .from(customers)
       .where(eq(customers.companyId, b.companyId));
     expect(bCustomers).toEqual([]);
+    // A's reconciliation then records it as A's.
+    expect((await reconcileBookings(gw.runtime(), gw.company.companyId)).applied).toBeGreaterThan(0);
+    const [recorded] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomBookingUid, direct.uid));
+    expect(recorded?.companyId).toBe(gw.company.companyId);
 
-    // A mapping B holds to A's event type (written by hand, outside B's scope) is never booked.
-    await gw.database.db
-      .update(eventTypeMappings)
-      .set({ calcomEventTypeId: HAIRCUT.alex })
-      .where(eq(eventTypeMappings.serviceId, b.serviceIds[0] as string));
     const before = gw.sandbox.control.bookings().length;
     const attempt = await gw.app.inject({
       method: 'POST',
