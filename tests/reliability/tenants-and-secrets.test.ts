@@ -324,6 +324,12 @@ describe('scenario 7b: tenant isolation on a shared Cal.com account', () => {
     expect(row.companyId).toBe(s.companyId);
     const [aAfter] = await gw.database.db.select().from(appointments).where(eq(appointments.id, aId));
     expect(aAfter).toEqual(aBefore);
+    // It was matched to nothing of A's: S records it as a booking of its own.
+    const [ofS] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomBookingUid, `shared-forged-${s.companyId}`));
+    expect(ofS?.companyId).toBe(s.companyId);
     report('tenant-isolation-shared-account', {
       routes: matrix.length,
       outcomes,
