@@ -99,8 +99,10 @@ export async function registerWebhook(
     const created = await client.createWebhook({ subscriberUrl, triggers, active: true, secret });
     return { action: 'created', id: created.id, subscriberUrl };
   }
+  // Cal.com answers a subscription's secret when it has one: a changed secret is installed again.
   const same =
     !secretChanged &&
+    (existing.secret == null || existing.secret === secret) &&
     existing.active &&
     existing.triggers.length === triggers.length &&
     triggers.every((t) => existing.triggers.includes(t));
