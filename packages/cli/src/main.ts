@@ -13,7 +13,7 @@ import {
   syncEventTypesNow,
   tokenCreate,
 } from './operations.ts';
-import { companyScopeEdit, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
+import { companyScopeEdit, importTeamNow, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
@@ -30,6 +30,9 @@ Companies
                                           event types of the shared account (CALCOM_API_KEY) the
                                           company owns (IDS: 101,102); prints its scope
   token:create --company ID [--name N]    another API token for a company
+  staff:import-team --company ID [--team T]
+                                          staff from the Cal.com team's members, services from
+                                          their own event types inside the company's scope
   service:create --company ID --name N --duration MIN [--address A]
                                           a service with its own hidden Cal.com event type
 
@@ -61,6 +64,7 @@ const { positionals, values } = parseArgs({
     duration: { type: 'string' },
     address: { type: 'string' },
     assign: { type: 'string' },
+    team: { type: 'string' },
     unassign: { type: 'string' },
     help: { type: 'boolean' },
   },
@@ -86,6 +90,11 @@ const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOO
 function required(name: 'company' | 'name', value: string | undefined): string {
   if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
   return value;
+}
+
+function teamId(value: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new Error('--team must be a Cal.com team id');
+  return Number(value);
 }
 
 let code = 0;
@@ -122,6 +131,13 @@ try {
         assign: parseEventTypeIds('assign', values.assign),
         unassign: parseEventTypeIds('unassign', values.unassign),
       });
+      break;
+    case 'staff:import-team':
+      await importTeamNow(
+        ops,
+        required('company', values.company),
+        values.team === undefined ? undefined : teamId(values.team),
+      );
       break;
     case 'token:create':
       await tokenCreate(ops, required('company', values.company), values.name ?? 'cli');

@@ -1,5 +1,11 @@
 import { parseEncryptionKey } from '@calgate/db';
-import { assignEventTypes, companyScope, rotateWebhookSecret, unassignEventTypes } from '@calgate/domain';
+import {
+  assignEventTypes,
+  companyScope,
+  importTeamMembers,
+  rotateWebhookSecret,
+  unassignEventTypes,
+} from '@calgate/domain';
 import type { OperationsContext } from './operations.ts';
 
 /** `101,102 103` -> [101, 102, 103]; anything else is refused naming the option. */
@@ -53,5 +59,17 @@ export async function rotateSecretNow(context: OperationsContext, companyId: str
   });
   context.out(
     `company ${companyId}: new webhook secret stored and ${result.action} in Cal.com for ${result.subscriberUrl}; the old one verifies until ${result.overlapUntil.toISOString()}`,
+  );
+}
+
+/** Staff from the Cal.com team's members, and services from their own event types in scope. */
+export async function importTeamNow(
+  context: OperationsContext,
+  companyId: string,
+  teamId: number | undefined,
+): Promise<void> {
+  const result = await importTeamMembers(context.runtime, companyId, teamId === undefined ? {} : { teamId });
+  context.out(
+    `company ${companyId}: team ${result.teamId}, ${result.members} member(s): ${result.staffCreated} staff created, ${result.staffUpdated} updated, ${result.imported} event type(s) imported as services`,
   );
 }

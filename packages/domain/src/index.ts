@@ -69,6 +69,8 @@ export type { ObservedBooking } from './sync/observed.ts';
 export { HANDLED_TRIGGERS, observeApiBooking, observeWebhook } from './sync/observed.ts';
 export type { ReconcileResult } from './sync/reconcile.ts';
 export { reconcileBookings } from './sync/reconcile.ts';
+export type { TeamImportResult } from './sync/team-import.ts';
+export { importTeamMembers } from './sync/team-import.ts';
 export type { AcceptedWebhook, WebhookSecrets } from './sync/webhook-inbox.ts';
 export { acceptWebhook, failWebhook, processWebhook, sweepWebhookInbox } from './sync/webhook-inbox.ts';
 export type { WebhookSettings } from './sync/webhook-registration.ts';

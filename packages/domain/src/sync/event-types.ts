@@ -156,7 +156,8 @@ async function applyEventTypes(
   };
 }
 
-async function importEventType(
+/** One event type as a new simple service, booked with its owner (a staff member, created if new). */
+export async function importEventType(
   deps: SyncDeps,
   companyId: string,
   me: { id: number; username: string; email: string; timeZone: string },
