@@ -321,7 +321,10 @@ describe('a company with its own Cal.com account', () => {
     const res = await fetch(`${gw.sandbox.baseUrl}/webhooks`, {
       headers: { authorization: `Bearer ${key}` },
     });
-    return (await res.json()).data as Array<{ id: string; subscriberUrl: string; secret?: string }>;
+    const body = (await res.json()) as {
+      data: Array<{ id: string; subscriberUrl: string; secret?: string }>;
+    };
+    return body.data;
   };
   const cPath = () => `/${c.companyId}`;
 
