@@ -13,7 +13,13 @@ import {
   retiredWebhookSecrets,
   webhookInbox,
 } from '@calgate/db';
-import { assignEventTypes, eventTypeInScope, reconcileBookings } from '@calgate/domain';
+import {
+  assignEventTypes,
+  eventTypeInScope,
+  reconcileBookings,
+  setCompanySecrets,
+  unassignEventTypes,
+} from '@calgate/domain';
 import { seedCompany } from '@calgate/testkit';
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +214,20 @@ describe('two companies on one shared Cal.com account', () => {
     const [a] = await gw.database.db.select().from(appointments).where(eq(appointments.id, aId));
     expect(a?.status).toBe('confirmed');
     expect(a?.calcomBookingUid).toBe(booked.json().calcom.bookingUid);
+  });
+
+  it('a company that gets its own key releases its event types of the shared account', async () => {
+    const d = await seedCompany(gw.database.db, { name: 'Moving out' });
+    await assignEventTypes(gw.database.db, d.companyId, [304]);
+    await expect(assignEventTypes(gw.database.db, b.companyId, [304])).rejects.toThrow(/another company/);
+    await setCompanySecrets(gw.database.db, parseEncryptionKey(gw.config.secretsEncryptionKey), d.companyId, {
+      calcomApiKey: CASEY_KEY,
+    });
+    expect(await assignEventTypes(gw.database.db, b.companyId, [304])).toEqual({
+      assigned: [304],
+      already: [],
+    });
+    await unassignEventTypes(gw.database.db, b.companyId, [304]);
   });
 
   it("a delivery outside every company's scope is stored as ignored and counted", async () => {
