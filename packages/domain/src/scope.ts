@@ -52,14 +52,30 @@ export function scopeContains(scope: CompanyScope, eventTypeId: number): boolean
 /**
  * Is this event type inside this company's scope? A company with its own key owns its whole
  * account (whether the event type exists there is Cal.com's to answer: see `scopeEventTypes`); a
- * company on the shared account owns only the event types assigned to it.
+ * company on the shared account owns only the event types assigned to it (and no booking whose
+ * event type is unknown, `null`).
  */
 export async function eventTypeInScope(
   db: Database,
   companyId: string,
-  eventTypeId: number,
+  eventTypeId: number | null,
 ): Promise<boolean> {
-  return scopeContains(await companyScope(db, companyId), eventTypeId);
+  // One query: this runs for every webhook delivery and reconciled booking.
+  const [row] = await db
+    .select({
+      inScope: sql<boolean>`${companies.calcomApiKeyEncrypted} is not null or exists (
+        select 1 from ${companyEventTypes} s
+        where s.company_id = ${companies.id} and s.calcom_event_type_id = ${eventTypeId})`,
+    })
+    .from(companies)
+    .where(eq(companies.id, companyId))
+    .limit(1);
+  if (row === undefined) {
+    throw new AppError('NOT_FOUND', `No company ${companyId.slice(0, 64)}`, {
+      details: { field: 'companyId' },
+    });
+  }
+  return row.inScope;
 }
 
 /**

@@ -16,7 +16,7 @@ import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composit
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
 import { transition } from '../bookings/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
-import { companyScope, mappingInScope, scopeContains } from '../scope.ts';
+import { eventTypeInScope, mappingInScope } from '../scope.ts';
 import { withChainLock } from './chain-lock.ts';
 import type { ObservedBooking } from './observed.ts';
 
@@ -66,10 +66,7 @@ export async function applyObservedBooking(
   if (observed.toUid !== null) {
     return { outcome: 'unchanged', detail: `replaced by ${observed.toUid}; that booking carries the change` };
   }
-  const scope = await companyScope(deps.db, context.companyId);
-  if (
-    observed.eventTypeId === null ? scope.kind !== 'account' : !scopeContains(scope, observed.eventTypeId)
-  ) {
+  if (!(await eventTypeInScope(deps.db, context.companyId, observed.eventTypeId))) {
     await deps.counters.increment(
       context.actor === 'webhook' ? 'webhooks_out_of_scope' : 'reconcile_out_of_scope',
     );
