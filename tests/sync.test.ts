@@ -1,5 +1,6 @@
 import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } from '@calgate/cli/operations';
 import { appointments, services, syncState } from '@calgate/db';
+import { assignEventTypes } from '@calgate/domain';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
@@ -41,6 +42,8 @@ describe('the Cal.com health endpoint', () => {
   });
 
   it('reports healthy once event types are synced and the webhook is registered', async () => {
+    // The company shares the sandbox account: it imports only event types assigned to it.
+    await assignEventTypes(gw.database.db, gw.company.companyId, [104, 204, 304, 404]);
     expect(await syncEventTypesNow(ops())).toBe(0);
     expect(await registerWebhooksNow(ops())).toBe(0);
     await expireProbe();
@@ -86,6 +89,7 @@ describe('event-type sync', () => {
       slug: 'beard-trim',
       lengthInMinutes: 20,
     });
+    await assignEventTypes(gw.database.db, gw.company.companyId, [901]);
     expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
     expect(await serviceNames()).toContain('Beard trim');
 

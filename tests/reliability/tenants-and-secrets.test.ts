@@ -1,11 +1,28 @@
 import { Writable } from 'node:stream';
 import { signCalcomPayload } from '@calgate/calcom';
-import { apiTokens, appointments, companies, encryptSecret } from '@calgate/db';
+import {
+  apiTokens,
+  appointments,
+  companies,
+  customers,
+  encryptSecret,
+  eventTypeMappings,
+  webhookInbox,
+} from '@calgate/db';
+import { reconcileBookings, syncEventTypes } from '@calgate/domain';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from '../support/gateway.ts';
+import {
+  auth,
+  berlin,
+  eventually,
+  type Gateway,
+  HAIRCUT,
+  startGateway,
+  testDay,
+} from '../support/gateway.ts';
 import { report } from './support.ts';
 
 const WEBHOOK_SECRET = 'test-webhook-secret-123';
@@ -68,6 +85,71 @@ async function call(
   return res;
 }
 
+type Call = () => Promise<{ statusCode: number; body: string }>;
+
+/** Every route company A's token could use to reach another company's service, staff or booking. */
+function isolationMatrix(
+  other: { serviceIds: string[]; staffIds: string[] },
+  otherBookingId: string,
+  day: string,
+): Array<[string, Call, number]> {
+  const a = (extra: Record<string, string> = {}) => auth(gw.company.token, extra);
+  const matrix: Array<[string, Call, number]> = [
+    [
+      'GET availability of the other service',
+      () =>
+        call(
+          'GET',
+          `/api/v2/services/${other.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+          a(),
+        ),
+      404,
+    ],
+    [
+      'POST booking on the other service',
+      () =>
+        call('POST', '/api/v2/bookings', a(), {
+          serviceId: other.serviceIds[0],
+          start: berlin(day, '11:00'),
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'A', email: 'a@example.org' },
+        }),
+      404,
+    ],
+    [
+      'POST booking with the other staff',
+      () =>
+        call('POST', '/api/v2/bookings', a(), {
+          serviceId: gw.company.serviceIds[0],
+          staffId: other.staffIds[0],
+          start: berlin(day, '11:00'),
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'A', email: 'a@example.org' },
+        }),
+      404,
+    ],
+    ['GET the other booking', () => call('GET', `/api/v2/bookings/${otherBookingId}`, a()), 404],
+    [
+      'PATCH the other booking',
+      () =>
+        call('PATCH', `/api/v2/bookings/${otherBookingId}`, a({ prefer: 'wait=5' }), {
+          start: berlin(day, '14:00'),
+          timeZone: 'Europe/Berlin',
+        }),
+      404,
+    ],
+    [
+      'DELETE the other booking',
+      () =>
+        call('DELETE', `/api/v2/bookings/${otherBookingId}`, a({ prefer: 'wait=5' }), {
+          cancellationReason: 'not yours',
+        }),
+      404,
+    ],
+  ];
+  return matrix;
+}
+
 describe('scenario 7: tenant isolation', () => {
   it("company A's token reaches nothing of company B, and changes nothing", async () => {
     const day = testDay();
@@ -86,59 +168,7 @@ describe('scenario 7: tenant isolation', () => {
     const bId = bBooking.json().id as string;
     const [before] = await gw.database.db.select().from(appointments).where(eq(appointments.id, bId));
     const a = (extra: Record<string, string> = {}) => auth(gw.company.token, extra);
-    const matrix: Array<[string, () => Promise<{ statusCode: number; body: string }>, number]> = [
-      [
-        'GET availability of B service',
-        () =>
-          call(
-            'GET',
-            `/api/v2/services/${b.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
-            a(),
-          ),
-        404,
-      ],
-      [
-        'POST booking on B service',
-        () =>
-          call('POST', '/api/v2/bookings', a(), {
-            serviceId: b.serviceIds[0],
-            start: berlin(day, '11:00'),
-            timeZone: 'Europe/Berlin',
-            customer: { name: 'A', email: 'a@example.org' },
-          }),
-        404,
-      ],
-      [
-        'POST booking with B staff',
-        () =>
-          call('POST', '/api/v2/bookings', a(), {
-            serviceId: gw.company.serviceIds[0],
-            staffId: b.staffIds[0],
-            start: berlin(day, '11:00'),
-            timeZone: 'Europe/Berlin',
-            customer: { name: 'A', email: 'a@example.org' },
-          }),
-        404,
-      ],
-      ['GET B booking', () => call('GET', `/api/v2/bookings/${bId}`, a()), 404],
-      [
-        'PATCH B booking',
-        () =>
-          call('PATCH', `/api/v2/bookings/${bId}`, a({ prefer: 'wait=5' }), {
-            start: berlin(day, '14:00'),
-            timeZone: 'Europe/Berlin',
-          }),
-        404,
-      ],
-      [
-        'DELETE B booking',
-        () =>
-          call('DELETE', `/api/v2/bookings/${bId}`, a({ prefer: 'wait=5' }), {
-            cancellationReason: 'not yours',
-          }),
-        404,
-      ],
-    ];
+    const matrix = isolationMatrix(b, bId, day);
     const outcomes: Record<string, number> = {};
     for (const [name, run, expected] of matrix) {
       const res = await run();
@@ -196,6 +226,117 @@ describe('scenario 7: tenant isolation', () => {
     expect(bCalcom.map((x) => x.status)).toEqual(['accepted']);
     report('tenant-isolation', { routes: matrix.length + 5, outcomes, bAppointmentUnchanged: true });
   }, 60_000);
+});
+
+describe('scenario 7b: tenant isolation on a shared Cal.com account', () => {
+  it("a company sharing A's Cal.com account reaches, imports, reconciles and receives nothing of A's", async () => {
+    const day = testDay();
+    // S shares the env default account with A and owns one event type of it (Casey's haircut).
+    const s = await seedCompany(gw.database.db, {
+      name: 'Shared S',
+      staff: [{ name: 'Casey', calcomUserId: 4 }],
+      services: [
+        {
+          name: 'S cut',
+          segments: [{ name: 'Cut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: 104 }] }],
+        },
+      ],
+    });
+    const own = await call('POST', '/api/v2/bookings', auth(s.token, { prefer: 'wait=20' }), {
+      serviceId: s.serviceIds[0],
+      start: berlin(day, '10:00'),
+      timeZone: 'Europe/Berlin',
+      customer: { name: 'Sam', email: 'sam@example.org' },
+    });
+    expect(own.statusCode).toBe(201);
+    const matrix = isolationMatrix(s, own.json().id as string, day);
+    const outcomes: Record<string, number> = {};
+    for (const [name, run, expected] of matrix) {
+      const res = await run();
+      outcomes[name] = res.statusCode;
+      expect(res.statusCode, name).toBe(expected);
+    }
+    // Its sync imports only its own event type, although the key sees every one of the account.
+    await syncEventTypes(gw.runtime(), s.companyId);
+    const mapped = await gw.database.db
+      .select({ id: eventTypeMappings.calcomEventTypeId })
+      .from(eventTypeMappings)
+      .where(and(eq(eventTypeMappings.companyId, s.companyId), isNull(eventTypeMappings.deletedAt)));
+    expect(mapped.map((m) => m.id)).toEqual([104]);
+    // A booking of A's made in Cal.com: S's reconciliation (run first) leaves it to A.
+    const aDirect = gw.sandbox.control.createBookingDirect({
+      eventTypeId: HAIRCUT.alex,
+      start: berlin(day, '15:00'),
+      attendee: { name: 'Alma', email: 'alma@example.org', timeZone: 'Europe/Berlin' },
+    });
+    await reconcileBookings(gw.runtime(), s.companyId);
+    await reconcileBookings(gw.runtime(), gw.company.companyId);
+    const [recorded] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomBookingUid, aDirect.uid));
+    expect(recorded?.companyId).toBe(gw.company.companyId);
+    const sCustomers = await gw.database.db
+      .select()
+      .from(customers)
+      .where(eq(customers.companyId, s.companyId));
+    expect(sCustomers.map((c) => c.email)).toEqual(['sam@example.org']);
+    // A delivery of S's event type naming A's appointment in its metadata is applied in S's scope only.
+    const aBooked = await call('POST', '/api/v2/bookings', auth(gw.company.token, { prefer: 'wait=20' }), {
+      serviceId: gw.company.serviceIds[0],
+      start: berlin(day, '11:00'),
+      timeZone: 'Europe/Berlin',
+      customer: { name: 'Abe', email: 'abe@example.org' },
+    });
+    expect(aBooked.statusCode).toBe(201);
+    const aId = aBooked.json().id as string;
+    const [aBefore] = await gw.database.db.select().from(appointments).where(eq(appointments.id, aId));
+    const forged = JSON.stringify({
+      triggerEvent: 'BOOKING_CANCELLED',
+      createdAt: new Date().toISOString(),
+      payload: {
+        uid: `shared-forged-${s.companyId}`,
+        eventTypeId: 104,
+        startTime: berlin(day, '16:00'),
+        endTime: berlin(day, '16:30'),
+        iCalSequence: 99,
+        attendees: [{ name: 'M', email: 'm@example.org', timeZone: 'Europe/Berlin' }],
+        metadata: { calgateId: aId },
+      },
+    });
+    const delivered = await call(
+      'POST',
+      '/api/webhooks/calcom',
+      {
+        'content-type': 'application/json',
+        'x-cal-signature-256': signCalcomPayload(forged, WEBHOOK_SECRET),
+      },
+      forged,
+    );
+    expect(delivered.statusCode).toBe(200);
+    const row = await eventually(async () => {
+      const [r] = await gw.database.db
+        .select()
+        .from(webhookInbox)
+        .where(eq(webhookInbox.id, delivered.json().id));
+      return r?.status === 'processed' || r?.status === 'ignored' ? r : undefined;
+    }, 30_000);
+    expect(row.companyId).toBe(s.companyId);
+    const [aAfter] = await gw.database.db.select().from(appointments).where(eq(appointments.id, aId));
+    expect(aAfter).toEqual(aBefore);
+    // It was matched to nothing of A's: S records it as a booking of its own.
+    const [ofS] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomBookingUid, `shared-forged-${s.companyId}`));
+    expect(ofS?.companyId).toBe(s.companyId);
+    report('tenant-isolation-shared-account', {
+      routes: matrix.length,
+      outcomes,
+      importedEventTypes: mapped.length,
+      otherCompanysBookingStayedWithIt: true,
+    });
+  }, 90_000);
 });
 
 describe('scenario 8: secrets', () => {

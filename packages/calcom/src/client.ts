@@ -26,6 +26,10 @@ import {
   reservationSchema,
   type SlotsMap,
   slotsSchema,
+  type Team,
+  type TeamMembership,
+  teamMembershipSchema,
+  teamSchema,
   type Webhook,
   webhookSchema,
 } from './schemas.ts';
@@ -95,6 +99,9 @@ function dataOf<S extends z.ZodType>(schema: S) {
 const envelopedSchemas = new WeakMap<z.ZodType, z.ZodType>();
 const eventTypeList = z.array(eventTypeSchema);
 const webhookList = z.array(webhookSchema);
+const teamList = z.array(teamSchema);
+// The OpenAPI document types this `data` as one membership; Cal.com answers the list.
+const membershipList = z.array(teamMembershipSchema);
 
 /**
  * The typed Cal.com API v2 client: one method per operation, the right `cal-api-version` per
@@ -379,6 +386,21 @@ export function createCalcomClient(options: CalcomClientOptions) {
     listEventTypes(input: { username: string }, opts: CallOptions = {}): Promise<EventType[]> {
       return call('eventTypes.list', 'GET', '/event-types', data(eventTypeList), {
         query: { username: input.username },
+        signal: opts.signal,
+      });
+    },
+    /** The teams the key's user belongs to. */
+    listTeams(opts: CallOptions = {}): Promise<Team[]> {
+      return call('teams.list', 'GET', '/teams', data(teamList), opts);
+    },
+    /** A team's members (up to `take`, 250 at most per page). */
+    listTeamMemberships(
+      teamId: number,
+      input: { take?: number; skip?: number } = {},
+      opts: CallOptions = {},
+    ): Promise<TeamMembership[]> {
+      return call('teams.memberships', 'GET', `/teams/${teamId}/memberships`, data(membershipList), {
+        query: { take: input.take ?? 250, skip: input.skip ?? 0 },
         signal: opts.signal,
       });
     },

@@ -24,6 +24,8 @@ export type {
   Pagination,
   Reservation,
   SlotsMap,
+  Team,
+  TeamMembership,
   Webhook,
 } from './schemas.ts';
 export { signCalcomPayload, verifyCalcomSignature } from './signature.ts';

@@ -17,6 +17,8 @@ export const CALCOM_OPERATIONS = [
   'webhooks.list',
   'webhooks.update',
   'webhooks.delete',
+  'teams.list',
+  'teams.memberships',
 ] as const;
 export type CalcomOperation = (typeof CALCOM_OPERATIONS)[number];
 

@@ -92,6 +92,28 @@ export const eventTypeSchema = z.looseObject({
 });
 export type EventType = z.infer<typeof eventTypeSchema>;
 
+export const teamSchema = z.looseObject({
+  id: z.number().int(),
+  name: z.string(),
+  slug: z.string().nullish(),
+});
+export type Team = z.infer<typeof teamSchema>;
+
+/** `TeamMembershipOutput`: the member's user id, whether they accepted, and who they are. */
+export const teamMembershipSchema = z.looseObject({
+  id: z.number().int(),
+  userId: z.number().int(),
+  teamId: z.number().int(),
+  accepted: z.boolean(),
+  role: z.string(),
+  user: z.looseObject({
+    email: z.string(),
+    username: z.string().nullish(),
+    name: z.string().nullish(),
+  }),
+});
+export type TeamMembership = z.infer<typeof teamMembershipSchema>;
+
 export const webhookSchema = z.looseObject({
   id: z.union([z.string(), z.number()]).transform(String),
   subscriberUrl: z.string(),

@@ -14,6 +14,7 @@ import {
   tokenCreate,
 } from './operations.ts';
 import { createOutput } from './output.ts';
+import { companyScopeEdit, importTeamNow, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
@@ -23,7 +24,16 @@ Companies
   company:set-key --company ID (--calcom-key K | --clear)
                                           set (or clear back to CALCOM_API_KEY) a company's Cal.com key
   company:set-webhook-secret --company ID (--webhook-secret S | --clear)
+  company:rotate-webhook-secret --company ID
+                                          a fresh webhook secret, installed in the company's Cal.com
+                                          account at once; the old one verifies 5 more minutes
+  company:scope --company ID [--assign IDS] [--unassign IDS]
+                                          event types of the shared account (CALCOM_API_KEY) the
+                                          company owns (IDS: 101,102); prints its scope
   token:create --company ID [--name N]    another API token for a company
+  staff:import-team --company ID [--team T]
+                                          staff from the Cal.com team's members, services from
+                                          their own event types inside the company's scope
   service:create --company ID --name N --duration MIN [--address A]
                                           a service with its own hidden Cal.com event type
 
@@ -58,6 +68,9 @@ const { positionals, values } = parseArgs({
     clear: { type: 'boolean' },
     duration: { type: 'string' },
     address: { type: 'string' },
+    assign: { type: 'string' },
+    team: { type: 'string' },
+    unassign: { type: 'string' },
     help: { type: 'boolean' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
@@ -96,6 +109,11 @@ function required(name: 'company' | 'name', value: string | undefined): string {
   return value;
 }
 
+function teamId(value: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new Error('--team must be a Cal.com team id');
+  return Number(value);
+}
+
 let code = 0;
 let failure: string | undefined;
 try {
@@ -122,6 +140,22 @@ try {
       await companySetSecrets(ops, required('company', values.company), {
         webhookSecret: values.clear === true ? null : (webhookSecret as string),
       });
+      break;
+    case 'company:rotate-webhook-secret':
+      await rotateSecretNow(ops, required('company', values.company));
+      break;
+    case 'company:scope':
+      await companyScopeEdit(ops, required('company', values.company), {
+        assign: parseEventTypeIds('assign', values.assign),
+        unassign: parseEventTypeIds('unassign', values.unassign),
+      });
+      break;
+    case 'staff:import-team':
+      await importTeamNow(
+        ops,
+        required('company', values.company),
+        values.team === undefined ? undefined : teamId(values.team),
+      );
       break;
     case 'token:create':
       await tokenCreate(ops, required('company', values.company), values.name ?? 'cli');

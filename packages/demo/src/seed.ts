@@ -1,6 +1,7 @@
 import {
   apiTokens,
   companies,
+  companyEventTypes,
   type Database,
   eventTypeMappings,
   generateApiToken,
@@ -97,6 +98,11 @@ export async function seedDemoCompany(db: Database): Promise<DemoCompany> {
               staffId: staffIds[i] as string,
               calcomEventTypeId: eventTypeId(segment.base, stylist.calcomUserId),
             });
+            // The demo salon is a company on the shared (sandbox) account: it owns what it books.
+            await tx
+              .insert(companyEventTypes)
+              .values({ calcomEventTypeId: eventTypeId(segment.base, stylist.calcomUserId), companyId })
+              .onConflictDoNothing();
           }
         }
       }

@@ -30,6 +30,8 @@ export interface CalcomAccess {
    * @throws AppError UNAUTHORIZED when neither key exists.
    */
   forCompany(company: CompanyKeySource): { client: CalcomClient; keyId: string };
+  /** The fingerprint of CALCOM_API_KEY (the shared account), if one is configured. */
+  defaultKeyId: string | undefined;
 }
 
 /** Pause after a 429 without a usable reset header, as the contract says. */
@@ -77,6 +79,7 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
   const defaultEntry = options.defaultApiKey === undefined ? undefined : clientForKey(options.defaultApiKey);
 
   return {
+    defaultKeyId: defaultEntry?.keyId,
     forCompany(company) {
       const encrypted = company.calcomApiKeyEncrypted;
       if (encrypted !== null) {

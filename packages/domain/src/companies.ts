@@ -1,4 +1,12 @@
-import { apiTokens, companies, type Database, encryptSecret, generateApiToken, newId } from '@calgate/db';
+import {
+  apiTokens,
+  companies,
+  companyEventTypes,
+  type Database,
+  encryptSecret,
+  generateApiToken,
+  newId,
+} from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { isValidTimeZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
@@ -74,7 +82,12 @@ export async function createApiToken(db: Database, companyId: string, name: stri
   return token;
 }
 
-/** Sets (or, with `null`, clears back to the env default) a company's own Cal.com key or webhook secret. */
+/**
+ * Sets (or, with `null`, clears back to the env default) a company's own Cal.com key or webhook
+ * secret. A company that gets its own key leaves the shared account: the event types assigned to
+ * it there are released for other companies. One that goes back to the shared account owns
+ * nothing there until event types are assigned to it.
+ */
 export async function setCompanySecrets(
   db: Database,
   encryptionKey: Buffer,
@@ -93,7 +106,12 @@ export async function setCompanySecrets(
     set.calcomWebhookSecretEncrypted =
       secrets.webhookSecret === null ? null : encryptSecret(secrets.webhookSecret, encryptionKey);
   }
-  await db.update(companies).set(set).where(eq(companies.id, companyId));
+  await db.transaction(async (tx) => {
+    await tx.update(companies).set(set).where(eq(companies.id, companyId));
+    if (typeof secrets.calcomApiKey === 'string') {
+      await tx.delete(companyEventTypes).where(eq(companyEventTypes.companyId, companyId));
+    }
+  });
 }
 
 async function requireCompany(db: Database, companyId: string): Promise<void> {

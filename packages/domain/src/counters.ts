@@ -12,7 +12,11 @@ export const COUNTERS = [
   'webhooks_unchanged',
   'webhooks_ignored',
   'webhooks_failed',
+  /** Deliveries outside every company's scope (stored as ignored, never applied). */
+  'webhooks_out_of_scope',
   'reconcile_applied',
+  /** Bookings a reconciliation saw outside the company's scope (not applied). */
+  'reconcile_out_of_scope',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 

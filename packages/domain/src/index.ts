@@ -46,6 +46,16 @@ export { purgeExpired } from './maintenance/retention.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';
+export type { CompanyScope } from './scope.ts';
+export {
+  assignEventTypes,
+  companyScope,
+  eventTypeInScope,
+  scopeContains,
+  scopeEventTypes,
+  sharedAccountOwner,
+  unassignEventTypes,
+} from './scope.ts';
 export type { ServiceDefinition } from './services/catalog.ts';
 export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';
@@ -61,7 +71,17 @@ export type { ObservedBooking } from './sync/observed.ts';
 export { HANDLED_TRIGGERS, observeApiBooking, observeWebhook } from './sync/observed.ts';
 export type { ReconcileResult } from './sync/reconcile.ts';
 export { reconcileBookings } from './sync/reconcile.ts';
+export type { TeamImportResult } from './sync/team-import.ts';
+export { importTeamMembers } from './sync/team-import.ts';
 export type { AcceptedWebhook, WebhookSecrets } from './sync/webhook-inbox.ts';
 export { acceptWebhook, failWebhook, processWebhook, sweepWebhookInbox } from './sync/webhook-inbox.ts';
-export type { CalcomHealth, WebhookSettings } from './sync/webhooks-and-health.ts';
-export { calcomHealth, registerWebhook, subscriberUrlFor, WEBHOOK_PATH } from './sync/webhooks-and-health.ts';
+export type { WebhookSettings } from './sync/webhook-registration.ts';
+export {
+  registerWebhook,
+  rotateWebhookSecret,
+  subscriberUrlFor,
+  WEBHOOK_PATH,
+  WEBHOOK_SECRET_OVERLAP_MS,
+} from './sync/webhook-registration.ts';
+export type { CalcomHealth } from './sync/webhooks-and-health.ts';
+export { calcomHealth } from './sync/webhooks-and-health.ts';

@@ -13,6 +13,7 @@ import { defaultFaultBody, SandboxHttpError, shape1 } from './errors.ts';
 import { accountRoutes } from './routes/account.ts';
 import { bookingRoutes } from './routes/bookings.ts';
 import { schedulingRoutes } from './routes/scheduling.ts';
+import { teamRoutes } from './routes/teams.ts';
 import { demoSeed } from './seed.ts';
 import { SandboxStore } from './store.ts';
 import { FaultBook, RateLimiter, RequestLog } from './traffic.ts';
@@ -177,6 +178,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
   schedulingRoutes(app, ctx);
   bookingRoutes(app, ctx);
   accountRoutes(app, ctx);
+  teamRoutes(app, ctx);
   controlRoutes(app, control);
   return { app, control };
 }

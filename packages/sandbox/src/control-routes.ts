@@ -124,4 +124,17 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     control.addEventType(body);
     return { ok: true };
   });
+  app.post('/_sandbox/teams', async (request) => {
+    const body = parse(
+      z.object({
+        id: z.number().int().positive(),
+        name: z.string().min(1),
+        slug: z.string().min(1),
+        memberIds: z.array(z.number().int().positive()).min(1),
+      }),
+      request.body,
+    );
+    control.addTeam(body);
+    return { ok: true };
+  });
 }

@@ -1,7 +1,14 @@
 import type { SandboxContext } from './context.ts';
 import { bookingOutput } from './output.ts';
 import type { FaultBook, RateLimiter, RequestLog } from './traffic.ts';
-import type { FaultSpec, RequestLogEntry, SandboxBooking, SandboxEventType, SandboxSeed } from './types.ts';
+import type {
+  FaultSpec,
+  RequestLogEntry,
+  SandboxBooking,
+  SandboxEventType,
+  SandboxSeed,
+  SandboxTeam,
+} from './types.ts';
 
 /** Drives and inspects the sandbox from tests, in process or over `/_sandbox/*`. */
 export interface SandboxControl {
@@ -26,6 +33,8 @@ export interface SandboxControl {
   cancelBookingDirect(uid: string, reason: string): SandboxBooking;
   rescheduleBookingDirect(uid: string, start: string): SandboxBooking;
   addEventType(eventType: SandboxEventType): void;
+  /** A team (or its new member list), as made in Cal.com's UI. */
+  addTeam(team: SandboxTeam): void;
   deleteEventType(id: number): void;
 }
 
@@ -69,6 +78,7 @@ export function createControl(
       })),
       deliveries: dispatcher.deliveries,
       eventTypes: [...store.eventTypes.values()],
+      teams: [...store.teams.values()],
     }),
     flushWebhooks: () => dispatcher.flush(),
     createBookingDirect(input) {
@@ -109,6 +119,9 @@ export function createControl(
     },
     addEventType(eventType) {
       store.eventTypes.set(eventType.id, { ...eventType });
+    },
+    addTeam(team) {
+      store.teams.set(team.id, { ...team, memberIds: [...team.memberIds] });
     },
     deleteEventType(id) {
       store.eventTypes.delete(id);

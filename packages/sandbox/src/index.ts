@@ -11,6 +11,7 @@ export type {
   SandboxEventType,
   SandboxOperation,
   SandboxSeed,
+  SandboxTeam,
   SandboxUser,
   WebhookDelivery,
 } from './types.ts';

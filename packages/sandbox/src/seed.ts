@@ -73,5 +73,7 @@ export function demoSeed(): SandboxSeed {
       });
     }
   }
-  return { users, eventTypes };
+  // The salon as a Cal.com team: the owner's account and its stylists.
+  const teams = [{ id: 10, name: 'Demo Salon', slug: 'demo-salon', memberIds: [1, 2, 3, 4] }];
+  return { users, eventTypes, teams };
 }

@@ -7,6 +7,7 @@ import type {
   SandboxEventType,
   SandboxReservation,
   SandboxSeed,
+  SandboxTeam,
   SandboxUser,
   WebhookSubscription,
 } from './types.ts';
@@ -43,6 +44,7 @@ export class SandboxStore {
   users = new Map<number, SandboxUser>();
   usersByKey = new Map<string, SandboxUser>();
   eventTypes = new Map<number, SandboxEventType>();
+  teams = new Map<number, SandboxTeam>();
   bookings = new Map<string, SandboxBooking>();
   reservations = new Map<string, SandboxReservation>();
   subscriptions = new Map<string, WebhookSubscription>();
@@ -61,6 +63,7 @@ export class SandboxStore {
     this.users = new Map(seed.users.map((u) => [u.id, { ...u }]));
     this.usersByKey = new Map(seed.users.map((u) => [u.apiKey, u]));
     this.eventTypes = new Map(seed.eventTypes.map((e) => [e.id, { ...e }]));
+    this.teams = new Map((seed.teams ?? []).map((t) => [t.id, { ...t, memberIds: [...t.memberIds] }]));
     this.bookings.clear();
     this.reservations.clear();
     this.subscriptions.clear();

@@ -35,9 +35,20 @@ export interface SandboxEventType {
   description?: string;
 }
 
+/** A Cal.com team: its members' keys may read it; each member keeps their own event types. */
+export interface SandboxTeam {
+  id: number;
+  name: string;
+  slug: string;
+  /** Members in order; the first is the owner. */
+  memberIds: number[];
+}
+
 export interface SandboxSeed {
   users: SandboxUser[];
   eventTypes: SandboxEventType[];
+  /** @defaultValue [] */
+  teams?: SandboxTeam[];
 }
 
 export interface SandboxAttendee {
@@ -127,6 +138,8 @@ export const SANDBOX_OPERATIONS = [
   'webhooks.list',
   'webhooks.update',
   'webhooks.delete',
+  'teams.list',
+  'teams.memberships',
 ] as const;
 export type SandboxOperation = (typeof SANDBOX_OPERATIONS)[number];
 

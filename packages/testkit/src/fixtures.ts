@@ -1,6 +1,7 @@
 import {
   apiTokens,
   companies,
+  companyEventTypes,
   type Database,
   encryptSecret,
   eventTypeMappings,
@@ -113,6 +114,13 @@ export async function seedCompany(db: Database, options: SeedCompanyOptions = {}
           staffId,
           calcomEventTypeId: mapping.eventTypeId,
         });
+        // On the shared account a company books only event types in its scope (first come, first owner).
+        if (options.calcomApiKey === undefined) {
+          await db
+            .insert(companyEventTypes)
+            .values({ calcomEventTypeId: mapping.eventTypeId, companyId })
+            .onConflictDoNothing();
+        }
       }
     }
     segmentIds.push(ids);

@@ -6,10 +6,12 @@ export { appointmentSegments, SEGMENT_STATUSES } from './appointment-segments.ts
 export type { AppointmentSource, AppointmentStatus } from './appointments.ts';
 export { APPOINTMENT_SOURCES, APPOINTMENT_STATUSES, appointments } from './appointments.ts';
 export { companies } from './companies.ts';
+export { companyEventTypes } from './company-event-types.ts';
 export { customers } from './customers.ts';
 export { eventTypeMappings } from './event-type-mappings.ts';
 export type { IdempotencyState } from './idempotency-keys.ts';
 export { IDEMPOTENCY_STATES, idempotencyKeys } from './idempotency-keys.ts';
+export { retiredWebhookSecrets } from './retired-webhook-secrets.ts';
 export { serviceSegments } from './service-segments.ts';
 export type { ServiceKind, ServiceSource } from './services.ts';
 export { SERVICE_KINDS, SERVICE_SOURCES, services } from './services.ts';

@@ -1,6 +1,7 @@
 import { type Database, eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { mappingInScope } from '../scope.ts';
 
 export interface SegmentStaffOption {
   staffId: string;
@@ -119,6 +120,8 @@ async function hydrate(db: Database, rows: ServiceRow[]): Promise<ServiceDefinit
           inArray(eventTypeMappings.serviceId, ids),
           isNull(eventTypeMappings.deletedAt),
           eq(staff.active, true),
+          // Only event types inside the company's scope are offered or booked.
+          mappingInScope(),
         ),
       )
       .orderBy(asc(staff.name)),

@@ -9,7 +9,7 @@ import {
 } from '@calgate/db';
 import { errorLogFields } from '@calgate/jobs';
 import { isValidTimeZone } from '@calgate/time';
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { AppointmentRow } from '../bookings/appointments.ts';
 import { METADATA_KEY } from '../bookings/calcom-lookup.ts';
 import { invalidateAvailability } from '../bookings/invalidate.ts';
@@ -17,17 +17,22 @@ import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composit
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
 import { transition } from '../bookings/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
+import { eventTypeInScope, mappingInScope } from '../scope.ts';
 import { withChainLock } from './chain-lock.ts';
 import type { ObservedBooking } from './observed.ts';
 
 export type ApplyDeps = Pick<
   DomainDeps,
-  'db' | 'redis' | 'redisPrefix' | 'queues' | 'slotCache' | 'outcomes' | 'logger'
+  'db' | 'redis' | 'redisPrefix' | 'queues' | 'slotCache' | 'outcomes' | 'logger' | 'counters'
 >;
 
 export interface ApplyContext {
-  /** The company the delivery was addressed to (per-company URL, reconciliation), if known. */
-  companyId: string | null;
+  /**
+   * The company whose scope the observation is applied in: the one a per-company URL names, the
+   * one whose scope owns the event type (global URL), or the one being reconciled. Nothing of
+   * another company is ever looked up or changed.
+   */
+  companyId: string;
   actor: 'webhook' | 'reconcile';
 }
 
@@ -62,9 +67,18 @@ export async function applyObservedBooking(
   if (observed.toUid !== null) {
     return { outcome: 'unchanged', detail: `replaced by ${observed.toUid}; that booking carries the change` };
   }
+  if (!(await eventTypeInScope(deps.db, context.companyId, observed.eventTypeId))) {
+    await deps.counters.increment(
+      context.actor === 'webhook' ? 'webhooks_out_of_scope' : 'reconcile_out_of_scope',
+    );
+    return {
+      outcome: 'ignored',
+      detail: `event type ${observed.eventTypeId ?? 'unknown'} is outside the company's scope`,
+    };
+  }
   const chain = observed.icalUid ?? observed.fromUid ?? observed.uid;
   return withChainLock(deps.redis, `${deps.redisPrefix}:chain:${chain}`, async () => {
-    const segment = await findSegment(deps, observed);
+    const segment = await findSegment(deps, observed, context.companyId);
     if (segment !== undefined) return applyToSegment(deps, segment, observed, context);
     const appointment = await findAppointment(deps, observed, context.companyId);
     if (appointment !== undefined) return applyToAppointment(deps, appointment, observed, context);
@@ -72,35 +86,43 @@ export async function applyObservedBooking(
   });
 }
 
-async function findSegment(deps: ApplyDeps, observed: ObservedBooking): Promise<SegmentRow | undefined> {
+/** A segment of one of the company's composites: by our id in the metadata, else by uid. */
+async function findSegment(
+  deps: ApplyDeps,
+  observed: ObservedBooking,
+  companyId: string,
+): Promise<SegmentRow | undefined> {
+  const mine = (condition: SQL | undefined) =>
+    deps.db
+      .select({ segment: appointmentSegments })
+      .from(appointmentSegments)
+      .innerJoin(appointments, eq(appointments.id, appointmentSegments.appointmentId))
+      .where(and(condition, eq(appointments.companyId, companyId)))
+      .orderBy(desc(appointmentSegments.generation))
+      .limit(1);
   const ourId = observed.metadata[METADATA_KEY];
   if (typeof observed.metadata[APPOINTMENT_KEY] === 'string' && typeof ourId === 'string') {
-    const [byId] = await deps.db
-      .select()
-      .from(appointmentSegments)
-      .where(eq(appointmentSegments.id, ourId))
-      .limit(1);
-    if (byId !== undefined) return byId;
+    const [byId] = await mine(eq(appointmentSegments.id, ourId));
+    if (byId !== undefined) return byId.segment;
   }
   const uids = [observed.uid, ...(observed.fromUid === null ? [] : [observed.fromUid])];
-  const [byUid] = await deps.db
-    .select()
-    .from(appointmentSegments)
-    .where(inArray(appointmentSegments.calcomBookingUid, uids))
-    .orderBy(desc(appointmentSegments.generation))
-    .limit(1);
-  return byUid;
+  const [byUid] = await mine(inArray(appointmentSegments.calcomBookingUid, uids));
+  return byUid?.segment;
 }
 
 async function findAppointment(
   deps: ApplyDeps,
   observed: ObservedBooking,
-  companyId: string | null,
+  companyId: string,
 ): Promise<AppointmentRow | undefined> {
-  const scoped = (condition: ReturnType<typeof eq>) =>
-    companyId === null ? condition : and(condition, eq(appointments.companyId, companyId));
-  const first = async (condition: ReturnType<typeof eq>) =>
-    (await deps.db.select().from(appointments).where(scoped(condition)).limit(1))[0];
+  const first = async (condition: SQL) =>
+    (
+      await deps.db
+        .select()
+        .from(appointments)
+        .where(and(condition, eq(appointments.companyId, companyId)))
+        .limit(1)
+    )[0];
 
   const byUid = await first(eq(appointments.calcomBookingUid, observed.uid));
   if (byUid !== undefined) return byUid;
@@ -262,7 +284,7 @@ async function applyToSegment(
   const [appointment] = await deps.db
     .select()
     .from(appointments)
-    .where(eq(appointments.id, appointmentId))
+    .where(and(eq(appointments.id, appointmentId), eq(appointments.companyId, context.companyId)))
     .limit(1);
   if (appointment === undefined) return result('ignored', 'segment without appointment');
   const settled =
@@ -371,7 +393,8 @@ async function recordForeignBooking(
       and(
         eq(eventTypeMappings.calcomEventTypeId, observed.eventTypeId),
         isNull(eventTypeMappings.deletedAt),
-        ...(context.companyId === null ? [] : [eq(eventTypeMappings.companyId, context.companyId)]),
+        eq(eventTypeMappings.companyId, context.companyId),
+        mappingInScope(),
       ),
     );
   if (mappings.length === 0) {

@@ -1,6 +1,7 @@
 import type { EventType } from '@calgate/calcom';
 import {
   companies,
+  companyEventTypes,
   eventTypeMappings,
   newId,
   serviceSegments,
@@ -11,11 +12,13 @@ import {
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { mappingInScope, scopeEventTypes } from '../scope.ts';
 
 export interface Drift {
   eventTypeId: number;
   serviceId: string;
-  field: 'lengthInMinutes' | 'deleted';
+  /** `outOfScope`: the event type exists but is not (any more) the company's. */
+  field: 'lengthInMinutes' | 'deleted' | 'outOfScope';
   expected: unknown;
   actual: unknown;
 }
@@ -38,25 +41,24 @@ export async function loadCompany(deps: Pick<DomainDeps, 'db'>, companyId: strin
 }
 
 /**
- * Cal.com sends no event-type webhooks, so event types are polled: new ones become services
- * (source `calcom`, one segment, the account's own staff member), ones gone from Cal.com
- * soft-delete their mappings and any service left without one, and differences between what a
- * mapping expects and what Cal.com has are recorded as drift in `sync_state`.
+ * Cal.com sends no event-type webhooks, so event types are polled: new ones inside the company's
+ * scope become services (source `calcom`, one segment, the account's own staff member), ones gone
+ * from Cal.com or from the scope soft-delete their mappings and any service left without one, and
+ * differences between what a mapping expects and what Cal.com has are recorded as drift in
+ * `sync_state`. A company on the shared account only ever sees the event types assigned to it.
  */
 export async function syncEventTypes(deps: SyncDeps, companyId: string): Promise<EventTypeSyncResult> {
   const company = await loadCompany(deps, companyId);
   await markStarted(deps, companyId, 'event_types');
   try {
-    const { client } = deps.calcom.forCompany(company);
-    const me = await client.getMe();
+    const { me, types, outside } = await scopeEventTypes(deps, company);
     if (company.calcomUsername !== me.username || company.calcomUserId !== me.id) {
       await deps.db
         .update(companies)
         .set({ calcomUsername: me.username, calcomUserId: me.id, updatedAt: new Date() })
         .where(eq(companies.id, companyId));
     }
-    const types = await client.listEventTypes({ username: me.username });
-    const result = await applyEventTypes(deps, companyId, me, types);
+    const result = await applyEventTypes(deps, companyId, me, types, new Set(outside));
     await deps.db
       .update(syncState)
       .set({ lastSucceededAt: new Date(), lastError: null, stats: { ...result } })
@@ -74,6 +76,7 @@ async function applyEventTypes(
   companyId: string,
   me: { id: number; username: string; email: string; timeZone: string },
   types: EventType[],
+  outside: Set<number>,
 ): Promise<EventTypeSyncResult> {
   const mapped = await deps.db
     .select({ mapping: eventTypeMappings, duration: serviceSegments.durationMinutes })
@@ -115,9 +118,9 @@ async function applyEventTypes(
     drift.push({
       eventTypeId: m.mapping.calcomEventTypeId,
       serviceId: m.mapping.serviceId,
-      field: 'deleted',
+      field: outside.has(m.mapping.calcomEventTypeId) ? 'outOfScope' : 'deleted',
       expected: 'present',
-      actual: 'absent',
+      actual: outside.has(m.mapping.calcomEventTypeId) ? 'not assigned to this company' : 'absent',
     });
   }
   if (gone.length > 0) {
@@ -153,7 +156,8 @@ async function applyEventTypes(
   };
 }
 
-async function importEventType(
+/** One event type as a new simple service, booked with its owner (a staff member, created if new). */
+export async function importEventType(
   deps: SyncDeps,
   companyId: string,
   me: { id: number; username: string; email: string; timeZone: string },
@@ -245,7 +249,7 @@ export async function countMappedEventTypes(deps: Pick<DomainDeps, 'db'>): Promi
     .select({ n: sql<number>`count(distinct ${eventTypeMappings.calcomEventTypeId})::int` })
     .from(eventTypeMappings)
     .innerJoin(services, eq(services.id, eventTypeMappings.serviceId))
-    .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt)));
+    .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt), mappingInScope()));
   return row?.n ?? 0;
 }
 
@@ -288,6 +292,10 @@ export async function createServiceWithEventType(
       ? {}
       : { locations: [{ type: 'address', address: input.address, public: true }] }),
   });
+  // An event type made for a company on the shared account is that company's alone.
+  if (company.calcomApiKeyEncrypted === null) {
+    await deps.db.insert(companyEventTypes).values({ calcomEventTypeId: eventType.id, companyId });
+  }
   await importEventType(deps, companyId, me, eventType);
   const [mapping] = await deps.db
     .select({ serviceId: eventTypeMappings.serviceId })

@@ -1,6 +1,7 @@
 import { syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { companyScope } from '../scope.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { loadCompany, markFailed, markStarted } from './event-types.ts';
 import { observeApiBooking } from './observed.ts';
@@ -48,8 +49,17 @@ export async function reconcileBookings(
   let complete = false;
   try {
     const { client } = deps.calcom.forCompany(company);
+    const scope = await companyScope(deps.db, companyId);
+    // On the shared account only the company's own event types are asked for: another company's
+    // bookings (and its customers) are never even fetched. Nothing assigned: nothing to ask.
+    const filter = scope.kind === 'assigned' ? { eventTypeIds: scope.eventTypeIds } : {};
     for (let page = 0; page < MAX_PAGES; page++) {
+      if (scope.kind === 'assigned' && scope.eventTypeIds.length === 0) {
+        complete = true;
+        break;
+      }
       const { bookings, pagination } = await client.listBookings({
+        ...filter,
         afterUpdatedAt: since,
         sortUpdatedAt: 'asc',
         take: PAGE,

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
-import { companies, type Database, decryptSecret, webhookInbox } from '@calgate/db';
+import { companies, type Database, decryptSecret, retiredWebhookSecrets, webhookInbox } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { sharedAccountOwner } from '../scope.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';
 import { observeWebhook } from './observed.ts';
 
 export interface WebhookSecrets {
-  /** CALCOM_WEBHOOK_SECRET: the default for every company without its own. */
+  /** CALCOM_WEBHOOK_SECRET: the shared account's, verifying the global URL only. */
   defaultSecret: string | undefined;
   encryptionKey: Buffer;
 }
@@ -34,12 +35,13 @@ export async function acceptWebhook(
   secrets: WebhookSecrets,
   delivery: { rawBody: Buffer; signature: string | undefined; companyId: string | undefined },
 ): Promise<AcceptedWebhook> {
-  const known = await secretFor(deps.db, secrets, delivery.companyId);
-  let valid = verifyCalcomSignature(delivery.rawBody, delivery.signature, known.secret);
+  const verifies = (candidates: string[]) =>
+    candidates.some((secret) => verifyCalcomSignature(delivery.rawBody, delivery.signature, secret));
+  const known = await secretsFor(deps.db, secrets, delivery.companyId);
+  let valid = verifies(known.secrets);
   if (!valid && known.cached) {
-    // The secret may have been rotated since it was cached: check against the stored one.
-    const stored = await secretFor(deps.db, secrets, delivery.companyId, { fresh: true });
-    valid = verifyCalcomSignature(delivery.rawBody, delivery.signature, stored.secret);
+    // The secret may have been rotated since it was cached: check against the stored ones.
+    valid = verifies((await secretsFor(deps.db, secrets, delivery.companyId, { fresh: true })).secrets);
   }
   if (!valid) {
     await deps.counters.increment('webhooks_rejected');
@@ -67,8 +69,7 @@ export async function acceptWebhook(
     });
   }
   const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
-  // Per receiving URL: companies on one Cal.com account each get the same delivery, and each
-  // company's copy must be stored and applied in its own scope, not dropped as a duplicate.
+  // Per receiving URL: a delivery is stored and applied in the scope of the URL it came to.
   const dedupeKey = `${delivery.companyId ?? '-'}:${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
   const stored = await inboxWriter(deps.db).store({
     companyId: delivery.companyId ?? null,
@@ -87,24 +88,32 @@ export async function acceptWebhook(
 }
 
 /**
- * A company's webhook secret, decrypted, is reused for `SECRET_CACHE_MS` (one query and one
- * decryption fewer per delivery). A delivery that fails against a cached secret is checked again
- * against the stored one, so a rotation takes effect at once; a revoked secret still verifies for
- * at most that long, as an API token does.
+ * The secrets a delivery to a URL may be signed with. The global URL takes only
+ * CALCOM_WEBHOOK_SECRET (the shared account's); a company's URL takes only the company's own
+ * secret and, for `WEBHOOK_SECRET_OVERLAP_MS` after a rotation, the one it replaced. A company
+ * without a secret of its own has no URL of its own: nothing verifies there, so a delivery
+ * captured elsewhere cannot be replayed to it.
+ *
+ * A company's secrets, decrypted, are reused for `SECRET_CACHE_MS` (one query and one decryption
+ * fewer per delivery). A delivery that fails against cached secrets is checked again against the
+ * stored ones, so a rotation takes effect at once.
  */
 const SECRET_CACHE_MS = 10_000;
-const companySecrets = new Map<string, { secret: string; until: number }>();
+const companySecrets = new Map<string, { secrets: string[]; until: number }>();
 
-async function secretFor(
+async function secretsFor(
   db: Database,
   secrets: WebhookSecrets,
   companyId: string | undefined,
   options: { fresh?: boolean } = {},
-): Promise<{ secret: string; cached: boolean }> {
-  if (companyId === undefined) return { secret: secrets.defaultSecret ?? '', cached: false };
+): Promise<{ secrets: string[]; cached: boolean }> {
+  if (companyId === undefined) {
+    return { secrets: secrets.defaultSecret === undefined ? [] : [secrets.defaultSecret], cached: false };
+  }
   const hit = companySecrets.get(companyId);
-  if (options.fresh !== true && hit !== undefined && hit.until > Date.now()) {
-    return { secret: hit.secret, cached: true };
+  const now = Date.now();
+  if (options.fresh !== true && hit !== undefined && hit.until > now) {
+    return { secrets: hit.secrets, cached: true };
   }
   const [company] = await db
     .select({ secret: companies.calcomWebhookSecretEncrypted })
@@ -116,13 +125,24 @@ async function secretFor(
       details: { field: 'companyId' },
     });
   }
-  const secret =
-    company.secret !== null
-      ? decryptSecret(company.secret, secrets.encryptionKey)
-      : (secrets.defaultSecret ?? '');
+  const retired = await db
+    .select({ secret: retiredWebhookSecrets.secretEncrypted, validUntil: retiredWebhookSecrets.validUntil })
+    .from(retiredWebhookSecrets)
+    .where(
+      and(
+        eq(retiredWebhookSecrets.companyId, companyId),
+        gt(retiredWebhookSecrets.validUntil, new Date(now)),
+      ),
+    );
+  const list = [
+    ...(company.secret === null ? [] : [decryptSecret(company.secret, secrets.encryptionKey)]),
+    ...retired.map((r) => decryptSecret(r.secret, secrets.encryptionKey)),
+  ];
+  // A retired secret stops verifying when its overlap ends, even from the cache.
+  const until = Math.min(now + SECRET_CACHE_MS, ...retired.map((r) => r.validUntil.getTime()));
   if (companySecrets.size >= 10_000) companySecrets.clear();
-  companySecrets.set(companyId, { secret, until: Date.now() + SECRET_CACHE_MS });
-  return { secret, cached: false };
+  companySecrets.set(companyId, { secrets: list, until });
+  return { secrets: list, cached: false };
 }
 
 /** The row stays `received` until processed: the sweeper treats received and queued alike. */
@@ -162,13 +182,25 @@ export async function processWebhook(
     .set({ status: 'processing', attempts: sql`${webhookInbox.attempts} + 1` })
     .where(eq(webhookInbox.id, row.id));
   const observed = observeWebhook(parseCalcomWebhook(row.payload));
-  const result: ApplyResult =
-    'ignored' in observed
-      ? { outcome: 'ignored', detail: observed.ignored }
-      : await applyObservedBooking(deps, observed, { companyId: row.companyId, actor: 'webhook' });
+  // A delivery to the global URL belongs to the one company whose scope owns its event type.
+  const companyId =
+    row.companyId ??
+    ('ignored' in observed || observed.eventTypeId === null
+      ? undefined
+      : await sharedAccountOwner(deps.db, observed.eventTypeId));
+  let result: ApplyResult;
+  if ('ignored' in observed) result = { outcome: 'ignored', detail: observed.ignored };
+  else if (companyId === undefined) {
+    await deps.counters.increment('webhooks_out_of_scope');
+    result = {
+      outcome: 'ignored',
+      detail: `event type ${observed.eventTypeId ?? 'unknown'} is outside every company's scope`,
+    };
+  } else result = await applyObservedBooking(deps, observed, { companyId, actor: 'webhook' });
   await deps.db
     .update(webhookInbox)
     .set({
+      companyId: companyId ?? null,
       status: result.outcome === 'ignored' ? 'ignored' : 'processed',
       lastError: result.outcome === 'ignored' ? result.detail : null,
       processedAt: new Date(),

@@ -1,65 +1,10 @@
-import { companies, decryptSecret, syncState } from '@calgate/db';
-import { AppError, isAppError } from '@calgate/errors';
+import { companies, syncState } from '@calgate/db';
+import { isAppError } from '@calgate/errors';
 import { eq, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { countMappedEventTypes, loadCompany } from './event-types.ts';
-import { HANDLED_TRIGGERS } from './observed.ts';
+import { countMappedEventTypes } from './event-types.ts';
 
-export const WEBHOOK_PATH = '/api/webhooks/calcom';
-
-export interface WebhookSettings {
-  /** Where Cal.com reaches this gateway (PUBLIC_BASE_URL). */
-  publicBaseUrl: string;
-  defaultSecret: string | undefined;
-  encryptionKey: Buffer;
-}
-
-/** The subscriber URL of a company: its own path when it has its own secret. */
-export function subscriberUrlFor(
-  publicBaseUrl: string,
-  company: { id: string; calcomWebhookSecretEncrypted: string | null },
-): string {
-  const base = `${publicBaseUrl.replace(/\/+$/, '')}${WEBHOOK_PATH}`;
-  return company.calcomWebhookSecretEncrypted === null ? base : `${base}/${company.id}`;
-}
-
-/**
- * Registers our subscriber URL in Cal.com with the triggers we handle and the secret, once: an
- * existing subscription for the URL is updated when its triggers differ, otherwise left alone.
- */
-export async function registerWebhook(
-  deps: Pick<DomainDeps, 'db' | 'calcom'>,
-  companyId: string,
-  settings: WebhookSettings,
-): Promise<{ action: 'created' | 'updated' | 'unchanged'; id: string; subscriberUrl: string }> {
-  const company = await loadCompany(deps, companyId);
-  const secret =
-    company.calcomWebhookSecretEncrypted === null
-      ? settings.defaultSecret
-      : decryptSecret(company.calcomWebhookSecretEncrypted, settings.encryptionKey);
-  if (secret === undefined || secret === '') {
-    throw new AppError(
-      'VALIDATION_FAILED',
-      'No webhook secret: set CALCOM_WEBHOOK_SECRET or the company’s own secret first',
-      { details: { field: 'CALCOM_WEBHOOK_SECRET' } },
-    );
-  }
-  const subscriberUrl = subscriberUrlFor(settings.publicBaseUrl, company);
-  const { client } = deps.calcom.forCompany(company);
-  const existing = (await client.listWebhooks()).find((w) => w.subscriberUrl === subscriberUrl);
-  const triggers = [...HANDLED_TRIGGERS];
-  if (existing === undefined) {
-    const created = await client.createWebhook({ subscriberUrl, triggers, active: true, secret });
-    return { action: 'created', id: created.id, subscriberUrl };
-  }
-  const same =
-    existing.active &&
-    existing.triggers.length === triggers.length &&
-    triggers.every((t) => existing.triggers.includes(t));
-  if (same) return { action: 'unchanged', id: existing.id, subscriberUrl };
-  await client.updateWebhook(existing.id, { triggers, active: true, secret });
-  return { action: 'updated', id: existing.id, subscriberUrl };
-}
+import { WEBHOOK_PATH } from './webhook-registration.ts';
 
 export interface CalcomHealth {
   status: 'healthy' | 'degraded' | 'unhealthy';

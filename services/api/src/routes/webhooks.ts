@@ -10,8 +10,10 @@ const params = z.object({ companyId: z.string().min(1).max(64).optional() });
 
 /**
  * Cal.com webhooks: verified over the raw bytes, stored in the inbox, enqueued, and answered 200
- * before any processing. `POST /api/webhooks/calcom` uses CALCOM_WEBHOOK_SECRET;
- * `POST /api/webhooks/calcom/:companyId` the company's own secret.
+ * before any processing. `POST /api/webhooks/calcom` serves only the shared account
+ * (CALCOM_WEBHOOK_SECRET; each delivery goes to the company whose scope owns its event type);
+ * `POST /api/webhooks/calcom/:companyId` serves a company's own account and verifies only with
+ * that company's secret (and, briefly after a rotation, the one before).
  */
 export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   // The signature covers the exact bytes Cal.com sent: keep them, parse JSON ourselves.
@@ -54,7 +56,15 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       });
     }
   };
-  const schema = { hide: false, tags: ['webhooks'], summary: 'Cal.com webhook receiver' };
-  app.post(WEBHOOK_PATH, { schema }, handler);
-  app.post(`${WEBHOOK_PATH}/:companyId`, { schema }, handler);
+  const schema = { hide: false, tags: ['webhooks'] };
+  app.post(
+    WEBHOOK_PATH,
+    { schema: { ...schema, summary: 'Cal.com webhooks of the shared account (CALCOM_WEBHOOK_SECRET)' } },
+    handler,
+  );
+  app.post(
+    `${WEBHOOK_PATH}/:companyId`,
+    { schema: { ...schema, summary: "Cal.com webhooks of a company's own account (its own secret)" } },
+    handler,
+  );
 }
