@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDomainRuntime } from '@calgate/domain';
 import { createLogger } from '@calgate/telemetry';
+import { catalogApply, companyDisable, tokenList, tokenRevoke } from './admin.ts';
 import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.ts';
 import {
   companyCreate,
@@ -22,7 +23,15 @@ Companies
   company:set-key --company ID (--calcom-key K | --clear)
                                           set (or clear back to CALCOM_API_KEY) a company's Cal.com key
   company:set-webhook-secret --company ID (--webhook-secret S | --clear)
+  company:disable --company ID / company:enable --company ID
+                                          refuse (or accept again) the company's API tokens, at once
   token:create --company ID [--name N]    another API token for a company
+  token:list --company ID                 the company's API tokens (never their secrets)
+  token:revoke --company ID --token TOKEN_ID
+                                          revoke a token, at once on every API process
+  catalog:apply --company ID --file F [--dry-run]
+                                          bring staff, services, segments and mappings to what the
+                                          YAML or JSON file says (idempotent); prints the diff first
   service:create --company ID --name N --duration MIN [--address A]
                                           a service with its own hidden Cal.com event type
 
@@ -51,6 +60,9 @@ const { positionals, values } = parseArgs({
     'calcom-key': { type: 'string' },
     'webhook-secret': { type: 'string' },
     clear: { type: 'boolean' },
+    file: { type: 'string' },
+    token: { type: 'string' },
+    'dry-run': { type: 'boolean' },
     duration: { type: 'string' },
     address: { type: 'string' },
     help: { type: 'boolean' },
@@ -74,7 +86,7 @@ const ops = { runtime, out };
 const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
 const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
 
-function required(name: 'company' | 'name', value: string | undefined): string {
+function required(name: 'company' | 'name' | 'file' | 'token', value: string | undefined): string {
   if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
   return value;
 }
@@ -103,6 +115,21 @@ try {
       }
       await companySetSecrets(ops, required('company', values.company), {
         webhookSecret: values.clear === true ? null : (webhookSecret as string),
+      });
+      break;
+    case 'company:disable':
+    case 'company:enable':
+      await companyDisable(ops, required('company', values.company), command === 'company:disable');
+      break;
+    case 'token:list':
+      await tokenList(ops, required('company', values.company));
+      break;
+    case 'token:revoke':
+      await tokenRevoke(ops, required('company', values.company), required('token', values.token));
+      break;
+    case 'catalog:apply':
+      await catalogApply(ops, required('company', values.company), required('file', values.file), {
+        dryRun: values['dry-run'] === true,
       });
       break;
     case 'token:create':
