@@ -2,6 +2,7 @@ import { eventTypeMappings, newId, serviceSegments } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';
 import { checkEventType, type EventTypeMemo, findCompanyEventType, mismatchError } from './event-types.ts';
 import { type MappingView, requireService } from './services.ts';
@@ -89,6 +90,7 @@ export async function saveMapping(
       .set({ calcomEventTypeId: input.eventTypeId, calcomEventTypeSlug: slug, updatedAt: new Date() })
       .where(eq(eventTypeMappings.id, current.id))
       .returning();
+    forgetCachedServices();
     return { mapping: view(updated ?? current, segment.position), created: false };
   }
   const [inserted] = await deps.db
@@ -104,6 +106,7 @@ export async function saveMapping(
     })
     .returning();
   if (inserted === undefined) throw new Error('mapping insert returned nothing');
+  forgetCachedServices();
   return { mapping: view(inserted, segment.position), created: true };
 }
 
@@ -128,6 +131,7 @@ export async function deleteMapping(
       ),
     )
     .returning({ id: eventTypeMappings.id });
+  forgetCachedServices();
   if (row === undefined) {
     throw new AppError('NOT_FOUND', `mappingId: no mapping ${mappingId.slice(0, 64)}`, {
       details: { field: 'mappingId' },

@@ -10,6 +10,7 @@ import { AppError } from '@calgate/errors';
 import { and, asc, eq, gte, inArray, isNull } from 'drizzle-orm';
 import { isUniqueViolation } from '../bookings/request-booking.ts';
 import type { DomainDeps } from '../deps.ts';
+import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';
 import { checkEventType, type EventTypeMemo, type Mismatch, mismatchError } from './event-types.ts';
 
@@ -310,6 +311,7 @@ export async function updateAdminService(
       }
     })
     .catch(duplicate);
+  forgetCachedServices();
   return getAdminService(deps, companyId, serviceId);
 }
 

@@ -4,6 +4,7 @@ import { isValidTimeZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
 import { isUniqueViolation } from '../bookings/request-booking.ts';
 import type { DomainDeps } from '../deps.ts';
+import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';
 
 type StaffRow = typeof staff.$inferSelect;
@@ -133,5 +134,6 @@ export async function updateStaff(
     .where(and(eq(staff.id, staffId), eq(staff.companyId, companyId)))
     .returning()
     .catch(conflict);
+  forgetCachedServices();
   return staffView(row ?? current);
 }

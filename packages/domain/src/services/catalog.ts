@@ -105,6 +105,14 @@ export const SERVICE_CACHE_MS = 5_000;
 const cache = new Map<string, { at: number; definition: Promise<ServiceDefinition> }>();
 
 /**
+ * Forgets every service definition this process reuses: an operator changed a service or a staff
+ * member. Other processes see the change within `SERVICE_CACHE_MS`.
+ */
+export function forgetCachedServices(): void {
+  cache.clear();
+}
+
+/**
  * `loadService` for read paths (availability), reused for `SERVICE_CACHE_MS` within the process:
  * three queries fewer per availability request. Booking steps always read fresh.
  */
