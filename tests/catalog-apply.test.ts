@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { catalogApply } from '@calgate/cli/admin';
 import { companyCreate } from '@calgate/cli/operations';
 import { listAdminServices, listStaff } from '@calgate/domain';
@@ -10,6 +11,7 @@ import { auth, type Gateway, HAIRCUT, startGateway, testDay } from './support/ga
 /** The sandbox account of Casey (user 4): a salon with its own Cal.com key. */
 const CASEY_KEY = 'cal_test_sandbox_casey';
 const CUT = 7001;
+const EXAMPLE = fileURLToPath(new URL('../docs/examples/salon-catalog.yaml', import.meta.url));
 const COLOUR = 7002;
 
 let gw: Gateway;
@@ -208,5 +210,33 @@ describe('pnpm cli catalog:apply', () => {
       'Casey',
       'Casey',
     ]);
+  });
+
+  it('adopts staff and services that have no key instead of duplicating them (the example catalog)', async () => {
+    // The gateway's seeded company: Alex (user 2), Billie (user 3), Haircut and Colour and cut,
+    // made without keys, as the event-type sync makes them.
+    const seeded = gw.company.companyId;
+    lines.length = 0;
+    await catalogApply({ runtime: gw.runtime(), out: (line) => lines.push(line) }, seeded, EXAMPLE, {
+      dryRun: false,
+    });
+    expect(lines).toContain(
+      '~ staff alex: key null -> "alex", email null -> "alex@salon.example", timeZone "UTC" -> "Europe/Berlin"',
+    );
+    expect(lines.filter((line) => line.startsWith('+'))).toEqual([]);
+    const staff = await listStaff(gw.runtime(), seeded);
+    expect(staff.map((s) => s.key).sort()).toEqual(['alex', 'billie']);
+    const services = await listAdminServices(gw.runtime(), seeded);
+    expect(
+      services
+        .filter((s) => s.key !== null)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([gw.company.serviceIds[0], gw.company.serviceIds[2]].sort());
+    lines.length = 0;
+    await catalogApply({ runtime: gw.runtime(), out: (line) => lines.push(line) }, seeded, EXAMPLE, {
+      dryRun: false,
+    });
+    expect(lines).toEqual(['no changes: the company already matches the catalog']);
   });
 });
