@@ -40,7 +40,7 @@ export async function saveMapping(
   deps: Deps,
   companyId: string,
   input: MappingInput,
-  memo?: EventTypeMemo,
+  memo: EventTypeMemo = new Map(),
 ): Promise<{ mapping: MappingView; created: boolean }> {
   await requireCompany(deps, companyId);
   await requireService(deps, companyId, input.serviceId);
