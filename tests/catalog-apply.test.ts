@@ -239,4 +239,10 @@ describe('pnpm cli catalog:apply', () => {
     });
     expect(lines).toEqual(['no changes: the company already matches the catalog']);
   });
+
+  it('has no operator API over HTTP while no operator credentials are configured', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/admin/v1/companies', headers: auth(token) });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toContain('set ADMIN_USERNAME and ADMIN_PASSWORD');
+  });
 });
