@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, check, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, oneOf, timestamps } from './columns.ts';
 import { companies } from './companies.ts';
@@ -28,7 +29,9 @@ export const services = pgTable(
   },
   (t) => [
     index('services_company_idx').on(t.companyId),
-    uniqueIndex('services_company_catalog_key_unique').on(t.companyId, t.catalogKey),
+    uniqueIndex('services_company_catalog_key_unique')
+      .on(t.companyId, t.catalogKey)
+      .where(sql`${t.deletedAt} is null`),
     check('services_kind_check', oneOf('kind', SERVICE_KINDS)),
     check('services_source_check', oneOf('source', SERVICE_SOURCES)),
   ],
