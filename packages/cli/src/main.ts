@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDomainRuntime } from '@calgate/domain';
 import { createLogger } from '@calgate/telemetry';
+import { catalogApply, companyDisable, tokenList, tokenRevoke } from './admin.ts';
 import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.ts';
 import {
   companyCreate,
@@ -30,7 +31,15 @@ Companies
   company:scope --company ID [--assign IDS] [--unassign IDS]
                                           event types of the shared account (CALCOM_API_KEY) the
                                           company owns (IDS: 101,102); prints its scope
+  company:disable --company ID / company:enable --company ID
+                                          refuse (or accept again) the company's API tokens, at once
   token:create --company ID [--name N]    another API token for a company
+  token:list --company ID                 the company's API tokens (never their secrets)
+  token:revoke --company ID --token TOKEN_ID
+                                          revoke a token, at once on every API process
+  catalog:apply --company ID --file F [--dry-run]
+                                          bring staff, services, segments and mappings to what the
+                                          YAML or JSON file says (idempotent); prints the diff first
   staff:import-team --company ID [--team T]
                                           staff from the Cal.com team's members, services from
                                           their own event types inside the company's scope
@@ -66,6 +75,9 @@ const { positionals, values } = parseArgs({
     'calcom-key': { type: 'string' },
     'webhook-secret': { type: 'string' },
     clear: { type: 'boolean' },
+    file: { type: 'string' },
+    token: { type: 'string' },
+    'dry-run': { type: 'boolean' },
     duration: { type: 'string' },
     address: { type: 'string' },
     assign: { type: 'string' },
@@ -104,7 +116,7 @@ const ops = { runtime, out, record };
 const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
 const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
 
-function required(name: 'company' | 'name', value: string | undefined): string {
+function required(name: 'company' | 'name' | 'file' | 'token', value: string | undefined): string {
   if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
   return value;
 }
@@ -156,6 +168,21 @@ try {
         required('company', values.company),
         values.team === undefined ? undefined : teamId(values.team),
       );
+      break;
+    case 'company:disable':
+    case 'company:enable':
+      await companyDisable(ops, required('company', values.company), command === 'company:disable');
+      break;
+    case 'token:list':
+      await tokenList(ops, required('company', values.company));
+      break;
+    case 'token:revoke':
+      await tokenRevoke(ops, required('company', values.company), required('token', values.token));
+      break;
+    case 'catalog:apply':
+      await catalogApply(ops, required('company', values.company), required('file', values.file), {
+        dryRun: values['dry-run'] === true,
+      });
       break;
     case 'token:create':
       await tokenCreate(ops, required('company', values.company), values.name ?? 'cli');

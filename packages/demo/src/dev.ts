@@ -121,6 +121,7 @@ if (demo) {
   }
 }
 say(`Dashboard     ${base}/admin/queues (ADMIN_USERNAME / ADMIN_PASSWORD from .env)`);
+say(`Operator API  ${base}/api/admin/v1 (same credentials; see docs/operator-api.md)`);
 say(`Health        ${base}/health/ready`);
 if (demoCompany !== undefined) {
   const haircut = demoCompany.services.find((s) => s.kind === 'simple');

@@ -1,4 +1,30 @@
 export { assertTimeZone, formatInZone, isValidTimeZone } from '@calgate/time';
+export { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from './admin/auth-changes.ts';
+export type { CatalogResult } from './admin/catalog-apply.ts';
+export { applyCatalog } from './admin/catalog-apply.ts';
+export type { CatalogChange } from './admin/catalog-diff.ts';
+export { formatCatalogChanges } from './admin/catalog-diff.ts';
+export type { Catalog } from './admin/catalog-file.ts';
+export { catalogSchema, parseCatalog } from './admin/catalog-file.ts';
+export type { CompanyView, TokenView } from './admin/companies.ts';
+export {
+  adminCreateCompany,
+  getCompany,
+  issueToken,
+  listCompanies,
+  listTokens,
+  revokeToken,
+  setCompanyDisabled,
+} from './admin/companies.ts';
+export type { EventTypeMemo, Mismatch } from './admin/event-types.ts';
+export { findCompanyEventType } from './admin/event-types.ts';
+export type { MappingInput } from './admin/mappings.ts';
+export { deleteMapping, saveMapping } from './admin/mappings.ts';
+export { createAdminService, updateAdminService } from './admin/service-changes.ts';
+export type { MappingView, SegmentInput, ServiceInput, ServiceView } from './admin/services.ts';
+export { getAdminService, listAdminServices } from './admin/services.ts';
+export type { StaffInput, StaffView } from './admin/staff.ts';
+export { createStaff, listStaff, updateStaff } from './admin/staff.ts';
 export type { AvailabilityQuery, AvailabilitySlot, AvailabilityView } from './availability/availability.ts';
 export { getAvailability, MAX_WINDOW_DAYS, readWindow } from './availability/availability.ts';
 export type { CompositeSlot, SegmentAvailability } from './availability/composite-slots.ts';

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
   NOT_SUPPORTED: 422,
+  /** A mapping's Cal.com event type is missing from the company's connection or has another length. */
+  EVENT_TYPE_MISMATCH: 422,
   RATE_LIMIT_EXCEEDED: 429,
   INTERNAL: 500,
   UPSTREAM_ERROR: 502,

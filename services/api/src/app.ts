@@ -7,6 +7,7 @@ import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.ts';
 import { registerRateLimit } from './plugins/rate-limit.ts';
+import { ADMIN_API_PREFIX, adminRoutes } from './routes/admin/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
@@ -63,7 +64,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         version: '1.0.0',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A company API token' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A company API token' },
+          operator: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'Operator credentials (ADMIN_USERNAME / ADMIN_PASSWORD), for /api/admin/v1',
+          },
+        },
       },
     },
     transform: jsonSchemaTransform,
@@ -83,9 +91,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => operatorRoutes(scope, deps));
+  await app.register(async (scope) => adminRoutes(scope, deps), { prefix: ADMIN_API_PREFIX });
   await app.register(
     async (scope) => {
-      registerCompanyAuth(scope, deps.db);
+      registerCompanyAuth(scope, deps.tokens);
       registerRateLimit(scope, deps);
       await serviceRoutes(scope, deps);
       await bookingRoutes(scope, deps);

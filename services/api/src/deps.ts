@@ -3,14 +3,20 @@ import {
   createDomainRuntime,
   createOutcomeWaiter,
   type DomainRuntime,
+  listenForAuthChanges,
   type OutcomeWaiter,
 } from '@calgate/domain';
 import type { Logger } from '@calgate/telemetry';
 import { Redis } from 'ioredis';
+import { createTokenLookup, type TokenLookup } from './plugins/auth.ts';
 
 /** Everything the API's routes need, built once in `main.ts` (or by a test) and passed down. */
 export interface ApiDeps extends DomainRuntime {
   waiter: OutcomeWaiter;
+  /** Company token lookups, forgotten on every process when a token is revoked or a company disabled. */
+  tokens: TokenLookup;
+  /** Settles once this process hears token changes (tests wait for it before measuring). */
+  hearingTokenChanges: Promise<void>;
 }
 
 /** Connects to Postgres and Redis and builds the domain's collaborators. `close` releases all. */
@@ -20,9 +26,15 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   const subscriber = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   subscriber.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const waiter = createOutcomeWaiter(subscriber, config.redis.queuePrefix);
+  const tokens = createTokenLookup(runtime.db);
+  const hearingTokenChanges = listenForAuthChanges(subscriber, config.redis.queuePrefix, (companyId) =>
+    tokens.forget(companyId),
+  );
   return {
     ...runtime,
     waiter,
+    tokens,
+    hearingTokenChanges,
     async close() {
       await waiter.close();
       await runtime.close();

@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { idColumn, timestamps } from './columns.ts';
 
 export const companies = pgTable('companies', {
@@ -13,5 +13,7 @@ export const companies = pgTable('companies', {
   calcomUsername: text('calcom_username'),
   calcomUserId: integer('calcom_user_id'),
   settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  /** Set by an operator: the company's API tokens stop working until it is enabled again. */
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
   ...timestamps,
 });

@@ -1,4 +1,5 @@
-import { boolean, check, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, oneOf, timestamps } from './columns.ts';
 import { companies } from './companies.ts';
 
@@ -21,11 +22,16 @@ export const services = pgTable(
     preferSameStaff: boolean('prefer_same_staff').notNull().default(false),
     active: boolean('active').notNull().default(true),
     source: text('source').$type<ServiceSource>().notNull().default('local'),
+    /** The operator's own name for this service (a catalog file's key); unique per company. */
+    catalogKey: text('catalog_key'),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...timestamps,
   },
   (t) => [
     index('services_company_idx').on(t.companyId),
+    uniqueIndex('services_company_catalog_key_unique')
+      .on(t.companyId, t.catalogKey)
+      .where(sql`${t.deletedAt} is null`),
     check('services_kind_check', oneOf('kind', SERVICE_KINDS)),
     check('services_source_check', oneOf('source', SERVICE_SOURCES)),
   ],

@@ -14,7 +14,12 @@ export const staff = pgTable(
     calcomUserId: integer('calcom_user_id'),
     timezone: text('timezone').notNull().default('UTC'),
     active: boolean('active').notNull().default(true),
+    /** The operator's own name for this person (a catalog file's key); unique per company. */
+    catalogKey: text('catalog_key'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('staff_company_email_unique').on(t.companyId, t.email)],
+  (t) => [
+    uniqueIndex('staff_company_email_unique').on(t.companyId, t.email),
+    uniqueIndex('staff_company_catalog_key_unique').on(t.companyId, t.catalogKey),
+  ],
 );

@@ -4,7 +4,7 @@ import { isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { loadService } from '../services/catalog.ts';
+import { EXISTING, loadService } from '../services/catalog.ts';
 import { findBookingByMetadata } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { transition } from './transitions.ts';
@@ -29,7 +29,7 @@ export async function processCancelBooking(
 
   let uid = appointment.calcomBookingUid;
   if (uid === null) {
-    const service = await loadService(deps.db, appointment.companyId, appointment.serviceId);
+    const service = await loadService(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
     const found = await findBookingByMetadata(
       client,
       {

@@ -4,7 +4,7 @@ import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { loadService } from '../services/catalog.ts';
+import { EXISTING, loadService } from '../services/catalog.ts';
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { compositeAlternatives } from './request-composite.ts';
@@ -405,7 +405,7 @@ async function recordCompensated(
     const code = appointment.failureCode ?? 'INTERNAL';
     const alternatives =
       code === 'SLOT_UNAVAILABLE'
-        ? await loadService(deps.db, appointment.companyId, appointment.serviceId)
+        ? await loadService(deps.db, appointment.companyId, appointment.serviceId, EXISTING)
             .then((service) =>
               compositeAlternatives(deps, work.company, service, appointment.startsAt, appointment.timezone),
             )

@@ -8,6 +8,7 @@ import { freeStartsByOption, staffOptions } from '../availability/availability.t
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
 import {
+  EXISTING,
   loadService,
   loadServiceCached,
   type SegmentStaffOption,
@@ -36,7 +37,7 @@ export async function processCreateBooking(
     return `skipped-${appointment.status}`;
 
   // Which event types can book it: configuration, reused for a few seconds (Cal.com has the last word).
-  const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId);
+  const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
   const options = staffOptions(service, 0, appointment.staffId ?? undefined);
   const { client } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
@@ -236,7 +237,12 @@ export async function failCreateBooking(
 }
 
 async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<string | undefined> {
-  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  const service = await loadService(
+    deps.db,
+    work.appointment.companyId,
+    work.appointment.serviceId,
+    EXISTING,
+  );
   const options = staffOptions(service, 0, work.appointment.staffId ?? undefined);
   const { client } = deps.calcom.forCompany(work.company);
   const existing = await findBookingByMetadata(client, {
@@ -255,7 +261,12 @@ async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<strin
 }
 
 async function eventTypeIdsOf(deps: DomainDeps, work: WorkContext): Promise<number[]> {
-  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  const service = await loadService(
+    deps.db,
+    work.appointment.companyId,
+    work.appointment.serviceId,
+    EXISTING,
+  );
   return (service.segments[0]?.options ?? []).map((o) => o.eventTypeId);
 }
 
@@ -266,7 +277,8 @@ export async function alternativesFor(
   service?: ServiceDefinition,
 ): Promise<Array<{ start: string; end: string; staff: string[] }>> {
   const { appointment } = work;
-  const definition = service ?? (await loadService(deps.db, appointment.companyId, appointment.serviceId));
+  const definition =
+    service ?? (await loadService(deps.db, appointment.companyId, appointment.serviceId, EXISTING));
   const options = staffOptions(definition, 0, appointment.staffId ?? undefined);
   const requested = appointment.startsAt.getTime();
   const window = {

@@ -2,7 +2,7 @@ import type { Booking } from '@calgate/calcom';
 import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import type { DomainDeps } from '../deps.ts';
-import { loadService } from '../services/catalog.ts';
+import { EXISTING, loadService } from '../services/catalog.ts';
 import { loadHistory } from './appointments.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { alternativesFor } from './process-create.ts';
@@ -139,7 +139,12 @@ export async function failRescheduleBooking(
 }
 
 async function rescheduleAlternatives(deps: DomainDeps, work: WorkContext, target: RescheduleTarget) {
-  const service = await loadService(deps.db, work.appointment.companyId, work.appointment.serviceId);
+  const service = await loadService(
+    deps.db,
+    work.appointment.companyId,
+    work.appointment.serviceId,
+    EXISTING,
+  );
   const requested = new Date(target.start);
   const shifted: WorkContext = {
     ...work,

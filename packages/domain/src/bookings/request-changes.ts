@@ -4,7 +4,7 @@ import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
-import { loadService } from '../services/catalog.ts';
+import { EXISTING, loadService } from '../services/catalog.ts';
 import { loadAppointment, loadHistory } from './appointments.ts';
 import { enqueueSafely } from './request-booking.ts';
 import { requestCompositeReschedule } from './request-composite.ts';
@@ -56,7 +56,7 @@ export async function requestReschedule(
     throw invalidState(`A ${appointment.status} booking cannot be rescheduled`, appointment.status);
   }
   if (appointment.startsAt.getTime() === start.getTime()) return { kind: 'noop' };
-  const service = await loadService(deps.db, companyId, appointment.serviceId);
+  const service = await loadService(deps.db, companyId, appointment.serviceId, EXISTING);
   if (service.kind === 'composite') {
     return requestCompositeReschedule(deps, company, service, appointment.id, start, request);
   }

@@ -41,14 +41,29 @@ export async function listServices(db: Database, companyId: string): Promise<Ser
   return hydrate(db, rows);
 }
 
+export interface LoadServiceOptions {
+  /**
+   * Read a deactivated service too: everything about an appointment that already exists (its
+   * booking, cancel, reschedule) goes on after an operator deactivates the service; only new
+   * bookings and availability are refused.
+   * @defaultValue false
+   */
+  includeInactive?: boolean;
+}
+
+/** How steps of an appointment that already exists read its service (see `includeInactive`). */
+export const EXISTING: LoadServiceOptions = { includeInactive: true };
+
 /**
- * One active service of the company.
- * @throws AppError SERVICE_NOT_FOUND when it does not exist, is deleted, or belongs to another company.
+ * One service of the company, active unless `includeInactive`.
+ * @throws AppError SERVICE_NOT_FOUND when it does not exist, is deleted, belongs to another company,
+ * or is deactivated (then the message says so).
  */
 export async function loadService(
   db: Database,
   companyId: string,
   serviceId: string,
+  options: LoadServiceOptions = {},
 ): Promise<ServiceDefinition> {
   const rows = await db
     .select()
@@ -58,15 +73,30 @@ export async function loadService(
         eq(services.id, serviceId),
         eq(services.companyId, companyId),
         isNull(services.deletedAt),
-        eq(services.active, true),
+        options.includeInactive === true ? undefined : eq(services.active, true),
       ),
     )
     .limit(1);
   const [service] = await hydrate(db, rows);
   if (service === undefined) {
-    throw new AppError('SERVICE_NOT_FOUND', `serviceId: no service ${serviceId.slice(0, 64)}`, {
-      details: { field: 'serviceId' },
-    });
+    const inactive =
+      options.includeInactive !== true &&
+      (
+        await db
+          .select({ id: services.id })
+          .from(services)
+          .where(
+            and(eq(services.id, serviceId), eq(services.companyId, companyId), isNull(services.deletedAt)),
+          )
+          .limit(1)
+      ).length > 0;
+    throw new AppError(
+      'SERVICE_NOT_FOUND',
+      inactive
+        ? `serviceId: service ${serviceId.slice(0, 64)} is deactivated and takes no new bookings`
+        : `serviceId: no service ${serviceId.slice(0, 64)}`,
+      { details: inactive ? { field: 'serviceId', reason: 'inactive' } : { field: 'serviceId' } },
+    );
   }
   return service;
 }
@@ -76,6 +106,14 @@ export const SERVICE_CACHE_MS = 5_000;
 const cache = new Map<string, { at: number; definition: Promise<ServiceDefinition> }>();
 
 /**
+ * Forgets every service definition this process reuses: an operator changed a service or a staff
+ * member. Other processes see the change within `SERVICE_CACHE_MS`.
+ */
+export function forgetCachedServices(): void {
+  cache.clear();
+}
+
+/**
  * `loadService` for read paths (availability), reused for `SERVICE_CACHE_MS` within the process:
  * three queries fewer per availability request. Booking steps always read fresh.
  */
@@ -83,13 +121,14 @@ export function loadServiceCached(
   db: Database,
   companyId: string,
   serviceId: string,
+  options: LoadServiceOptions = {},
 ): Promise<ServiceDefinition> {
-  const key = `${companyId}:${serviceId}`;
+  const key = `${companyId}:${serviceId}:${options.includeInactive === true ? 'any' : 'active'}`;
   const now = Date.now();
   const hit = cache.get(key);
   if (hit !== undefined && now - hit.at < SERVICE_CACHE_MS) return hit.definition;
   if (cache.size > 1_000) cache.clear();
-  const definition = loadService(db, companyId, serviceId);
+  const definition = loadService(db, companyId, serviceId, options);
   cache.set(key, { at: now, definition });
   definition.catch(() => cache.delete(key));
   return definition;

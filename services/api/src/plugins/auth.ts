@@ -1,4 +1,5 @@
 import { apiTokens, companies, type Database, hashApiToken } from '@calgate/db';
+import { ALL_COMPANIES } from '@calgate/domain';
 import { AppError } from '@calgate/errors';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -15,46 +16,75 @@ declare module 'fastify' {
   }
 }
 
-/** Token lookups are cached briefly; a revoked token stops working within this time. */
+/**
+ * Token lookups are cached briefly. A revoked token or a disabled company is forgotten at once on
+ * every API process (see `forget`); the lifetime bounds what a lost notification can cost.
+ */
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
 
-/**
- * Every route in the scope requires `Authorization: Bearer <company API token>`; the company it
- * belongs to becomes `request.company`, and every query is scoped by it.
- */
-export function registerCompanyAuth(app: FastifyInstance, db: Database): void {
-  const cache = new Map<string, { company: AuthenticatedCompany; until: number }>();
-  app.decorateRequest('company', null as unknown as AuthenticatedCompany);
+/** The API process's token lookups, shared by the company auth hook and the admin routes. */
+export interface TokenLookup {
+  lookup(token: string): Promise<AuthenticatedCompany | undefined>;
+  /** Drops cached lookups of a company (`ALL_COMPANIES` for all), e.g. after a revocation. */
+  forget(companyId: string): void;
+}
 
-  // Keyed by the token as presented (held in process memory only, as the request itself is), so
-  // a token seen in the last seconds costs no hashing; the database holds only its hash.
-  async function lookup(token: string): Promise<AuthenticatedCompany | undefined> {
-    const hit = cache.get(token);
-    if (hit !== undefined && hit.until > Date.now()) return hit.company;
-    const hash = hashApiToken(token);
-    const [row] = await db
-      .select({
-        id: companies.id,
-        name: companies.name,
-        calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted,
-        tokenId: apiTokens.id,
-      })
-      .from(apiTokens)
-      .innerJoin(companies, eq(companies.id, apiTokens.companyId))
-      .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
-      .limit(1);
-    if (row === undefined) return undefined;
-    const company = { id: row.id, name: row.name, calcomApiKeyEncrypted: row.calcomApiKeyEncrypted };
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(token, { company, until: Date.now() + CACHE_MS });
-    void db
-      .update(apiTokens)
-      .set({ lastUsedAt: new Date() })
-      .where(eq(apiTokens.id, row.tokenId))
-      .catch(() => undefined);
-    return company;
-  }
+export function createTokenLookup(db: Database): TokenLookup {
+  const cache = new Map<string, { company: AuthenticatedCompany; until: number }>();
+  // Bumped by every forget: a lookup that read the database before the change does not store
+  // its (now stale) answer after it.
+  let generation = 0;
+
+  return {
+    // Keyed by the token as presented (held in process memory only, as the request itself is), so
+    // a token seen in the last seconds costs no hashing; the database holds only its hash.
+    async lookup(token) {
+      const hit = cache.get(token);
+      if (hit !== undefined && hit.until > Date.now()) return hit.company;
+      const startedAt = generation;
+      const hash = hashApiToken(token);
+      const [row] = await db
+        .select({
+          id: companies.id,
+          name: companies.name,
+          calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted,
+          tokenId: apiTokens.id,
+        })
+        .from(apiTokens)
+        .innerJoin(companies, eq(companies.id, apiTokens.companyId))
+        .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt), isNull(companies.disabledAt)))
+        .limit(1);
+      if (row === undefined) return undefined;
+      const company = { id: row.id, name: row.name, calcomApiKeyEncrypted: row.calcomApiKeyEncrypted };
+      if (startedAt === generation) {
+        if (cache.size >= CACHE_MAX) cache.clear();
+        cache.set(token, { company, until: Date.now() + CACHE_MS });
+      }
+      void db
+        .update(apiTokens)
+        .set({ lastUsedAt: new Date() })
+        .where(eq(apiTokens.id, row.tokenId))
+        .catch(() => undefined);
+      return company;
+    },
+    forget(companyId) {
+      generation++;
+      if (companyId === ALL_COMPANIES) {
+        cache.clear();
+        return;
+      }
+      for (const [token, entry] of cache) if (entry.company.id === companyId) cache.delete(token);
+    },
+  };
+}
+
+/**
+ * Every route in the scope requires `Authorization: Bearer <company API token>` of a company that
+ * is not disabled; the company it belongs to becomes `request.company`, and every query is scoped by it.
+ */
+export function registerCompanyAuth(app: FastifyInstance, tokens: TokenLookup): void {
+  app.decorateRequest('company', null as unknown as AuthenticatedCompany);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const header = request.headers.authorization;
@@ -64,7 +94,7 @@ export function registerCompanyAuth(app: FastifyInstance, db: Database): void {
         details: { field: 'Authorization' },
       });
     }
-    const company = await lookup(match[1] as string);
+    const company = await tokens.lookup(match[1] as string);
     if (company === undefined) {
       throw new AppError('UNAUTHORIZED', 'Authorization: the token is not valid', {
         details: { field: 'Authorization' },
