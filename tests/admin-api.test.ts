@@ -113,6 +113,20 @@ describe('onboarding a salon through the operator API', () => {
     expect(services.json().services).toEqual([]);
   });
 
+  it("gives the company its event types of the shared account, never another company's", async () => {
+    const owned = [202, 203, HAIRCUT.alex, HAIRCUT.billie];
+    // The seeded company owns them: they must be released there first.
+    const taken = await admin('POST', `/companies/${company.id}/scope`, { assign: owned });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error).toMatchObject({ code: 'INVALID_STATE', details: { field: 'eventTypeIds' } });
+    const released = await admin('POST', `/companies/${gw.company.companyId}/scope`, { unassign: owned });
+    expect(released.statusCode, released.body).toBe(200);
+    const scope = await admin('POST', `/companies/${company.id}/scope`, { assign: owned });
+    expect(scope.statusCode, scope.body).toBe(200);
+    expect(scope.json()).toMatchObject({ kind: 'assigned', eventTypeIds: [...owned].sort((a, b) => a - b) });
+    expect((await admin('GET', `/companies/${company.id}/scope`)).json().eventTypeIds).toHaveLength(4);
+  });
+
   it('adds staff with their Cal.com user and time zone, and changes them', async () => {
     const a = await admin('POST', `/companies/${company.id}/staff`, {
       name: 'Alex',
@@ -325,6 +339,9 @@ describe('onboarding a salon through the operator API', () => {
         },
       ],
     };
+    // Blow-dry's event type of the shared account goes to this company first.
+    await admin('POST', `/companies/${gw.company.companyId}/scope`, { unassign: [402] });
+    expect((await admin('POST', `/companies/${company.id}/scope`, { assign: [402] })).statusCode).toBe(200);
     const dry = await gw.app.inject({
       method: 'POST',
       url: `${ADMIN_API}/companies/${company.id}/catalog?dryRun=true`,

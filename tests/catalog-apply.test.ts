@@ -150,7 +150,7 @@ describe('pnpm cli catalog:apply', () => {
       `    services.0.segments.0.eventTypes.casey: event type ${CUT} lengthInMinutes expected 45, actual 30`,
     );
     expect(lines).toContain(
-      `    services.1.segments.0.eventTypes.casey: event type ${HAIRCUT.alex} eventType expected an event type of the company's Cal.com connection, actual event type ${HAIRCUT.alex} not found`,
+      `    services.1.segments.0.eventTypes.casey: event type ${HAIRCUT.alex} eventType expected an event type of the company's Cal.com connection, inside its scope, actual event type ${HAIRCUT.alex} not found`,
     );
     expect(await snapshot()).toEqual(before);
   });

@@ -1,12 +1,15 @@
 import { parseEncryptionKey } from '@calgate/db';
 import {
   adminCreateCompany,
+  assignEventTypes,
+  companyScope,
   getCompany,
   issueToken,
   listCompanies,
   listTokens,
   revokeToken,
   setCompanyDisabled,
+  unassignEventTypes,
 } from '@calgate/domain';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -95,6 +98,55 @@ export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps):
       },
     );
   }
+
+  const scopeSchema = z.object({
+    companyId: z.string(),
+    kind: z.enum(['account', 'assigned']).describe('account: its own Cal.com key, the whole account'),
+    eventTypeIds: z.array(z.number().int()).optional(),
+  });
+  const scopeView = async (companyId: string) => {
+    const scope = await companyScope(deps.db, companyId);
+    return scope.kind === 'account' ? scope : { ...scope, eventTypeIds: scope.eventTypeIds };
+  };
+  app.get(
+    '/companies/:companyId/scope',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          "The company's scope: its whole Cal.com account, or the shared account's event types it owns",
+        security,
+        params: companyParams,
+        response: { 200: scopeSchema, ...errors },
+      },
+    },
+    async (request) => scopeView(request.params.companyId),
+  );
+  app.post(
+    '/companies/:companyId/scope',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Assign event types of the shared account (CALCOM_API_KEY) to the company, or take them away ' +
+          '(its mappings to those are soft-deleted; appointments stay)',
+        security,
+        params: companyParams,
+        body: z.strictObject({
+          assign: z.array(z.number().int().positive()).max(500).default([]),
+          unassign: z.array(z.number().int().positive()).max(500).default([]),
+        }),
+        response: { 200: scopeSchema, ...errors, 409: errorSchema },
+      },
+    },
+    async (request) => {
+      const { companyId } = request.params;
+      if (request.body.assign.length > 0) await assignEventTypes(deps.db, companyId, request.body.assign);
+      if (request.body.unassign.length > 0)
+        await unassignEventTypes(deps.db, companyId, request.body.unassign);
+      return scopeView(companyId);
+    },
+  );
 
   app.post(
     '/companies/:companyId/tokens',
