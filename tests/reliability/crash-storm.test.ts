@@ -113,6 +113,7 @@ describe('scenario 1: crash storm', () => {
       inFlightAtKills,
       drainMs,
       byStatus: consistency.byStatus,
+      calcomBookingsMade: consistency.calcomBookingsMade,
       sandboxAccepted: consistency.sandboxAccepted,
       lost: lost.length,
       duplicates: consistency.duplicates.length,
@@ -124,6 +125,12 @@ describe('scenario 1: crash storm', () => {
     expect(inFlightAtKills.filter((n) => n > 0).length).toBeGreaterThanOrEqual(5);
     expect(lost).toEqual([]);
     expect(consistency.notTerminal).toBe(0);
+    // Every slot was free and Cal.com never failed: the kills may delay an appointment, never fail it.
+    expect(consistency.byStatus).toEqual({ confirmed: 400 });
+    // 200 simple bookings and 3 segments for each of 200 composites, and not one booking more ever
+    // made (a duplicate cancelled later, or a composite released and booked again, would show here).
+    expect(consistency.calcomBookingsMade).toBe(800);
+    expect(consistency.sandboxAccepted).toBe(800);
     expect(consistency.duplicates).toEqual([]);
     expect(consistency.orphans).toEqual([]);
     expect(consistency.missing).toEqual([]);
