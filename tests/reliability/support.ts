@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
-import type { WebhookDelivery } from '@calgate/sandbox';
+import { pickSeed, type WebhookDelivery } from '@calgate/sandbox';
 import { inArray } from 'drizzle-orm';
 import type { Gateway } from '../support/gateway.ts';
 
@@ -158,51 +158,72 @@ export interface DroppedChanges {
 }
 
 /**
- * Checks that our database shows what every dropped webhook delivery would have told us. Cal.com
- * is the source of truth: for each dropped delivery, the booking it was about is followed along its
- * reschedules to the chain's latest booking. If that one is accepted, a confirmed appointment (or
- * a booked segment of a confirmed appointment's current generation) holds it, at its time; if it
- * was cancelled, nothing confirmed holds it any more.
+ * Checks that our database shows what Cal.com says about each of these bookings. Cal.com is the
+ * source of truth: each booking is followed along its reschedules to the chain's latest booking.
+ * If that one is accepted, a confirmed appointment (or a booked segment of a confirmed
+ * appointment's current generation) holds it, at its time; if it was cancelled, nothing confirmed
+ * holds it any more. Returns what is not reflected.
  */
-export async function checkDroppedChanges(gw: Gateway): Promise<DroppedChanges> {
+export async function checkChangesApplied(gw: Gateway, uids: string[]): Promise<string[]> {
   const { rows, segments, generation } = await loadRecords(gw);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const sandbox = new Map(gw.sandbox.control.bookings().map((b) => [b.uid, b]));
+  const unapplied: string[] = [];
+  for (const uid of uids) {
+    let head = sandbox.get(uid);
+    while (head?.rescheduledToUid != null) head = sandbox.get(head.rescheduledToUid);
+    if (head === undefined) {
+      unapplied.push(`${uid}: not in the sandbox`);
+      continue;
+    }
+    const latest = head;
+    const appointment = rows.find((r) => r.calcomBookingUid === latest.uid);
+    const segment = segments.find((s) => {
+      if (s.calcomBookingUid !== latest.uid || s.status !== 'booked') return false;
+      const owner = byId.get(s.appointmentId);
+      return owner?.status === 'confirmed' && (generation.get(owner.id) ?? 0) === s.generation;
+    });
+    if (latest.status === 'accepted') {
+      const held =
+        (appointment?.status === 'confirmed' && appointment.startsAt.getTime() === latest.start) ||
+        (segment !== undefined && segment.startsAt.getTime() === latest.start);
+      if (!held) {
+        unapplied.push(
+          `${uid}: ${latest.uid} is accepted in Cal.com, ours is ${appointment?.status ?? 'not recorded'}`,
+        );
+      }
+    } else if (appointment?.status === 'confirmed' || segment !== undefined) {
+      unapplied.push(`${uid}: ${latest.uid} is ${latest.status} in Cal.com, still confirmed here`);
+    }
+  }
+  return unapplied;
+}
+
+/** Checks that every change whose webhook delivery the sandbox dropped was applied all the same. */
+export async function checkDroppedChanges(gw: Gateway): Promise<DroppedChanges> {
   const deliveries = gw.sandbox.control.state().deliveries as WebhookDelivery[];
   const dropped: Record<string, number> = {};
   const uids: string[] = [];
-  const unapplied: string[] = [];
   for (const delivery of deliveries) {
     if (!delivery.dropped) continue;
     dropped[delivery.trigger] = (dropped[delivery.trigger] ?? 0) + 1;
     uids.push(delivery.uid);
-    let head = sandbox.get(delivery.uid);
-    while (head?.rescheduledToUid != null) head = sandbox.get(head.rescheduledToUid);
-    const what = `${delivery.trigger} ${delivery.uid}`;
-    if (head === undefined) {
-      unapplied.push(`${what}: not in the sandbox`);
-      continue;
-    }
-    const appointment = rows.find((r) => r.calcomBookingUid === head.uid);
-    const segment = segments.find((s) => {
-      if (s.calcomBookingUid !== head.uid || s.status !== 'booked') return false;
-      const owner = byId.get(s.appointmentId);
-      return owner?.status === 'confirmed' && (generation.get(owner.id) ?? 0) === s.generation;
-    });
-    if (head.status === 'accepted') {
-      const held =
-        (appointment?.status === 'confirmed' && appointment.startsAt.getTime() === head.start) ||
-        (segment !== undefined && segment.startsAt.getTime() === head.start);
-      if (!held) {
-        unapplied.push(
-          `${what}: ${head.uid} is accepted in Cal.com, ours is ${appointment?.status ?? 'not recorded'}`,
-        );
-      }
-    } else if (appointment?.status === 'confirmed' || segment !== undefined) {
-      unapplied.push(`${what}: ${head.uid} is ${head.status} in Cal.com, still confirmed here`);
-    }
   }
-  return { dropped, uids, unapplied };
+  return { dropped, uids, unapplied: await checkChangesApplied(gw, uids) };
+}
+
+/**
+ * The seed of a scenario's random faults: `RELIABILITY_SEED` replays a run, otherwise a fresh one
+ * (which the scenario prints in its results line and on failure).
+ */
+export function scenarioSeed(): number {
+  const raw = process.env.RELIABILITY_SEED;
+  if (raw === undefined || raw.trim() === '') return pickSeed();
+  const seed = Number(raw);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new Error(`RELIABILITY_SEED must be an integer from 0 to 4294967295, not ${raw}`);
+  }
+  return seed;
 }
 
 /** Prints a scenario's line of figures and keeps it for docs/reliability.md. */
