@@ -33,6 +33,15 @@ export interface CreateDbOptions {
   connectTimeoutSeconds?: number;
 }
 
+/**
+ * The pause before a new connection attempt after failed ones, in seconds. postgres.js's default
+ * grows to 20 s (3^n/100) and a waiting query waits for that attempt, so during an outage callers
+ * hung for up to 20 s instead of getting their 503 within the connect timeout. Attempts are only
+ * made for waiting queries, so a short, bounded pause does not hammer a server that is down.
+ */
+const RECONNECT_PAUSE_MAX_SECONDS = 0.5;
+const reconnectPause = (retries: number) => Math.min(0.05 * 2 ** retries, RECONNECT_PAUSE_MAX_SECONDS);
+
 /** A postgres.js pool and the drizzle instance over it. `close` ends the pool. */
 export function createDb(
   url: string,
@@ -42,6 +51,7 @@ export function createDb(
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: options.connectTimeoutSeconds ?? 3,
+    backoff: reconnectPause,
     connection: { application_name: options.applicationName ?? 'calgate' },
   });
   const db = drizzle(sql, { schema });

@@ -10,6 +10,7 @@ import { createContext } from './context.ts';
 import { createControl, type SandboxControl } from './control.ts';
 import { controlRoutes } from './control-routes.ts';
 import { defaultFaultBody, SandboxHttpError, shape1 } from './errors.ts';
+import { pickSeed, SandboxRandom } from './random.ts';
 import { accountRoutes } from './routes/account.ts';
 import { bookingRoutes } from './routes/bookings.ts';
 import { schedulingRoutes } from './routes/scheduling.ts';
@@ -33,6 +34,11 @@ export interface SandboxOptions {
   logger?: boolean;
   /** Clock, for tests. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Seeds the decisions of faults and webhook drops that have a probability, so a run can be
+   * replayed; the seed in use is in `control.state().randomSeed`. @defaultValue a random one
+   */
+  randomSeed?: number;
 }
 
 /** cal-api-version each family answers to; anything else is routed elsewhere by Cal.com. */
@@ -58,13 +64,14 @@ export function createSandboxApp(options: SandboxOptions = {}): {
 } {
   const seed = options.seed ?? demoSeed();
   const store = new SandboxStore(seed, options.now);
-  const dispatcher = new WebhookDispatcher(store);
+  const random = new SandboxRandom(options.randomSeed ?? pickSeed());
+  const dispatcher = new WebhookDispatcher(store, () => random.drop());
   store.onChange = (change) => dispatcher.dispatch(change);
   const ctx = createContext(store, dispatcher, options.latencyMs ?? 0);
   const limiter = new RateLimiter(options.rateLimitPerMinute ?? 120, options.rateLimitBlockSeconds ?? 60);
-  const faults = new FaultBook();
+  const faults = new FaultBook(() => random.fault());
   const log = new RequestLog();
-  const control = createControl(ctx, { faults, limiter, log, seed });
+  const control = createControl(ctx, { faults, limiter, log, seed, random });
 
   const app = Fastify({
     logger: options.logger ?? false,

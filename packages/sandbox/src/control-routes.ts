@@ -37,6 +37,21 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     control.injectFault(parse(faultSchema, request.body));
     return { ok: true };
   });
+  app.post('/_sandbox/random-seed', async (request) => {
+    control.setRandomSeed(
+      parse(
+        z.object({
+          seed: z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** 32 - 1),
+        }),
+        request.body,
+      ).seed,
+    );
+    return { ok: true };
+  });
   app.delete('/_sandbox/faults', async () => {
     control.clearFaults();
     return { ok: true };

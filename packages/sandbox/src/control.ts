@@ -1,5 +1,6 @@
 import type { SandboxContext } from './context.ts';
 import { bookingOutput } from './output.ts';
+import type { SandboxRandom } from './random.ts';
 import type { FaultBook, RateLimiter, RequestLog } from './traffic.ts';
 import type {
   FaultSpec,
@@ -12,13 +13,20 @@ import type {
 
 /** Drives and inspects the sandbox from tests, in process or over `/_sandbox/*`. */
 export interface SandboxControl {
+  /** Back to the seed data, no faults, no drops; the random streams start again from their seed. */
   reset(seed?: SandboxSeed): void;
   injectFault(fault: FaultSpec): void;
+  /** Starts the decisions of faults and drops with a probability again from `seed`. */
+  setRandomSeed(seed: number): void;
   clearFaults(): void;
   setLatency(ms: number): void;
   setRateLimit(perMinute: number, blockSeconds?: number): void;
   /** Drop the next `count` webhook deliveries, or each with `probability`. */
   setWebhookDrop(policy: { count?: number; probability?: number }): void;
+  /**
+   * Every booking made since the last reset, cancelled and rescheduled-away ones included (Cal.com
+   * keeps them too): a booking is never removed, so this counts all bookings ever made.
+   */
   bookings(): SandboxBooking[];
   requests(since?: number): RequestLogEntry[];
   state(): Record<string, unknown>;
@@ -40,7 +48,13 @@ export interface SandboxControl {
 
 export function createControl(
   ctx: SandboxContext,
-  parts: { faults: FaultBook; limiter: RateLimiter; log: RequestLog; seed: SandboxSeed },
+  parts: {
+    faults: FaultBook;
+    limiter: RateLimiter;
+    log: RequestLog;
+    seed: SandboxSeed;
+    random: SandboxRandom;
+  },
 ): SandboxControl {
   const { store, dispatcher } = ctx;
   const path = '/_sandbox';
@@ -52,9 +66,11 @@ export function createControl(
       parts.log.clear();
       dispatcher.deliveries.length = 0;
       dispatcher.drop = { count: 0, probability: 0 };
+      parts.random.reseed(parts.random.seed);
       ctx.latencyMs = 0;
     },
     injectFault: (fault) => parts.faults.add(fault),
+    setRandomSeed: (seed) => parts.random.reseed(seed),
     clearFaults: () => parts.faults.clear(),
     setLatency(ms) {
       ctx.latencyMs = ms;
@@ -70,6 +86,7 @@ export function createControl(
     bookings: () => [...store.bookings.values()],
     requests: (since = 0) => parts.log.since(since),
     state: () => ({
+      randomSeed: parts.random.seed,
       bookings: [...store.bookings.values()].map((b) => bookingOutput(store, b)),
       reservations: [...store.reservations.values()],
       subscriptions: [...store.subscriptions.values()].map(({ secret, ...rest }) => ({

@@ -43,6 +43,12 @@ export class RateLimiter {
 /** Injected faults, matched per call in order of injection. */
 export class FaultBook {
   #faults: Array<FaultSpec & { remaining: number; toSkip: number }> = [];
+  readonly #random: () => number;
+
+  /** @param random draws the fate of a call under a fault with a probability (seeded, to replay a run) */
+  constructor(random: () => number) {
+    this.#random = random;
+  }
 
   add(fault: FaultSpec): void {
     this.#faults.push({
@@ -65,7 +71,7 @@ export class FaultBook {
         fault.toSkip--;
         continue;
       }
-      if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
+      if (fault.probability !== undefined && this.#random() >= fault.probability) continue;
       fault.remaining--;
       this.#faults = this.#faults.filter((f) => f.remaining > 0);
       return fault;

@@ -109,9 +109,12 @@ export class WebhookDispatcher {
   readonly #pending = new Set<Promise<void>>();
   drop: WebhookDropPolicy = { count: 0, probability: 0 };
   readonly #store: SandboxStore;
+  readonly #random: () => number;
 
-  constructor(store: SandboxStore) {
+  /** @param random decides drops with a probability (seeded, to replay a run) */
+  constructor(store: SandboxStore, random: () => number) {
     this.#store = store;
+    this.#random = random;
   }
 
   dispatch(change: BookingChange): void {
@@ -169,7 +172,7 @@ export class WebhookDispatcher {
       this.drop.count--;
       return true;
     }
-    return this.drop.probability > 0 && Math.random() < this.drop.probability;
+    return this.drop.probability > 0 && this.#random() < this.drop.probability;
   }
 
   async flush(): Promise<void> {

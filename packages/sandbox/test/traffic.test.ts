@@ -206,3 +206,23 @@ describe('faults', () => {
     expect(JSON.stringify(log)).not.toContain('cal_test_sandbox_demo_key');
   });
 });
+
+describe('the control API', () => {
+  it('lists every booking ever made, cancelled and rescheduled-away ones included', async () => {
+    const first = await call(sb.baseUrl, 'POST', '/bookings', {
+      body: { start: at(14), eventTypeId: 103, attendee: attendee(), metadata: { calgateId: 'apt_kept' } },
+    });
+    const moved = await call(sb.baseUrl, 'POST', `/bookings/${first.body.data.uid}/reschedule`, {
+      body: { start: at(15) },
+    });
+    await call(sb.baseUrl, 'POST', `/bookings/${moved.body.data.uid}/cancel`, {
+      body: { cancellationReason: 'changed my mind' },
+    });
+    const all = sb.control.bookings();
+    expect(all.map((b) => [b.uid, b.status, b.rescheduledFromUid])).toEqual([
+      [first.body.data.uid, 'cancelled', null],
+      [moved.body.data.uid, 'cancelled', first.body.data.uid],
+    ]);
+    expect(all.every((b) => b.metadata.calgateId === 'apt_kept')).toBe(true);
+  });
+});
