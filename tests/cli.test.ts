@@ -42,7 +42,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
       [MAIN, ...args],
       {
         cwd: tmpdir(),
-        env: { PATH: process.env.PATH ?? '', ...gw.env, LOG_LEVEL: 'warn', ...env },
+        env: { ...inherited(), ...gw.env, LOG_LEVEL: 'warn', ...env },
         timeout: 60_000,
       },
       (error, stdout, stderr) => {
@@ -52,6 +52,17 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     );
   });
 }
+
+/**
+ * What the child process takes from this one: the search path, and a faked clock when the suite
+ * runs under libfaketime (the child must see the same time); nothing else of the shell.
+ */
+const inherited = () =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => name === 'PATH' || name === 'TZ' || name === 'LD_PRELOAD' || name.startsWith('FAKETIME'),
+    ),
+  ) as Record<string, string>;
 
 const tokenIn = (stdout: string) => /API token \(shown once, store it now\): (\S+)/.exec(stdout)?.[1];
 const companyIn = (stdout: string) => /^company (cmp_\S+)$/m.exec(stdout)?.[1];

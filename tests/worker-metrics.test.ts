@@ -7,6 +7,17 @@ import { auth, berlin, eventually, type Gateway, startGateway, testDay } from '.
 
 const WORKER_MAIN = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
 
+/**
+ * What the child process takes from this one: the search path, and a faked clock when the suite
+ * runs under libfaketime (the child must see the same time); nothing else of the shell.
+ */
+const inherited = () =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => name === 'PATH' || name === 'TZ' || name === 'LD_PRELOAD' || name.startsWith('FAKETIME'),
+    ),
+  ) as Record<string, string>;
+
 let gw: Gateway;
 let worker: ChildProcess;
 let metricsUrl: string;
@@ -19,7 +30,7 @@ beforeAll(async () => {
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
   worker = spawn(process.execPath, [WORKER_MAIN], {
     env: {
-      PATH: process.env.PATH ?? '',
+      ...inherited(),
       ...gw.env,
       HOST: '127.0.0.1',
       WORKER_METRICS_PORT: String(port),
