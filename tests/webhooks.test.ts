@@ -288,7 +288,8 @@ describe('the real-format payloads', () => {
     const history = await gw.database.db
       .select({ event: appointmentHistory.event, to: appointmentHistory.toStatus })
       .from(appointmentHistory)
-      .where(eq(appointmentHistory.appointmentId, appointment?.id as string));
+      .where(eq(appointmentHistory.appointmentId, appointment?.id as string))
+      .orderBy(appointmentHistory.id);
     // Deliveries are processed concurrently: the reschedule may be applied, or be stale by then.
     const events = history.map((h) => h.event);
     expect(events[0]).toBe('recorded_from_calcom');
