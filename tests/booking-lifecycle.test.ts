@@ -1,21 +1,43 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
+import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
+let serviceId: string;
 beforeAll(async () => {
   gw = await startGateway();
+  // The seeded Haircut (simple, 30 min, Alex and Billie).
+  serviceId = gw.company.serviceIds[0] as string;
 });
 afterAll(async () => {
   await gw.close();
 });
 
-const day = testDay();
+const availability = (day: string, staffId?: string) =>
+  gw.app.inject({
+    method: 'GET',
+    url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin${staffId === undefined ? '' : `&staffId=${staffId}`}`,
+    headers: auth(gw.company.token),
+  });
+
+/** A confirmed haircut with Alex at `time` on `day`, booked with Prefer: wait. */
+async function bookConfirmed(day: string, time: string) {
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(gw.company.token, { prefer: 'wait=30' }),
+    payload: {
+      serviceId,
+      start: berlin(day, time),
+      timeZone: 'Europe/Berlin',
+      staffId: gw.company.staffIds[0],
+      customer: { name: 'Priya Natarajan', email: 'priya@example.org', phone: '+4915112345678' },
+    },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json() as { id: string; calcom: { bookingUid: string } };
+}
 
 describe('the simple booking lifecycle through the HTTP API', () => {
-  let serviceId: string;
-  let bookingId: string;
-  let firstUid: string;
-
   it('lists the company services with their staff', async () => {
     const res = await gw.app.inject({
       method: 'GET',
@@ -37,15 +59,12 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     ]);
     expect(composite.durationMinutes).toBe(120);
     expect(service.segments[0].staff.map((s: { name: string }) => s.name)).toEqual(['Alex', 'Billie']);
-    serviceId = service.id;
+    expect(service.id).toBe(serviceId);
   });
 
   it('shows free slots for a one-day window in the requested zone, with staff', async () => {
-    const res = await gw.app.inject({
-      method: 'GET',
-      url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
-      headers: auth(gw.company.token),
-    });
+    const day = testDay();
+    const res = await availability(day);
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.slots[0].start).toBe(berlin(day, '09:00'));
@@ -54,6 +73,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
   });
 
   it('books with Prefer: wait and answers 201 with the confirmed appointment', async () => {
+    const day = testDay();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/api/v2/bookings',
@@ -71,44 +91,48 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     const body = res.json();
     expect(body).toMatchObject({ status: 'confirmed', start: berlin(day, '10:00'), staff: { name: 'Alex' } });
     expect(res.headers.location).toBe(`/api/v2/bookings/${body.id}`);
-    bookingId = body.id;
-    firstUid = body.calcom.bookingUid;
-    const inCalcom = gw.sandbox.control.bookings().find((b) => b.uid === firstUid);
+    const inCalcom = gw.sandbox.control.bookings().find((b) => b.uid === body.calcom.bookingUid);
     expect(inCalcom).toMatchObject({
       eventTypeId: HAIRCUT.alex,
       status: 'accepted',
-      metadata: { calgateId: bookingId },
+      metadata: { calgateId: body.id },
     });
   });
 
   it('no longer offers the booked slot for that staff member (cache invalidated)', async () => {
-    const res = await gw.app.inject({
-      method: 'GET',
-      url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin&staffId=${gw.company.staffIds[0]}`,
-      headers: auth(gw.company.token),
-    });
+    const day = testDay();
+    const alex = gw.company.staffIds[0] as string;
+    const before = await availability(day, alex);
+    // Read once, so that the day is in the availability cache when the booking is made.
+    expect(before.json().slots.map((s: { start: string }) => s.start)).toContain(berlin(day, '10:00'));
+    await bookConfirmed(day, '10:00');
+    const res = await availability(day, alex);
     const starts = res.json().slots.map((s: { start: string }) => s.start);
     expect(starts).not.toContain(berlin(day, '10:00'));
     expect(starts).toContain(berlin(day, '10:30'));
   });
 
   it('shows status, Cal.com uid and history', async () => {
+    const booked = await bookConfirmed(testDay(), '10:00');
     const res = await gw.app.inject({
       method: 'GET',
-      url: `/api/v2/bookings/${bookingId}`,
+      url: `/api/v2/bookings/${booked.id}`,
       headers: auth(gw.company.token),
     });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.calcom.bookingUid).toBe(firstUid);
+    expect(body.calcom.bookingUid).toBe(booked.calcom.bookingUid);
     expect(body.history.map((h: { event: string }) => h.event)).toEqual(['created', 'confirmed']);
     expect(body.customer).toMatchObject({ email: 'priya@example.org', phone: '+4915112345678' });
   });
 
   it('reschedules to a new Cal.com uid and keeps the history', async () => {
+    const day = testDay();
+    const booked = await bookConfirmed(day, '10:00');
+    const firstUid = booked.calcom.bookingUid;
     const res = await gw.app.inject({
       method: 'PATCH',
-      url: `/api/v2/bookings/${bookingId}`,
+      url: `/api/v2/bookings/${booked.id}`,
       headers: auth(gw.company.token, { prefer: 'wait=10' }),
       payload: { start: berlin(day, '14:00'), timeZone: 'Europe/Berlin', reason: 'customer asked' },
     });
@@ -127,6 +151,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
   });
 
   it('cancels with a reason, and a second cancel is a no-op', async () => {
+    const bookingId = (await bookConfirmed(testDay(), '10:00')).id;
     const res = await gw.app.inject({
       method: 'DELETE',
       url: `/api/v2/bookings/${bookingId}`,
@@ -148,6 +173,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
   });
 
   it('answers 202 with a Location without Prefer: wait, and the worker confirms it', async () => {
+    const day = testDay();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/api/v2/bookings',
@@ -162,11 +188,11 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     expect(res.statusCode).toBe(202);
     expect(res.json().status).toBe('pending');
     const url = res.headers.location as string;
-    let status = 'pending';
-    for (let i = 0; i < 100 && status === 'pending'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = (await gw.app.inject({ method: 'GET', url, headers: auth(gw.company.token) })).json().status;
-    }
+    const status = await eventually(async () => {
+      const now = (await gw.app.inject({ method: 'GET', url, headers: auth(gw.company.token) })).json()
+        .status;
+      return now === 'pending' ? undefined : now;
+    }, 30_000);
     expect(status).toBe('confirmed');
   });
 
@@ -174,6 +200,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     // Cal.com answers slowly, so the appointment is still pending when it is read back.
     gw.sandbox.control.setLatency(1500);
     try {
+      const day = testDay();
       const staffId = gw.company.staffIds[1] as string;
       const book = () =>
         gw.app.inject({

@@ -2,34 +2,72 @@ import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } f
 import { appointments, services, syncState } from '@calgate/db';
 import { assignEventTypes } from '@calgate/domain';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auth,
+  berlin,
+  eventually,
+  type Gateway,
+  type GatewayOptions,
+  HAIRCUT,
+  startGateway,
+  testDay,
+} from './support/gateway.ts';
 
+/** Shared by the tests that only add to the sandbox (service creation, reconciliation). */
 let gw: Gateway;
 const lines: string[] = [];
-const ops = () => ({ runtime: gw.runtime(), out: (line: string) => lines.push(line) });
+const ops = (g: Gateway = gw) => ({ runtime: g.runtime(), out: (line: string) => lines.push(line) });
 
 beforeAll(async () => {
-  gw = await startGateway({ listen: true, env: { HEALTH_PROBE_TTL_SECONDS: '1' } });
+  gw = await startGateway({ listen: true });
 });
 afterAll(async () => {
   await gw.close();
 });
 
-const health = () => gw.app.inject({ method: 'GET', url: '/api/health/calcom' });
-const serviceNames = async () => {
-  const res = await gw.app.inject({
+/**
+ * A gateway with a sandbox of its own, for a test that reads account-wide state (the health
+ * probe) or removes event types from the account: other tests' changes cannot reach it.
+ */
+const own: Gateway[] = [];
+async function ownGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const started = await startGateway({
+    listen: true,
+    worker: false,
+    env: { HEALTH_PROBE_TTL_SECONDS: '1' },
+    ...options,
+  });
+  own.push(started);
+  return started;
+}
+afterEach(async () => {
+  await Promise.all(own.splice(0).map((g) => g.close()));
+});
+
+const health = (g: Gateway) => g.app.inject({ method: 'GET', url: '/api/health/calcom' });
+const serviceNames = async (g: Gateway = gw) => {
+  const res = await g.app.inject({
     method: 'GET',
     url: '/api/v2/services',
-    headers: auth(gw.company.token),
+    headers: auth(g.company.token),
   });
   return (res.json().services as Array<{ name: string }>).map((s) => s.name);
 };
-const expireProbe = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+/**
+ * The probe is cached for HEALTH_PROBE_TTL_SECONDS (1 s here): waits until the answer reflects a
+ * change (the next probe), instead of sleeping past the cache's lifetime.
+ */
+const healthOnceItShows = (g: Gateway, shows: (body: Record<string, unknown>) => boolean) =>
+  eventually(async () => {
+    const res = await health(g);
+    return shows(res.json()) ? res : undefined;
+  });
 
 describe('the Cal.com health endpoint', () => {
   it('reports degraded before any sync or webhook registration, with truthful fields', async () => {
-    const res = await health();
+    const g = await ownGateway();
+    const res = await health(g);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       status: 'degraded',
@@ -42,12 +80,13 @@ describe('the Cal.com health endpoint', () => {
   });
 
   it('reports healthy once event types are synced and the webhook is registered', async () => {
+    const g = await ownGateway();
+    expect((await health(g)).json().status).toBe('degraded');
     // The company shares the sandbox account: it imports only event types assigned to it.
-    await assignEventTypes(gw.database.db, gw.company.companyId, [104, 204, 304, 404]);
-    expect(await syncEventTypesNow(ops())).toBe(0);
-    expect(await registerWebhooksNow(ops())).toBe(0);
-    await expireProbe();
-    const res = await health();
+    await assignEventTypes(g.database.db, g.company.companyId, [104, 204, 304, 404]);
+    expect(await syncEventTypesNow(ops(g))).toBe(0);
+    expect(await registerWebhooksNow(ops(g))).toBe(0);
+    const res = await healthOnceItShows(g, (body) => body.status === 'healthy');
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ status: 'healthy', api_reachable: true, webhook_registered: true });
@@ -57,30 +96,30 @@ describe('the Cal.com health endpoint', () => {
   });
 
   it('answers 503 when Cal.com rejects the key, and when it is unreachable', async () => {
-    gw.sandbox.control.injectFault({ operation: 'me.get', status: 401, count: 1 });
-    await expireProbe();
-    const rejected = await health();
+    const g = await ownGateway();
+    g.sandbox.control.injectFault({ operation: 'me.get', status: 401, count: 1 });
+    const rejected = await health(g);
     expect(rejected.statusCode).toBe(503);
     expect(rejected.json()).toMatchObject({ status: 'unhealthy', api_reachable: true, api_key_valid: false });
 
-    gw.sandbox.control.injectFault({ operation: 'me.get', status: 503, count: 10 });
-    await expireProbe();
-    const down = await health();
+    g.sandbox.control.injectFault({ operation: 'me.get', status: 503, count: 10 });
+    const down = await healthOnceItShows(g, (body) => body.api_reachable === false);
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ status: 'unhealthy', api_reachable: false });
-    gw.sandbox.control.clearFaults();
   });
 
   it('spends at most two Cal.com calls per probe lifetime, however often it is asked', async () => {
-    await expireProbe();
-    const before = gw.sandbox.control.requests().length;
-    await Promise.all(Array.from({ length: 20 }, () => health()));
-    expect(gw.sandbox.control.requests().length - before).toBeLessThanOrEqual(2);
+    const g = await ownGateway();
+    await Promise.all(Array.from({ length: 20 }, () => health(g)));
+    const calls = g.sandbox.control.requests().length;
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(2);
   });
 });
 
 describe('event-type sync', () => {
   it('imports new event types as services and soft-deletes services whose event types are gone', async () => {
+    const gw = await ownGateway();
     gw.sandbox.control.addEventType({
       id: 901,
       ownerId: 1,
@@ -90,23 +129,24 @@ describe('event-type sync', () => {
       lengthInMinutes: 20,
     });
     await assignEventTypes(gw.database.db, gw.company.companyId, [901]);
-    expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
-    expect(await serviceNames()).toContain('Beard trim');
+    expect(await syncEventTypesNow(ops(gw), gw.company.companyId)).toBe(0);
+    expect(await serviceNames(gw)).toContain('Beard trim');
 
     gw.sandbox.control.deleteEventType(HAIRCUT.alex);
     gw.sandbox.control.deleteEventType(HAIRCUT.billie);
     lines.length = 0;
-    expect(await syncEventTypesNow(ops(), gw.company.companyId)).toBe(0);
+    expect(await syncEventTypesNow(ops(gw), gw.company.companyId)).toBe(0);
     expect(lines.join('\n')).toContain(`event type ${HAIRCUT.alex}`);
     const [haircut] = await gw.database.db
       .select()
       .from(services)
       .where(eq(services.id, gw.company.serviceIds[0] as string));
     expect(haircut?.deletedAt).not.toBeNull();
-    expect(await serviceNames()).not.toContain('Haircut');
+    expect(await serviceNames(gw)).not.toContain('Haircut');
+    const day = testDay();
     const availability = await gw.app.inject({
       method: 'GET',
-      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${testDay()}&end=${testDay()}&timeZone=Europe/Berlin`,
+      url: `/api/v2/services/${gw.company.serviceIds[0]}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
       headers: auth(gw.company.token),
     });
     expect(availability.statusCode).toBe(404);
@@ -159,12 +199,14 @@ describe('creating a service', () => {
 describe('booking reconciliation', () => {
   it('picks up changes whose webhooks never arrived', async () => {
     const day = testDay();
+    // The sandbox delivers (and drops) webhooks once our subscription exists.
+    expect(await registerWebhooksNow(ops())).toBe(0);
     const created = await gw.app.inject({
       method: 'POST',
       url: '/api/v2/bookings',
       headers: auth(gw.company.token, { prefer: 'wait=20' }),
       payload: {
-        // Colour, wash and blow-dry: the haircut event types were deleted above.
+        // Colour, wash and blow-dry: a composite, so the cancel below releases its other segments.
         serviceId: gw.company.serviceIds[1],
         start: berlin(day, '09:00'),
         timeZone: 'Europe/Berlin',
@@ -175,8 +217,8 @@ describe('booking reconciliation', () => {
     await gw.sandbox.control.flushWebhooks();
     // Cal.com drops the next deliveries: a cancel and a booking made in its UI.
     gw.sandbox.control.setWebhookDrop({ count: 2 });
-    const beardTrim = gw.sandbox.control.createBookingDirect({
-      eventTypeId: 901,
+    const walkIn = gw.sandbox.control.createBookingDirect({
+      eventTypeId: HAIRCUT.billie,
       start: berlin(day, '15:00'),
       attendee: { name: 'Walk In', email: 'walk-in-2@example.org', timeZone: 'Europe/Berlin' },
     });
@@ -192,14 +234,15 @@ describe('booking reconciliation', () => {
     const row = async (where: ReturnType<typeof eq>) =>
       (await gw.database.db.select().from(appointments).where(where))[0];
     expect((await row(eq(appointments.id, created.json().id)))?.status).toBe('confirmed');
-    expect(await row(eq(appointments.calcomBookingUid, beardTrim.uid))).toBeUndefined();
+    expect(await row(eq(appointments.calcomBookingUid, walkIn.uid))).toBeUndefined();
 
     lines.length = 0;
     expect(await reconcileNow(ops(), gw.company.companyId)).toBe(0);
     expect(lines.join('\n')).toMatch(/applied/);
-    expect(await row(eq(appointments.calcomBookingUid, beardTrim.uid))).toMatchObject({
+    expect(await row(eq(appointments.calcomBookingUid, walkIn.uid))).toMatchObject({
       status: 'confirmed',
       source: 'reconcile',
+      serviceId: gw.company.serviceIds[0],
     });
     // The composite's other segment is released by the compensation job the cancel started.
     await eventually(async () =>

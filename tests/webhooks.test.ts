@@ -68,8 +68,11 @@ function deliver(body: string, signature: string | null = signCalcomPayload(body
   });
 }
 
-const inboxSize = async () =>
-  (await gw.database.db.select({ id: webhookInbox.id }).from(webhookInbox)).length;
+/** Rows in the inbox once the sandbox has delivered everything it still had queued (other tests' changes). */
+const inboxSize = async () => {
+  await gw.sandbox.control.flushWebhooks();
+  return (await gw.database.db.select({ id: webhookInbox.id }).from(webhookInbox)).length;
+};
 
 async function settled(ids: string[]) {
   await eventually(async () => {
@@ -268,19 +271,161 @@ describe('the real-format payloads', () => {
   );
 
   it('records each applied change once in the history', async () => {
+    // A chain of its own, each delivery sent twice.
+    const rename = (body: string) =>
+      body
+        .replaceAll(FIRST_UID, `${FIRST_UID.slice(0, -2)}hh`)
+        .replaceAll(SECOND_UID, `${SECOND_UID.slice(0, -2)}hh`);
+    const ids: string[] = [];
+    for (const name of ['created', 'rescheduled', 'cancelled'] as const) {
+      for (let copy = 0; copy < 2; copy++) ids.push((await deliver(rename(FIXTURES[name]))).json().id);
+    }
+    await settled([...new Set(ids)]);
     const [appointment] = await gw.database.db
       .select()
       .from(appointments)
-      .where(eq(appointments.calcomIcalUid, `${FIRST_UID.slice(0, -2)}a0@Cal.com`));
+      .where(eq(appointments.calcomIcalUid, `${FIRST_UID.slice(0, -2)}hh@Cal.com`));
     const history = await gw.database.db
       .select({ event: appointmentHistory.event, to: appointmentHistory.toStatus })
       .from(appointmentHistory)
-      .where(eq(appointmentHistory.appointmentId, appointment?.id as string));
+      .where(eq(appointmentHistory.appointmentId, appointment?.id as string))
+      .orderBy(appointmentHistory.id);
     // Deliveries are processed concurrently: the reschedule may be applied, or be stale by then.
     const events = history.map((h) => h.event);
     expect(events[0]).toBe('recorded_from_calcom');
     expect(events.at(-1)).toBe('cancelled');
     expect(new Set(events).size).toBe(events.length);
+  });
+});
+
+/**
+ * The triggers of bookings that need the host's confirmation and of meetings that took place,
+ * built from the real BOOKING_CREATED payload as Cal.com varies it: `BOOKING_REQUESTED` carries
+ * status PENDING, `BOOKING_REJECTED` status REJECTED with the host's reason, and `MEETING_ENDED`
+ * is flat (the booking's fields at the top level, no `payload`).
+ */
+function confirmationFlow(tag: string) {
+  const uid = `${FIRST_UID.slice(0, -4)}${tag}`;
+  const base = JSON.parse(FIXTURES.created.replaceAll(FIRST_UID, uid)) as {
+    createdAt: string;
+    payload: Record<string, unknown>;
+  };
+  const nested = (triggerEvent: string, payload: Record<string, unknown>) =>
+    JSON.stringify({ triggerEvent, createdAt: base.createdAt, payload: { ...base.payload, ...payload } });
+  return {
+    uid,
+    requested: nested('BOOKING_REQUESTED', { status: 'PENDING', requiresConfirmation: true }),
+    confirmed: nested('BOOKING_CREATED', { status: 'ACCEPTED', requiresConfirmation: true }),
+    rejected: nested('BOOKING_REJECTED', {
+      status: 'REJECTED',
+      requiresConfirmation: true,
+      rejectionReason: 'Fully booked that week',
+    }),
+    ended: JSON.stringify({ triggerEvent: 'MEETING_ENDED', createdAt: base.createdAt, ...base.payload }),
+  };
+}
+
+describe('bookings that need confirmation, and meetings that ended', () => {
+  const apply = async (body: string) => {
+    const res = await deliver(body);
+    expect(res.statusCode, res.body).toBe(200);
+    await settled([res.json().id]);
+    const [inbox] = await gw.database.db
+      .select()
+      .from(webhookInbox)
+      .where(eq(webhookInbox.id, res.json().id));
+    return inbox;
+  };
+  const appointmentOf = async (uid: string) => {
+    const [row] = await gw.database.db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.calcomBookingUid, uid));
+    const history =
+      row === undefined
+        ? []
+        : await gw.database.db
+            .select({
+              event: appointmentHistory.event,
+              from: appointmentHistory.fromStatus,
+              to: appointmentHistory.toStatus,
+              actor: appointmentHistory.actor,
+            })
+            .from(appointmentHistory)
+            .where(eq(appointmentHistory.appointmentId, row.id))
+            .orderBy(appointmentHistory.id);
+    return { row, history };
+  };
+
+  it('records BOOKING_REQUESTED as a requested appointment, confirmed by the BOOKING_CREATED that follows', async () => {
+    const flow = confirmationFlow('rq01');
+    expect((await apply(flow.requested))?.status).toBe('processed');
+    const requested = await appointmentOf(flow.uid);
+    expect(requested.row).toMatchObject({ status: 'requested', source: 'calcom', calcomBookingId: 9182734 });
+    expect(requested.history).toEqual([
+      { event: 'recorded_from_calcom', from: null, to: 'requested', actor: 'webhook' },
+    ]);
+
+    await apply(flow.confirmed);
+    const confirmed = await appointmentOf(flow.uid);
+    expect(confirmed.row?.status).toBe('confirmed');
+    expect(confirmed.row?.id).toBe(requested.row?.id);
+    expect(confirmed.history.at(-1)).toEqual({
+      event: 'confirmed',
+      from: 'requested',
+      to: 'confirmed',
+      actor: 'webhook',
+    });
+    // A late copy of the request changes nothing.
+    const late = await deliver(flow.requested.replace('"PENDING"', '"pending"'));
+    await settled([late.json().id]);
+    const after = await appointmentOf(flow.uid);
+    expect(after.row?.status).toBe('confirmed');
+    expect(after.history).toHaveLength(2);
+  });
+
+  it('marks a requested appointment rejected on BOOKING_REJECTED, whichever arrives first', async () => {
+    const flow = confirmationFlow('rj01');
+    await apply(flow.requested);
+    await apply(flow.rejected);
+    const rejected = await appointmentOf(flow.uid);
+    expect(rejected.row).toMatchObject({ status: 'rejected', source: 'calcom' });
+    expect(rejected.history).toEqual([
+      { event: 'recorded_from_calcom', from: null, to: 'requested', actor: 'webhook' },
+      { event: 'rejected', from: 'requested', to: 'rejected', actor: 'webhook' },
+    ]);
+
+    // Out of order: the rejection first, then the request it answers.
+    const reversed = confirmationFlow('rj02');
+    await apply(reversed.rejected);
+    await apply(reversed.requested);
+    const late = await appointmentOf(reversed.uid);
+    expect(late.row?.status).toBe('rejected');
+    expect(late.history).toEqual([
+      { event: 'recorded_from_calcom', from: null, to: 'rejected', actor: 'webhook' },
+    ]);
+  });
+
+  it('completes a confirmed appointment on the flat MEETING_ENDED, and only a confirmed one', async () => {
+    const flow = confirmationFlow('me01');
+    await apply(flow.confirmed);
+    expect((await appointmentOf(flow.uid)).row?.status).toBe('confirmed');
+    expect((await apply(flow.ended))?.status).toBe('processed');
+    const ended = await appointmentOf(flow.uid);
+    expect(ended.row?.status).toBe('completed');
+    expect(ended.history).toEqual([
+      { event: 'recorded_from_calcom', from: null, to: 'confirmed', actor: 'webhook' },
+      { event: 'completed', from: 'confirmed', to: 'completed', actor: 'webhook' },
+    ]);
+
+    // A meeting that "ended" after it was rejected stays rejected.
+    const refused = confirmationFlow('me02');
+    await apply(refused.requested);
+    await apply(refused.rejected);
+    await apply(refused.ended);
+    const still = await appointmentOf(refused.uid);
+    expect(still.row?.status).toBe('rejected');
+    expect(still.history.map((h) => h.event)).toEqual(['recorded_from_calcom', 'rejected']);
   });
 });
 

@@ -59,6 +59,10 @@ export const appointments = pgTable(
     /** Cal.com's `iCalSequence` of the last change applied; older webhook deliveries are stale. */
     calcomSequence: integer('calcom_sequence'),
     compositeGroupUid: text('composite_group_uid'),
+    /**
+     * The Idempotency-Key the appointment was requested with, for the record only: the key is held
+     * (and expires) in `idempotency_keys`, so an expired key may be used again for a new booking.
+     */
     idempotencyKey: text('idempotency_key'),
     source: text('source').$type<AppointmentSource>().notNull().default('api'),
     notes: text('notes'),
@@ -77,9 +81,6 @@ export const appointments = pgTable(
     index('appointments_calcom_booking_id_idx').on(t.calcomBookingId),
     index('appointments_composite_group_idx').on(t.compositeGroupUid),
     index('appointments_calcom_ical_uid_idx').on(t.calcomIcalUid),
-    uniqueIndex('appointments_idempotency_unique')
-      .on(t.companyId, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} is not null`),
     index('appointments_company_status_idx').on(t.companyId, t.status),
     index('appointments_company_starts_idx').on(t.companyId, t.startsAt),
     index('appointments_work_idx').on(t.status, t.updatedAt),

@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
 import { type Database, idempotencyKeys } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 
 /** Keys are kept at least this long (the IETF draft asks for a documented expiry; 24 h minimum). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** A request that stayed in flight longer than this is taken to have died; its key may be replayed. */
 export const IN_FLIGHT_LEASE_MS = 45_000;
+
+/**
+ * When a key written now expires. Every age of a key is measured on the database's clock (its
+ * `created_at` is too), so API processes whose clocks disagree still agree on what has expired.
+ */
+export function idempotencyExpiresAt(): SQL {
+  return sql.raw(`(now() + interval '${IDEMPOTENCY_TTL_MS / 1000} seconds')`);
+}
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
@@ -60,13 +68,25 @@ export async function lookupIdempotencyKey(
   fingerprint: string,
 ): Promise<IdempotencyLookup> {
   const [row] = await db
-    .select()
+    .select({
+      id: idempotencyKeys.id,
+      requestHash: idempotencyKeys.requestHash,
+      state: idempotencyKeys.state,
+      appointmentId: idempotencyKeys.appointmentId,
+      expired: sql<boolean>`${idempotencyKeys.expiresAt} <= now()`,
+      leaseExpired: sql<boolean>`${idempotencyKeys.createdAt} < now() - ${sql.raw(`interval '${IN_FLIGHT_LEASE_MS / 1000} seconds'`)}`,
+    })
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.companyId, companyId), eq(idempotencyKeys.key, key)))
     .limit(1);
   if (row === undefined) return { kind: 'new' };
-  if (row.expiresAt.getTime() < Date.now()) {
-    await db.delete(idempotencyKeys).where(eq(idempotencyKeys.id, row.id));
+  if (row.expired) {
+    // The key is free again: its record goes, and the unique index on (company, key) of this
+    // table is the only thing that holds a key, so the next request may book anew with it (a
+    // concurrent pair of such requests still collides there, and one of them gets 409).
+    await db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.id, row.id), sql`${idempotencyKeys.expiresAt} <= now()`));
     return { kind: 'new' };
   }
   if (row.requestHash !== fingerprint) {
@@ -76,8 +96,7 @@ export async function lookupIdempotencyKey(
       { details: { field: 'Idempotency-Key' } },
     );
   }
-  const leaseExpired = Date.now() - row.createdAt.getTime() > IN_FLIGHT_LEASE_MS;
-  if (row.state === 'in_flight' && !leaseExpired) return { kind: 'in-flight' };
+  if (row.state === 'in_flight' && !row.leaseExpired) return { kind: 'in-flight' };
   if (row.appointmentId === null) return { kind: 'new' };
   return { kind: 'replay', appointmentId: row.appointmentId };
 }

@@ -8,7 +8,7 @@ import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached } from '../services/catalog.ts';
 import { type AppointmentView, appointmentView } from './appointments.ts';
-import { IDEMPOTENCY_TTL_MS, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
+import { idempotencyExpiresAt, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
 import { requestCompositeBooking } from './request-composite.ts';
 
 export interface BookingRequest {
@@ -185,7 +185,7 @@ async function insertPendingAppointment(
       insert into idempotency_keys
         (company_id, key, method, path, request_hash, state, appointment_id, expires_at)
       select ${companyId}, ${idempotency.key}, 'POST', '/api/v2/bookings', ${idempotency.fingerprint},
-        'in_flight', id, ${new Date(Date.now() + IDEMPOTENCY_TTL_MS).toISOString()}::timestamptz
+        'in_flight', id, ${idempotencyExpiresAt()}
       from appointment)`;
   // Milliseconds, as the API shows every instant.
   const ms = (column: string) => sql.raw(`floor(extract(epoch from ${column}) * 1000)::float8`);
@@ -244,7 +244,7 @@ export async function insertIdempotencyKey(
     requestHash: idempotency.fingerprint,
     state: 'in_flight',
     appointmentId,
-    expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
+    expiresAt: idempotencyExpiresAt(),
   });
 }
 
