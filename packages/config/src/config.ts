@@ -31,6 +31,8 @@ export interface Config {
     sweepIntervalMs: number;
   };
   availability: { cacheTtlSeconds: number };
+  /** Slot holds (`POST /api/v2/holds`): the lifetime when the caller names none, and the shortest allowed. */
+  holds: { defaultTtlSeconds: number; minTtlSeconds: number };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
   /**
@@ -105,6 +107,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     },
     availability: { cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS },
+    holds: {
+      defaultTtlSeconds: Math.max(env.HOLD_DEFAULT_TTL_SECONDS, env.HOLD_MIN_TTL_SECONDS),
+      minTtlSeconds: env.HOLD_MIN_TTL_SECONDS,
+    },
     sync: {
       eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,

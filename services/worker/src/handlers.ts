@@ -11,9 +11,11 @@ import {
   processCompensate,
   processCreateBooking,
   processFinalize,
+  processReleaseHold,
   processRescheduleBooking,
   processWebhook,
   reconcileBookings,
+  sweepExpiredHolds,
   sweepStuckAppointments,
   sweepWebhookInbox,
   syncEventTypes,
@@ -46,6 +48,9 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
     'composite.compensate': {
       process: (payload, context) => processCompensate(deps, payload, context),
       onFinalFailure: (payload, error) => failCompensate(deps, payload, error),
+    },
+    'hold.release': {
+      process: (payload, context) => processReleaseHold(deps, payload, context),
     },
     'webhook.process': {
       process: (payload) => processWebhook(deps, payload),
@@ -81,6 +86,7 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
         webhooks: await sweepWebhookInbox(deps, {
           graceMs: Math.min(10_000, deps.config.worker.sweepIntervalMs),
         }),
+        holds: await sweepExpiredHolds(deps),
       }),
     },
   };

@@ -8,6 +8,8 @@ export { APPOINTMENT_SOURCES, APPOINTMENT_STATUSES, appointments } from './appoi
 export { companies } from './companies.ts';
 export { customers } from './customers.ts';
 export { eventTypeMappings } from './event-type-mappings.ts';
+export type { HoldStatus } from './holds.ts';
+export { HOLD_STATUSES, holdSegments, holds } from './holds.ts';
 export type { IdempotencyState } from './idempotency-keys.ts';
 export { IDEMPOTENCY_STATES, idempotencyKeys } from './idempotency-keys.ts';
 export { serviceSegments } from './service-segments.ts';

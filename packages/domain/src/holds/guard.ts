@@ -1,0 +1,94 @@
+import type { Database } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { sql } from 'drizzle-orm';
+
+/**
+ * The gateway's own hold on a slot. Cal.com's reservation hides the slot from Cal.com's booking
+ * pages and slots answers, but a Cal.com booking neither checks nor consumes reservations, so the
+ * gateway keeps its callers off held time itself:
+ *
+ * - the hold is a Postgres row per held segment (staff member, time): durable, visible to every
+ *   API and worker process, and released by a job (or the sweeper) if a process dies;
+ * - a hold is written under an exclusive transaction-scoped advisory lock per staff member, after
+ *   checking that no other hold and no pending booking of ours overlaps that staff member's time;
+ * - a booking job checks for holds under the shared form of the same lock, after its appointment
+ *   was committed and right before it sends to Cal.com.
+ *
+ * Either the booking's check runs after the hold committed (it sees the hold and gives up with
+ * SLOT_HELD), or it ran before the hold took its lock, and then the hold sees the pending booking
+ * and is refused. No lock is held across a Cal.com call. A Redis lock would be lost with Redis;
+ * an exclusion constraint cannot span holds and appointments.
+ */
+export interface HeldWindow {
+  staffIds: readonly string[];
+  start: Date;
+  end: Date;
+}
+
+type Executor = Pick<Database, 'execute'>;
+
+/** Takes the per-staff advisory locks in a stable order (no deadlock between two holds). */
+export async function lockStaff(tx: Executor, staffIds: Iterable<string>, mode: 'exclusive' | 'shared') {
+  const fn = sql.raw(mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared');
+  for (const staffId of [...new Set(staffIds)].sort()) {
+    await tx.execute(sql`select ${fn}(hashtextextended(${`calgate-hold:${staffId}`}, 0))`);
+  }
+}
+
+/**
+ * Staff members of `window` whose time overlaps a hold of someone else: an active hold not yet
+ * expired, or a consumed one whose booking is still pending (it guards its slot until Cal.com
+ * answered). `exceptAppointmentId` is the booking that consumed a hold itself.
+ */
+export async function heldStaff(
+  db: Executor,
+  window: HeldWindow,
+  exceptAppointmentId?: string,
+  now: Date = new Date(),
+): Promise<Set<string>> {
+  if (window.staffIds.length === 0) return new Set();
+  // Times come from this process, not Postgres' now(): the two clocks may differ (tests fake ours).
+  const rows = await db.execute<{ staff_id: string }>(sql`
+    select distinct hs.staff_id
+    from hold_segments hs
+    join holds h on h.id = hs.hold_id
+    left join appointments a on a.id = h.appointment_id
+    where hs.staff_id in ${sql`(${sql.join(
+      window.staffIds.map((id) => sql`${id}`),
+      sql`, `,
+    )})`}
+      and hs.starts_at < ${window.end.toISOString()}::timestamptz
+      and hs.ends_at > ${window.start.toISOString()}::timestamptz
+      and (
+        (h.status = 'active' and h.expires_at > ${now.toISOString()}::timestamptz)
+        or (h.status = 'consumed' and a.status = 'pending'
+            and a.id is distinct from ${exceptAppointmentId ?? null})
+      )`);
+  return new Set(rows.map((row) => row.staff_id));
+}
+
+/** The answer to a caller whose slot someone else holds. */
+export function slotHeldError(field = 'start'): AppError {
+  return new AppError('SLOT_HELD', 'The slot is held by another caller; try again after the hold ends', {
+    details: { field },
+  });
+}
+
+/**
+ * For a booking job about to send: throws SLOT_HELD when `staffId`'s time is held by someone else,
+ * checked under the shared advisory lock (see above).
+ */
+export async function assertNotHeldForBooking(
+  db: Database,
+  input: { staffId: string; start: Date; end: Date; appointmentId: string },
+): Promise<void> {
+  const held = await db.transaction(async (tx) => {
+    await lockStaff(tx, [input.staffId], 'shared');
+    return heldStaff(
+      tx,
+      { staffIds: [input.staffId], start: input.start, end: input.end },
+      input.appointmentId,
+    );
+  });
+  if (held.size > 0) throw slotHeldError();
+}
