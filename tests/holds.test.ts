@@ -1,4 +1,8 @@
+import { createBudget } from '@calgate/budget';
+import { keyFingerprint } from '@calgate/calcom';
+import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
@@ -358,5 +362,39 @@ describe('a composite hold', () => {
       body.segments.map((s: { start: string }) => Date.parse(s.start)).sort(),
     );
     expect((await getHold(body.id)).json().status).toBe('consumed');
+  });
+});
+
+describe('the API documentation', () => {
+  it('lists the hold routes and holdId on bookings', async () => {
+    const doc = (await gw.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v2/holds', '/api/v2/holds/{id}']));
+    expect(Object.keys(doc.paths['/api/v2/holds/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    const bookingBody = doc.paths['/api/v2/bookings'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(bookingBody.properties)).toContain('holdId');
+    expect(Object.keys(doc.paths['/api/v2/holds'].post.responses)).toContain('201');
+  });
+});
+
+// Last: it pauses the shared key for the rest of this file.
+describe('reservations and the key budget', () => {
+  it('spend the Cal.com key budget: a paused key refuses the hold and leaves nothing held', async () => {
+    const day = testDay();
+    const start = berlin(day, '17:00');
+    // Availability is cached first, so the reservation is the only Cal.com call left.
+    expect(await availableStarts(haircut, day, alex)).toContain(start);
+    const redis = new Redis(gw.config.redis.url);
+    await createBudget({ redis, prefix: gw.config.redis.queuePrefix, limitPerMinute: 100 }).pause(
+      keyFingerprint(DEMO_API_KEY),
+      30_000,
+    );
+    await redis.quit();
+    const refused = await hold({ serviceId: haircut, start, staffId: alex });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('RATE_LIMIT_EXCEEDED');
+    expect(sandboxReservations().some((r) => r.slotStart === Date.parse(start))).toBe(false);
+    const rows = await gw.database.sql<{ status: string }[]>`
+      select status from holds where starts_at = ${new Date(start).toISOString()}::timestamptz`;
+    expect(rows.map((r) => r.status)).toEqual(['released']);
   });
 });
