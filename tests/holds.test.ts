@@ -1,5 +1,6 @@
 import { createBudget } from '@calgate/budget';
 import { keyFingerprint } from '@calgate/calcom';
+import { sweepExpiredHolds } from '@calgate/domain';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
 import { Redis } from 'ioredis';
@@ -323,6 +324,55 @@ describe('an expired hold', () => {
     const other = await book({ serviceId: haircut, start, staffId: alex }, 'other@example.org');
     expect(other.statusCode).toBe(201);
     expect(sandboxBookingsAt(HAIRCUT.alex, start)).toHaveLength(1);
+  });
+});
+
+describe('a hold whose release job was lost', () => {
+  it('is released by the sweeper: its reservation leaves Cal.com', async () => {
+    const start = berlin(testDay(), '17:30');
+    const runtime = gw.runtime();
+    const created = await hold({ serviceId: haircut, start, staffId: alex, ttlSeconds: 5 });
+    expect(created.statusCode).toBe(201);
+    const holdId = created.json().id as string;
+    const reservationUid = created.json().segments[0].reservationUid as string;
+    // As if Redis lost the delayed job.
+    const job = await runtime.queues.queue('bookings').getJob(`hold-release-${holdId}-expired`);
+    expect(job).toBeDefined();
+    await job?.remove();
+    await eventually(
+      async () => ((await getHold(holdId)).json().status === 'expired' ? true : undefined),
+      30_000,
+    );
+    expect(sandboxReservations().some((r) => r.uid === reservationUid)).toBe(true);
+
+    expect(await sweepExpiredHolds(runtime)).toBeGreaterThanOrEqual(1);
+    await eventually(
+      async () => (sandboxReservations().some((r) => r.uid === reservationUid) ? undefined : true),
+      30_000,
+    );
+    expect((await getHold(holdId)).json().segments[0].reservationUid).toBeNull();
+  });
+});
+
+describe('rescheduling onto a held slot', () => {
+  it('is refused with SLOT_HELD and keeps the original appointment', async () => {
+    const day = testDay();
+    const booked = await book(
+      { serviceId: haircut, start: berlin(day, '09:30'), staffId: alex },
+      'm@example.org',
+    );
+    expect(booked.statusCode).toBe(201);
+    const target = berlin(day, '12:30');
+    expect((await hold({ serviceId: haircut, start: target, staffId: alex })).statusCode).toBe(201);
+    const moved = await gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v2/bookings/${booked.json().id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=25' }),
+      payload: { start: target, timeZone: 'Europe/Berlin' },
+    });
+    expect(moved.statusCode).toBe(409);
+    expect(moved.json().error).toMatchObject({ code: 'SLOT_HELD', details: { unchanged: true } });
+    expect(sandboxBookingsAt(HAIRCUT.alex, target)).toHaveLength(0);
   });
 });
 
