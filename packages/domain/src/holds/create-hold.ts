@@ -8,7 +8,7 @@ import { planComposite } from '../bookings/request-composite.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached, type ServiceDefinition } from '../services/catalog.ts';
-import { heldStaff, lockStaff, slotHeldError } from './guard.ts';
+import { heldStaff, lockStaff, samePerson, slotHeldError } from './guard.ts';
 import { releaseReservations } from './release-hold.ts';
 import { getHoldView, type HoldView } from './views.ts';
 
@@ -181,9 +181,10 @@ async function anyHeld(tx: Pick<Database, 'execute'>, plan: PlannedSegment[]): P
 }
 
 /**
- * A booking of ours that is still on its way to Cal.com may land on this staff member's time:
- * a pending simple appointment of that staff member (or of no staff member yet), or a planned
- * segment of a composite one. Holding over it could hand the slot to two callers.
+ * A booking of ours that is still on its way to Cal.com may land on this person's time: a pending
+ * simple appointment of that person (any company sharing the Cal.com account), or of no staff
+ * member yet in this company, or a planned segment of a composite one. Holding over it could hand
+ * the slot to two callers.
  */
 async function pendingBookingOverlaps(
   tx: Pick<Database, 'execute'>,
@@ -195,13 +196,13 @@ async function pendingBookingOverlaps(
     const end = s.end.toISOString();
     const rows = await tx.execute(sql`
       select 1 from appointments a
-      where a.company_id = ${companyId} and a.status = 'pending' and a.composite_group_uid is null
-        and (a.staff_id = ${s.staffId} or a.staff_id is null)
+      where a.status = 'pending' and a.composite_group_uid is null
+        and (a.staff_id in ${samePerson(s.staffId)} or (a.staff_id is null and a.company_id = ${companyId}))
         and a.starts_at < ${end}::timestamptz and a.ends_at > ${start}::timestamptz
       union all
       select 1 from appointment_segments g join appointments a on a.id = g.appointment_id
-      where a.company_id = ${companyId} and a.status in ('pending', 'rescheduling')
-        and g.status in ('planned', 'booking') and g.staff_id = ${s.staffId}
+      where a.status in ('pending', 'rescheduling')
+        and g.status in ('planned', 'booking') and g.staff_id in ${samePerson(s.staffId)}
         and g.starts_at < ${end}::timestamptz and g.ends_at > ${start}::timestamptz
       limit 1`);
     if (rows.length > 0) return true;

@@ -18,6 +18,9 @@ import { sql } from 'drizzle-orm';
  * SLOT_HELD), or it ran before the hold took its lock, and then the hold sees the pending booking
  * and is refused. No lock is held across a Cal.com call. A Redis lock would be lost with Redis;
  * an exclusion constraint cannot span holds and appointments.
+ *
+ * A staff member is one person across companies that share a Cal.com account: staff rows with the
+ * same Cal.com user id share their lock and their held time.
  */
 export interface HeldWindow {
   staffIds: readonly string[];
@@ -27,16 +30,40 @@ export interface HeldWindow {
 
 type Executor = Pick<Database, 'execute'>;
 
-/** Takes the per-staff advisory locks in a stable order (no deadlock between two holds). */
+/** The lock key of each staff member: the Cal.com user when known (one person), else the row. */
+async function lockKeys(tx: Executor, staffIds: readonly string[]): Promise<string[]> {
+  if (staffIds.length === 0) return [];
+  const rows = await tx.execute<{ id: string; calcom_user_id: number | null }>(
+    sql`select id, calcom_user_id from staff where id in ${idList(staffIds)}`,
+  );
+  const keys = rows.map((r) =>
+    r.calcom_user_id === null ? `staff:${r.id}` : `calcom-user:${r.calcom_user_id}`,
+  );
+  return [...new Set(keys)].sort();
+}
+
+/** Takes the per-person advisory locks in a stable order (no deadlock between two holds). */
 export async function lockStaff(tx: Executor, staffIds: Iterable<string>, mode: 'exclusive' | 'shared') {
   const fn = sql.raw(mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared');
-  for (const staffId of [...new Set(staffIds)].sort()) {
-    await tx.execute(sql`select ${fn}(hashtextextended(${`calgate-hold:${staffId}`}, 0))`);
+  for (const key of await lockKeys(tx, [...new Set(staffIds)])) {
+    await tx.execute(sql`select ${fn}(hashtextextended(${`calgate-hold:${key}`}, 0))`);
   }
 }
 
+const idList = (ids: readonly string[]) =>
+  sql`(${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )})`;
+
+/** Staff rows that are the same person as `staffId` (the same Cal.com user), itself included. */
+export const samePerson = (staffId: string) => sql`(
+  select other.id from staff me join staff other
+    on other.id = me.id or (me.calcom_user_id is not null and other.calcom_user_id = me.calcom_user_id)
+  where me.id = ${staffId})`;
+
 /**
- * Staff members of `window` whose time overlaps a hold of someone else: an active hold not yet
+ * Staff members of `window` whose time (as a person) overlaps a hold of someone else: an active hold not yet
  * expired, or a consumed one whose booking is still pending (it guards its slot until Cal.com
  * answered). `exceptAppointmentId` is the booking that consumed a hold itself.
  */
@@ -49,14 +76,14 @@ export async function heldStaff(
   if (window.staffIds.length === 0) return new Set();
   // Times come from this process, not Postgres' now(): the two clocks may differ (tests fake ours).
   const rows = await db.execute<{ staff_id: string }>(sql`
-    select distinct hs.staff_id
-    from hold_segments hs
+    select distinct me.id as staff_id
+    from staff me
+    join staff other
+      on other.id = me.id or (me.calcom_user_id is not null and other.calcom_user_id = me.calcom_user_id)
+    join hold_segments hs on hs.staff_id = other.id
     join holds h on h.id = hs.hold_id
     left join appointments a on a.id = h.appointment_id
-    where hs.staff_id in ${sql`(${sql.join(
-      window.staffIds.map((id) => sql`${id}`),
-      sql`, `,
-    )})`}
+    where me.id in ${idList(window.staffIds)}
       and hs.starts_at < ${window.end.toISOString()}::timestamptz
       and hs.ends_at > ${window.start.toISOString()}::timestamptz
       and (
