@@ -66,7 +66,8 @@ export const holdSegments = pgTable(
   },
   (t) => [
     uniqueIndex('hold_segments_position_unique').on(t.holdId, t.position),
-    // The guard's question: held time of a staff member overlapping a window.
-    index('hold_segments_staff_time_idx').on(t.staffId, t.startsAt),
+    // The guard's question: held time of a staff member overlapping a window. Holds are for future
+    // times, so few segments of a staff member end after a window's start.
+    index('hold_segments_staff_ends_idx').on(t.staffId, t.endsAt),
   ],
 );

@@ -75,22 +75,31 @@ export async function heldStaff(
 ): Promise<Set<string>> {
   if (window.staffIds.length === 0) return new Set();
   // Times come from this process, not Postgres' now(): the two clocks may differ (tests fake ours).
+  // Driven from the people (a few staff rows) to their segments ending after `start` (an index
+  // range: holds are for future times), then to those holds by key; so the cost stays flat however
+  // many old holds there are. The CTEs are materialized to keep the planner on that path.
   const rows = await db.execute<{ staff_id: string }>(sql`
-    select distinct me.id as staff_id
-    from staff me
-    join staff other
-      on other.id = me.id or (me.calcom_user_id is not null and other.calcom_user_id = me.calcom_user_id)
-    join hold_segments hs on hs.staff_id = other.id
-    join holds h on h.id = hs.hold_id
+    with people as materialized (
+      select me.id as asked, other.id as staff_id
+      from staff me
+      join staff other
+        on other.id = me.id or (me.calcom_user_id is not null and other.calcom_user_id = me.calcom_user_id)
+      where me.id in ${idList(window.staffIds)}
+    ), segments as materialized (
+      select p.asked, hs.hold_id
+      from people p
+      join hold_segments hs
+        on hs.staff_id = p.staff_id
+        and hs.ends_at > ${window.start.toISOString()}::timestamptz
+        and hs.starts_at < ${window.end.toISOString()}::timestamptz
+    )
+    select distinct s.asked as staff_id
+    from segments s
+    join holds h on h.id = s.hold_id
     left join appointments a on a.id = h.appointment_id
-    where me.id in ${idList(window.staffIds)}
-      and hs.starts_at < ${window.end.toISOString()}::timestamptz
-      and hs.ends_at > ${window.start.toISOString()}::timestamptz
-      and (
-        (h.status = 'active' and h.expires_at > ${now.toISOString()}::timestamptz)
-        or (h.status = 'consumed' and a.status = 'pending'
-            and a.id is distinct from ${exceptAppointmentId ?? null})
-      )`);
+    where (h.status = 'active' and h.expires_at > ${now.toISOString()}::timestamptz)
+      or (h.status = 'consumed' and a.status = 'pending'
+          and a.id is distinct from ${exceptAppointmentId ?? null})`);
   return new Set(rows.map((row) => row.staff_id));
 }
 
