@@ -36,5 +36,6 @@ ALTER TABLE "holds" ADD CONSTRAINT "holds_service_id_services_id_fk" FOREIGN KEY
 ALTER TABLE "holds" ADD CONSTRAINT "holds_appointment_id_appointments_id_fk" FOREIGN KEY ("appointment_id") REFERENCES "public"."appointments"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "hold_segments_position_unique" ON "hold_segments" USING btree ("hold_id","position");--> statement-breakpoint
 CREATE INDEX "hold_segments_staff_ends_idx" ON "hold_segments" USING btree ("staff_id","ends_at");--> statement-breakpoint
+CREATE INDEX "hold_segments_open_reservation_idx" ON "hold_segments" USING btree ("hold_id") WHERE "hold_segments"."reservation_uid" is not null and "hold_segments"."reservation_released_at" is null;--> statement-breakpoint
 CREATE INDEX "holds_company_status_idx" ON "holds" USING btree ("company_id","status");--> statement-breakpoint
 CREATE INDEX "holds_active_expiry_idx" ON "holds" USING btree ("expires_at") WHERE "holds"."status" = 'active';

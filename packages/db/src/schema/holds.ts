@@ -69,5 +69,9 @@ export const holdSegments = pgTable(
     // The guard's question: held time of a staff member overlapping a window. Holds are for future
     // times, so few segments of a staff member end after a window's start.
     index('hold_segments_staff_ends_idx').on(t.staffId, t.endsAt),
+    // The sweeper's other question: reservations still live in Cal.com (few at any time).
+    index('hold_segments_open_reservation_idx')
+      .on(t.holdId)
+      .where(sql`${t.reservationUid} is not null and ${t.reservationReleasedAt} is null`),
   ],
 );

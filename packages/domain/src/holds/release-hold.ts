@@ -1,7 +1,7 @@
 import { companies, holdSegments, holds } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
-import { and, asc, eq, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import { invalidateAvailability } from '../bookings/invalidate.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -117,18 +117,15 @@ export async function processReleaseHold(
  * active (their delayed job was lost with Redis) get their `hold.release` job again.
  */
 export async function sweepExpiredHolds(deps: Pick<DomainDeps, 'db' | 'queues'>): Promise<number> {
-  const rows = await deps.db
-    .select({ id: holds.id })
-    .from(holds)
-    .where(
-      and(
-        lte(holds.expiresAt, new Date()),
-        sql`(${holds.status} = 'active' or exists (
-          select 1 from hold_segments hs where hs.hold_id = ${holds.id}
-            and hs.reservation_uid is not null and hs.reservation_released_at is null))`,
-      ),
-    )
-    .limit(200);
+  // Both halves read a partial index of the few rows that matter, not the history of holds.
+  const now = new Date().toISOString();
+  const rows = await deps.db.execute<{ id: string }>(sql`
+    select id from holds where status = 'active' and expires_at <= ${now}::timestamptz
+    union
+    select h.id from hold_segments hs join holds h on h.id = hs.hold_id
+    where hs.reservation_uid is not null and hs.reservation_released_at is null
+      and h.expires_at <= ${now}::timestamptz
+    limit 200`);
   let ensured = 0;
   for (const row of rows) {
     if ((await deps.queues.ensure('hold.release', { holdId: row.id, reason: 'expired' })) !== 'present') {
