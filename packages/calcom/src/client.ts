@@ -266,12 +266,13 @@ export function createCalcomClient(options: CalcomClientOptions) {
         signal: opts.signal,
       });
     },
-    getReservation(uid: string, opts: CallOptions = {}): Promise<Reservation> {
+    /** A reservation, or null: Cal.com answers an unknown uid with success and `data: null`. */
+    getReservation(uid: string, opts: CallOptions = {}): Promise<Reservation | null> {
       return call(
         'reservations.get',
         'GET',
         `/slots/reservations/${uidPath(uid)}`,
-        data(reservationSchema),
+        data(reservationSchema.nullable()),
         opts,
       );
     },
@@ -292,6 +293,7 @@ export function createCalcomClient(options: CalcomClientOptions) {
         },
       );
     },
+    /** Deletes a reservation; Cal.com answers success for an unknown or already deleted uid too. */
     async deleteReservation(uid: string, opts: CallOptions = {}): Promise<void> {
       await call('reservations.delete', 'DELETE', `/slots/reservations/${uidPath(uid)}`, z.unknown(), opts);
     },

@@ -31,8 +31,8 @@ Companies
   company:scope --company ID [--assign IDS] [--unassign IDS]
                                           event types of the shared account (CALCOM_API_KEY) the
                                           company owns (IDS: 101,102); prints its scope
-  company:disable --company ID / company:enable --company ID
-                                          refuse (or accept again) the company's API tokens, at once
+  company:disable --company ID            refuse the company's API tokens, at once
+  company:enable --company ID             accept the company's API tokens again
   token:create --company ID [--name N]    another API token for a company
   token:list --company ID                 the company's API tokens (never their secrets)
   token:revoke --company ID --token TOKEN_ID

@@ -47,6 +47,8 @@ export interface Config {
     /** `Prefer: wait` requests one API process holds at once per company; more are answered at once. */
     waitersPerCompany: number;
   };
+  /** Slot holds (`POST /api/v2/holds`): the lifetime when the caller names none, and the shortest allowed. */
+  holds: { defaultTtlSeconds: number; minTtlSeconds: number };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
   /**
@@ -143,6 +145,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,
       burst: env.API_RATE_LIMIT_BURST,
       waitersPerCompany: env.MAX_WAITERS_PER_COMPANY,
+    },
+    holds: {
+      defaultTtlSeconds: Math.max(env.HOLD_DEFAULT_TTL_SECONDS, env.HOLD_MIN_TTL_SECONDS),
+      minTtlSeconds: env.HOLD_MIN_TTL_SECONDS,
     },
     sync: {
       eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,

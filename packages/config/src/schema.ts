@@ -90,6 +90,8 @@ export const envSchema = z.object({
     .max(24 * 60)
     .default(5),
   HEALTH_PROBE_TTL_SECONDS: positiveInt(3600).default(60),
+  HOLD_DEFAULT_TTL_SECONDS: positiveInt(900).default(300),
+  HOLD_MIN_TTL_SECONDS: positiveInt(900).default(60),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['https', 'http']).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['https', 'http']).optional(),

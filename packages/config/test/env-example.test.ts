@@ -140,7 +140,7 @@ const PROMISES: Record<string, SettingPromise> = {
     config: () => expect(withVar('BODY_LIMIT_BYTES', '2048').http.bodyLimitBytes).toBe(2048),
     behaviour: [
       'tests/reliability/hostile-input.test.ts',
-      'huge, deeply nested and wrongly typed payloads get clear 4xx answers',
+      'huge and wrongly typed payloads get clear 4xx answers',
     ],
   },
   PUBLIC_BASE_URL: {
@@ -227,6 +227,23 @@ const PROMISES: Record<string, SettingPromise> = {
     // Read by Node itself, not by our config: the heap limit it sets is checked by running Node.
     config: () => expect(documented.get('NODE_OPTIONS')).toMatch(/--max-old-space-size=\d+/),
     behaviour: ['packages/config/test/env-example.test.ts', 'NODE_OPTIONS limits the heap of a Node process'],
+  },
+  HOLD_DEFAULT_TTL_SECONDS: {
+    config: () => {
+      expect(withVar('HOLD_DEFAULT_TTL_SECONDS', '120').holds.defaultTtlSeconds).toBe(120);
+      rejects('HOLD_DEFAULT_TTL_SECONDS', '901');
+    },
+    behaviour: [
+      'tests/holds.test.ts',
+      'is created with an expiry, reserved in Cal.com, read back, and released',
+    ],
+  },
+  HOLD_MIN_TTL_SECONDS: {
+    config: () => expect(withVar('HOLD_MIN_TTL_SECONDS', '1').holds.minTtlSeconds).toBe(1),
+    behaviour: [
+      'tests/holds.test.ts',
+      'frees the slot in Cal.com and here: the reservation is deleted and another caller books it',
+    ],
   },
   AVAILABILITY_MAX_DAYS_AHEAD: {
     config: () => {

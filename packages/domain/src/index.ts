@@ -67,6 +67,11 @@ export { createApiToken, createCompany, setCompanySecrets } from './companies.ts
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
+export type { HoldRequest, HoldSettings } from './holds/create-hold.ts';
+export { createHold, MAX_HOLD_TTL_SECONDS } from './holds/create-hold.ts';
+export { processReleaseHold, releaseHold, sweepExpiredHolds } from './holds/release-hold.ts';
+export type { HoldView } from './holds/views.ts';
+export { getHoldView } from './holds/views.ts';
 export type { RetentionPolicy, RetentionResult } from './maintenance/retention.ts';
 export { purgeExpired } from './maintenance/retention.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';

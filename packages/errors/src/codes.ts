@@ -13,9 +13,14 @@ export const ERROR_CODES = {
   SERVICE_NOT_FOUND: 404,
   STAFF_NOT_FOUND: 404,
   BOOKING_NOT_FOUND: 404,
+  HOLD_NOT_FOUND: 404,
   SLOT_UNAVAILABLE: 409,
+  /** Another caller holds the slot (`POST /api/v2/holds`); it may be free again after the hold expires. */
+  SLOT_HELD: 409,
   IDEMPOTENCY_KEY_IN_USE: 409,
   INVALID_STATE: 409,
+  /** The hold expired or was released before it was used. */
+  HOLD_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,

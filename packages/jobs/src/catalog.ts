@@ -77,6 +77,17 @@ export const jobCatalog = {
     retried: true,
     options: { attempts: 25, backoff: { type: 'capped-exponential', delay: 1_000 } },
   }),
+  /**
+   * Ends a slot hold: `expired` runs delayed until the hold's expiry (a consumed hold stays
+   * consumed, only its reservations go), `released` at once after a DELETE whose own release of
+   * the Cal.com reservations did not finish. Deletes the hold's reservations in Cal.com.
+   */
+  'hold.release': defineJob({
+    queue: 'bookings',
+    schema: z.object({ holdId: z.string().startsWith('hld_'), reason: z.enum(['expired', 'released']) }),
+    jobId: (p) => `hold-release-${p.holdId}-${p.reason}`,
+    retried: true,
+  }),
   /** Applies one stored Cal.com webhook delivery (the inbox row). */
   'webhook.process': defineJob({
     queue: 'webhooks',

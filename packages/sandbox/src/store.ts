@@ -82,22 +82,26 @@ export class SandboxStore {
       .filter((u): u is SandboxUser => u !== undefined);
   }
 
-  /** Is the host free for [start, end), ignoring one booking (the one being rescheduled)? */
+  /**
+   * Is the host free for [start, end), ignoring one booking (the one being rescheduled)? Live
+   * reservations count for the slots answer only: Cal.com's booking call does not look at them
+   * ("a reservation has lower priority than the actual booking"), so `ignoreReservations` there.
+   */
   isHostFree(
     hostId: number,
     start: number,
     end: number,
-    options: { ignoreUid?: string; reservationOwner?: string } = {},
+    options: { ignoreUid?: string; ignoreReservations?: boolean } = {},
   ) {
     for (const booking of this.bookings.values()) {
       if (booking.hostId !== hostId || booking.uid === options.ignoreUid) continue;
       if (booking.status === 'cancelled' || booking.status === 'rejected') continue;
       if (booking.start < end && start < booking.end) return false;
     }
+    if (options.ignoreReservations === true) return true;
     const now = this.now();
     for (const reservation of this.reservations.values()) {
       if (reservation.hostId !== hostId || reservation.until <= now) continue;
-      if (options.reservationOwner !== undefined && reservation.owner === options.reservationOwner) continue;
       if (reservation.slotStart < end && start < reservation.slotEnd) return false;
     }
     return true;
@@ -107,21 +111,25 @@ export class SandboxStore {
     return (this.holds.get(hostId) ?? []).some((h) => h.start < end && start < h.end);
   }
 
-  /** Free starts of an event type in [from, to), with the host free at each (first free host). */
-  freeSlots(
-    eventType: SandboxEventType,
-    from: number,
-    to: number,
-    viewer?: string,
-  ): Array<{ start: number; hostId: number }> {
-    const notice = this.now() + (eventType.minimumBookingNoticeMinutes ?? 0) * 60_000;
+  /**
+   * Free starts of an event type in [from, to), with the host free at each (first free host).
+   * As in Cal.com, every live reservation of a host hides the overlapping starts from every API
+   * caller, the one who reserved included (only Cal.com's own booking page, through its `uid`
+   * cookie, sees its visitor's reservation), and expired reservations of this event type are
+   * deleted on the way.
+   */
+  freeSlots(eventType: SandboxEventType, from: number, to: number): Array<{ start: number; hostId: number }> {
+    const now = this.now();
+    for (const [uid, reservation] of this.reservations) {
+      if (reservation.eventTypeId === eventType.id && reservation.until <= now) this.reservations.delete(uid);
+    }
+    const notice = now + (eventType.minimumBookingNoticeMinutes ?? 0) * 60_000;
     const length = eventType.lengthInMinutes * 60_000;
     const byStart = new Map<number, number>();
     for (const host of this.hostsOf(eventType)) {
       for (const start of gridStarts(host, eventType, Math.max(from, notice), to)) {
         if (byStart.has(start)) continue;
-        if (this.isHostFree(host.id, start, start + length, { reservationOwner: viewer }))
-          byStart.set(start, host.id);
+        if (this.isHostFree(host.id, start, start + length)) byStart.set(start, host.id);
       }
     }
     return [...byStart.entries()].sort(([a], [b]) => a - b).map(([start, hostId]) => ({ start, hostId }));
@@ -140,7 +148,9 @@ export class SandboxStore {
     if (hosts.length === 0) {
       throw shape2(400, 'User either already has booking at this time or is not available');
     }
-    const free = hosts.filter((h) => this.isHostFree(h.id, start, end, { ignoreUid }));
+    const free = hosts.filter((h) =>
+      this.isHostFree(h.id, start, end, { ignoreUid, ignoreReservations: true }),
+    );
     if (free.length === 0)
       throw shape2(400, 'User either already has booking at this time or is not available');
     const host = free.find((h) => !this.#isHeld(h.id, start, end));
@@ -214,6 +224,13 @@ export class SandboxStore {
     return booking;
   }
 
+  /**
+   * Cal.com's reservation rules (SlotsService_2024_09_04): 422 when an accepted or pending booking
+   * of the same event type overlaps, or a live reservation of the same event type does (an update
+   * is checked against every live reservation, its own included, as Cal.com does). Nothing else is
+   * checked: not working hours, not the host's other event types. The reservation belongs to the
+   * event type's first host, and hides that host's overlapping slots (see `freeSlots`).
+   */
   reserve(
     eventType: SandboxEventType,
     slotStart: number,
@@ -221,24 +238,39 @@ export class SandboxStore {
     reservationMin: number,
     owner: string,
     path: string,
-  ) {
+  ): SandboxReservation {
     const end = slotStart + durationMin * 60_000;
-    const host = this.hostsOf(eventType).find(
-      (h) => this.isHostFree(h.id, slotStart, end) && !this.#isHeld(h.id, slotStart, end),
-    );
-    if (host === undefined) throw shape1(422, path, 'This time slot is already reserved or booked.');
-    const reservation: SandboxReservation = {
+    const now = this.now();
+    for (const booking of this.bookings.values()) {
+      if (booking.eventTypeId !== eventType.id) continue;
+      if (booking.status !== 'accepted' && booking.status !== 'pending') continue;
+      if (booking.start < end && slotStart < booking.end) {
+        throw shape1(422, path, "Can't reserve a slot if the event is already booked.");
+      }
+    }
+    for (const other of this.reservations.values()) {
+      if (other.eventTypeId !== eventType.id || other.until <= now) continue;
+      if (other.slotStart < end && slotStart < other.slotEnd) {
+        throw shape1(
+          422,
+          path,
+          'This time slot is already reserved by another user. Please choose a different time.',
+        );
+      }
+    }
+    const host = this.hostsOf(eventType)[0];
+    if (host === undefined)
+      throw shape1(400, path, 'Cannot reserve a slot for a team event without any hosts');
+    return {
       uid: randomUUID(),
       eventTypeId: eventType.id,
       hostId: host.id,
       owner,
       slotStart,
       slotEnd: end,
-      until: this.now() + reservationMin * 60_000,
+      until: now + reservationMin * 60_000,
       reservationMinutes: reservationMin,
     };
-    this.reservations.set(reservation.uid, reservation);
-    return reservation;
   }
 
   /** Bookings an account may see: of event types it owns or hosts. */

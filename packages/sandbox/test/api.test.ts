@@ -201,4 +201,77 @@ describe('reservations', () => {
     const removed = await call(sb.baseUrl, 'DELETE', `/slots/reservations/${first.body.data.reservationUid}`);
     expect(removed.status).toBe(200);
   });
+
+  const slotStarts = async (eventTypeId: string, key?: string | null) => {
+    const { body } = await call(sb.baseUrl, 'GET', '/slots', {
+      ...(key === undefined ? {} : { key }),
+      query: { eventTypeId, start: day, end: day, timeZone: 'UTC' },
+    });
+    return ((body.data[day] ?? []) as Array<{ start: string }>).map((s) => Date.parse(s.start));
+  };
+
+  it("hide the slot from the caller who reserved it too, and from the host's other event types", async () => {
+    const reserved = await call(sb.baseUrl, 'POST', '/slots/reservations', {
+      body: { eventTypeId: 102, slotStart: berlin('11:00') },
+    });
+    expect(reserved.status).toBe(201);
+    expect(await slotStarts('102')).not.toContain(Date.parse(berlin('11:00')));
+    // Colour with the same stylist (202) overlaps 11:00 from 10:30 on; Billie's haircut (103) does not.
+    expect(await slotStarts('202')).not.toContain(Date.parse(berlin('10:30')));
+    expect(await slotStarts('103')).toContain(Date.parse(berlin('11:00')));
+  });
+
+  it('are neither checked nor consumed by a booking, as in Cal.com', async () => {
+    const reserved = await call(sb.baseUrl, 'POST', '/slots/reservations', {
+      body: { eventTypeId: 102, slotStart: berlin('12:00'), reservationDuration: 10 },
+    });
+    const uid = reserved.body.data.reservationUid as string;
+    expect(reserved.body.data.reservationDuration).toBe(10);
+    const booked = await call(sb.baseUrl, 'POST', '/bookings', {
+      key: 'cal_test_sandbox_casey',
+      body: { start: berlin('12:00'), eventTypeId: 102, attendee: attendee() },
+    });
+    expect(booked.status).toBe(201);
+    const still = await call(sb.baseUrl, 'GET', `/slots/reservations/${uid}`);
+    expect(still.status).toBe(200);
+    expect(still.body.data.reservationUid).toBe(uid);
+    // Now the event type is booked at that time: a new reservation there is refused.
+    const again = await call(sb.baseUrl, 'POST', '/slots/reservations', {
+      body: { eventTypeId: 102, slotStart: berlin('12:00') },
+    });
+    expect(again.status).toBe(422);
+    expect(again.body.error.message).toMatch(/already booked/);
+  });
+
+  it('check only their own event type, answer an unknown uid with data null, and delete idempotently', async () => {
+    await call(sb.baseUrl, 'POST', '/bookings', {
+      body: { start: berlin('13:00'), eventTypeId: 202, attendee: attendee() },
+    });
+    // Cal.com does not look at the host's other event types (the gateway checks availability first).
+    const otherType = await call(sb.baseUrl, 'POST', '/slots/reservations', {
+      body: { eventTypeId: 102, slotStart: berlin('13:00') },
+    });
+    expect(otherType.status).toBe(201);
+    // An update is checked against every live reservation of the event type, its own included.
+    const update = await call(
+      sb.baseUrl,
+      'PATCH',
+      `/slots/reservations/${otherType.body.data.reservationUid}`,
+      {
+        body: { eventTypeId: 102, slotStart: berlin('13:00'), reservationDuration: 7 },
+      },
+    );
+    expect(update.status).toBe(422);
+    const unknown = await call(sb.baseUrl, 'GET', '/slots/reservations/no-such-uid');
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.data).toBeNull();
+    for (const uid of [
+      otherType.body.data.reservationUid,
+      otherType.body.data.reservationUid,
+      'no-such-uid',
+    ]) {
+      expect((await call(sb.baseUrl, 'DELETE', `/slots/reservations/${uid}`)).status).toBe(200);
+    }
+    expect(sb.control.state().reservations).toEqual([]);
+  });
 });

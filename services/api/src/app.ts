@@ -11,6 +11,7 @@ import { ADMIN_API_PREFIX, adminRoutes } from './routes/admin/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
+import { holdRoutes } from './routes/v2/holds.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -98,6 +99,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       registerRateLimit(scope, deps);
       await serviceRoutes(scope, deps);
       await bookingRoutes(scope, deps);
+      await holdRoutes(scope, deps);
     },
     { prefix: '/api/v2' },
   );

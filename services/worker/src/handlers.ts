@@ -12,10 +12,12 @@ import {
   processCompensate,
   processCreateBooking,
   processFinalize,
+  processReleaseHold,
   processRescheduleBooking,
   processWebhook,
   purgeExpired,
   reconcileBookings,
+  sweepExpiredHolds,
   sweepStuckAppointments,
   sweepWebhookInbox,
   syncEventTypes,
@@ -101,6 +103,9 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       // The domain logs an exhausted compensation at error level and flags the appointment.
       onFinalFailure: (payload, error) => failCompensate(deps, payload, error),
     },
+    'hold.release': {
+      process: (payload, context) => processReleaseHold(deps, payload, context),
+    },
     'webhook.process': {
       // The domain writes the "webhook processed" line with what was applied.
       process: (payload) => processWebhook(deps, payload),
@@ -145,6 +150,7 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
         webhooks: await sweepWebhookInbox(deps, {
           graceMs: Math.min(10_000, deps.config.worker.sweepIntervalMs),
         }),
+        holds: await sweepExpiredHolds(deps),
       }),
     },
   };

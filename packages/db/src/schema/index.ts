@@ -9,6 +9,8 @@ export { companies } from './companies.ts';
 export { companyEventTypes } from './company-event-types.ts';
 export { customers } from './customers.ts';
 export { eventTypeMappings } from './event-type-mappings.ts';
+export type { HoldStatus } from './holds.ts';
+export { HOLD_STATUSES, holdSegments, holds } from './holds.ts';
 export type { IdempotencyState } from './idempotency-keys.ts';
 export { IDEMPOTENCY_STATES, idempotencyKeys } from './idempotency-keys.ts';
 export { retiredWebhookSecrets } from './retired-webhook-secrets.ts';

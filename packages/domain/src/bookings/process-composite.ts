@@ -4,6 +4,7 @@ import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
@@ -70,6 +71,13 @@ export async function processBookSegment(
         )
       : undefined;
   if (booking === undefined) {
+    // Another caller's hold on this staff member's time (a Cal.com booking would not see it).
+    await assertNotHeldForBooking(deps.db, {
+      staffId: segment.staffId,
+      start: segment.startsAt,
+      end: segment.endsAt,
+      appointmentId: work.appointment.id,
+    });
     await context.job.updateData({ ...context.job.data, sent: true });
     booking = await client.createBooking(
       {

@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
+import { assertNotHeldForBooking } from '../holds/guard.ts';
 import {
   EXISTING,
   loadService,
@@ -67,6 +68,19 @@ export async function processCreateBooking(
   const candidates = await orderCandidates(deps, work, options);
   let lastConflict: unknown;
   for (const candidate of candidates) {
+    try {
+      // Another caller's hold on this staff member's time (a Cal.com booking would not see it).
+      await assertNotHeldForBooking(deps.db, {
+        staffId: candidate.staffId,
+        start: appointment.startsAt,
+        end: appointment.endsAt,
+        appointmentId: appointment.id,
+      });
+    } catch (error) {
+      if (!isAppError(error) || error.code !== 'SLOT_HELD') throw error;
+      lastConflict = error;
+      continue;
+    }
     await context.job.updateData({ ...context.job.data, sent: true });
     try {
       const booking = await client.createBooking(
@@ -197,7 +211,8 @@ export async function failCreateBooking(
   if (work === undefined || work.appointment.status !== 'pending') return;
   const code = isAppError(error) ? error.code : 'INTERNAL';
   const mayHaveLanded =
-    context.job.data.sent === true && !(isAppError(error) && error.code === 'SLOT_UNAVAILABLE');
+    context.job.data.sent === true &&
+    !(isAppError(error) && (error.code === 'SLOT_UNAVAILABLE' || error.code === 'SLOT_HELD'));
   if (mayHaveLanded) {
     // A send whose answer never came may have booked: if Cal.com has it, it is the customer's.
     const adopted = await adoptIfLanded(deps, work).catch(() => undefined);

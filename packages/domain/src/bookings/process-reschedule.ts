@@ -2,6 +2,7 @@ import type { Booking } from '@calgate/calcom';
 import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import type { DomainDeps } from '../deps.ts';
+import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { loadHistory } from './appointments.ts';
 import { invalidateAvailability } from './invalidate.ts';
@@ -65,6 +66,16 @@ export async function processRescheduleBooking(
     }
   }
   if (booking === undefined) {
+    if (appointment.staffId !== null) {
+      // Moving onto time another caller holds would take it from them (Cal.com does not look).
+      const target = new Date(found.target.start);
+      await assertNotHeldForBooking(deps.db, {
+        staffId: appointment.staffId,
+        start: target,
+        end: new Date(target.getTime() + appointment.endsAt.getTime() - appointment.startsAt.getTime()),
+        appointmentId: appointment.id,
+      });
+    }
     await context.job.updateData({ ...context.job.data, sent: true });
     booking = await client.rescheduleBooking(
       oldUid,

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { staffOptions } from '../availability/availability.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
+import { assertNotHeld, consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
 import { loadServiceCached } from '../services/catalog.ts';
 import { type AppointmentView, appointmentView } from './appointments.ts';
 import { idempotencyExpiresAt, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
@@ -19,6 +20,8 @@ export interface BookingRequest {
   staffId?: string | undefined;
   notes?: string | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Books exactly this held slot (`POST /api/v2/holds`); the hold is used up. */
+  holdId?: string | undefined;
 }
 
 export interface IdempotencyContext {
@@ -66,10 +69,11 @@ function customerUpsert(companyId: string, customer: BookingRequest['customer'])
 export async function requestBooking(
   deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>,
   company: CompanyKeySource,
-  request: BookingRequest,
+  incoming: BookingRequest,
   idempotency: IdempotencyContext | undefined,
 ): Promise<BookingAccepted> {
   const companyId = company.id;
+  let request = incoming;
   assertTimeZone(request.timeZone);
   const start = parseInstant(request.start, 'start');
   if (start.getTime() <= Date.now()) {
@@ -82,9 +86,15 @@ export async function requestBooking(
   }
   // Configuration read on every request: reused for a few seconds (Cal.com has the last word).
   const service = await loadServiceCached(deps.db, companyId, request.serviceId);
+  const held: HeldSlot | undefined =
+    request.holdId === undefined
+      ? undefined
+      : await heldSlotFor(deps.db, companyId, { ...request, holdId: request.holdId, start });
   if (service.kind === 'composite') {
-    return requestCompositeBooking(deps, company, service, request, start, idempotency);
+    return requestCompositeBooking(deps, company, service, request, start, idempotency, held);
   }
+  // A hold books its own staff member; without one, held time of others is refused here already.
+  if (held !== undefined) request = { ...request, staffId: held.staffId };
   const options = staffOptions(service, 0, request.staffId);
   if (options.length === 0) {
     throw new AppError('INVALID_EVENT_TYPE', `serviceId: ${service.id} has no Cal.com event type mapped`, {
@@ -94,10 +104,12 @@ export async function requestBooking(
 
   const appointmentId = newId('apt');
   const end = new Date(start.getTime() + service.totalMinutes * 60_000);
+  if (held === undefined)
+    await assertNotHeld(deps.db, [{ staffIds: options.map((o) => o.staffId), start, end }]);
   const member = options.length === 1 && request.staffId !== undefined ? (options[0] ?? null) : null;
   let written: WrittenIntake;
   try {
-    written = await insertPendingAppointment(deps.db, {
+    const intake = {
       appointmentId,
       companyId,
       serviceId: service.id,
@@ -105,7 +117,15 @@ export async function requestBooking(
       start,
       end,
       idempotency,
-    });
+    };
+    written =
+      held === undefined
+        ? await insertPendingAppointment(deps.db, intake)
+        : await deps.db.transaction(async (tx) => {
+            const result = await insertPendingAppointment(tx, intake);
+            await consumeHold(tx, held.holdId, appointmentId);
+            return result;
+          });
   } catch (error) {
     // A concurrent request with the same key won the insert race.
     if (idempotency !== undefined && isUniqueViolation(error)) throw inFlightError();

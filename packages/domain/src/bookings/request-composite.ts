@@ -8,6 +8,7 @@ import type { CompositeSlot } from '../availability/composite-slots.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
+import { assertNotHeld, consumeHold, type HeldSlot } from '../holds/consume.ts';
 import type { ServiceDefinition } from '../services/catalog.ts';
 import { inFlightError } from './idempotency.ts';
 import {
@@ -81,8 +82,17 @@ export async function requestCompositeBooking(
   request: BookingRequest,
   start: Date,
   idempotency: IdempotencyContext | undefined,
+  held?: HeldSlot,
 ): Promise<BookingAccepted> {
-  const plan = await planComposite(deps, company, service, start, request.timeZone, request.staffId);
+  // A hold books its own plan: the slot is hidden from availability (by Cal.com's reservation).
+  const plan =
+    held?.plan ?? (await planComposite(deps, company, service, start, request.timeZone, request.staffId));
+  if (held === undefined) {
+    await assertNotHeld(
+      deps.db,
+      plan.segments.map((s) => ({ staffIds: [s.staffId], start: new Date(s.start), end: new Date(s.end) })),
+    );
+  }
   const appointmentId = newId('apt');
   const staffIds = new Set(plan.segments.map((s) => s.staffId));
   try {
@@ -131,6 +141,7 @@ export async function requestCompositeBooking(
         data: { start: start.toISOString(), segments: plan.segments.length },
       });
       await insertIdempotencyKey(tx, company.id, idempotency, appointmentId);
+      if (held !== undefined) await consumeHold(tx, held.holdId, appointmentId);
     });
   } catch (error) {
     if (idempotency !== undefined && isUniqueViolation(error)) throw inFlightError();

@@ -41,7 +41,7 @@ export function schedulingRoutes(app: FastifyInstance, ctx: SandboxContext): voi
       await ctx.delay();
       const lengthMs = eventType.lengthInMinutes * 60_000;
       const data: Record<string, Array<{ start: string; end?: string }>> = {};
-      for (const slot of store.freeSlots(eventType, from, to, request.keyFingerprint ?? undefined)) {
+      for (const slot of store.freeSlots(eventType, from, to)) {
         const day = localDay(slot.start, timeZone);
         const entry = {
           start: formatSlot(slot.start, timeZone),
@@ -67,6 +67,7 @@ export function schedulingRoutes(app: FastifyInstance, ctx: SandboxContext): voi
       request.keyFingerprint ?? 'anonymous',
       path,
     );
+    store.reservations.set(reservation.uid, reservation);
     return reply.status(201).send({ status: 'success', data: reservationOutput(reservation) });
   });
 
@@ -96,19 +97,15 @@ export function schedulingRoutes(app: FastifyInstance, ctx: SandboxContext): voi
     return { eventType, slotStart, duration, minutes };
   };
 
-  const byUid = (request: FastifyRequest<{ Params: { uid: string } }>) => {
-    const found = store.reservations.get(request.params.uid);
-    if (found === undefined)
-      throw shape1(404, request.url, `Reservation with uid=${request.params.uid} not found`);
-    return found;
-  };
-
   app.get(
     '/v2/slots/reservations/:uid',
     cfg('reservations.get'),
     async (request: FastifyRequest<{ Params: { uid: string } }>) => {
       await ctx.delay();
-      return { status: 'success', data: reservationOutput(byUid(request)) };
+      // Cal.com answers an unknown uid with success and `data: null`; an expired reservation is
+      // still answered until a slots query of its event type has cleaned it up.
+      const found = store.reservations.get(request.params.uid);
+      return { status: 'success', data: found === undefined ? null : reservationOutput(found) };
     },
   );
 
@@ -117,13 +114,12 @@ export function schedulingRoutes(app: FastifyInstance, ctx: SandboxContext): voi
     cfg('reservations.update'),
     async (request: FastifyRequest<{ Params: { uid: string } }>) => {
       const path = request.url;
-      const current = byUid(request);
+      const current = store.reservations.get(request.params.uid);
+      if (current === undefined) throw shape1(404, path, `Slot with uid=${request.params.uid} not found`);
       const { eventType, slotStart, duration, minutes } = readReservation(request, current);
       await ctx.delay();
-      store.reservations.delete(current.uid);
       const next = store.reserve(eventType, slotStart, duration, minutes, current.owner, path);
-      store.reservations.delete(next.uid);
-      const updated = { ...next, uid: current.uid };
+      const updated = { ...next, uid: current.uid, hostId: current.hostId };
       store.reservations.set(current.uid, updated);
       return { status: 'success', data: reservationOutput(updated) };
     },
@@ -134,7 +130,8 @@ export function schedulingRoutes(app: FastifyInstance, ctx: SandboxContext): voi
     cfg('reservations.delete'),
     async (request: FastifyRequest<{ Params: { uid: string } }>) => {
       await ctx.delay();
-      store.reservations.delete(byUid(request).uid);
+      // Cal.com deletes with deleteMany: an unknown or already deleted uid is a success too.
+      store.reservations.delete(request.params.uid);
       return { status: 'success' };
     },
   );

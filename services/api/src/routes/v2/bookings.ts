@@ -28,7 +28,14 @@ import {
 } from './schemas.ts';
 
 const common = { tags: ['bookings'], security: [{ bearer: [] }] };
-const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+const errors = {
+  400: errorSchema,
+  401: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  410: errorSchema,
+  422: errorSchema,
+};
 
 /** The status and body a caller should see for a create, given the appointment's state now. */
 function createOutcome(view: AppointmentView): { status: number; body: AppointmentView | ErrorBody } {

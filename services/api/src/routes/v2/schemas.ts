@@ -100,6 +100,7 @@ export const bookingBodySchema = z
       .record(z.string().min(1).max(40), z.string().max(500))
       .refine((value) => Object.keys(value).length <= 40, { message: 'at most 40 keys' })
       .optional(),
+    holdId: id('hld').optional().describe('Book exactly the slot of this hold (POST /api/v2/holds)'),
   })
   .strict();
 

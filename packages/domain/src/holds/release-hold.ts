@@ -1,0 +1,136 @@
+import { companies, holdSegments, holds } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import type { JobContext } from '@calgate/jobs';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { invalidateAvailability } from '../bookings/invalidate.ts';
+import type { CompanyKeySource } from '../calcom-access.ts';
+import type { DomainDeps } from '../deps.ts';
+import { getHoldView, type HoldView, loadHold } from './views.ts';
+
+type Deps = Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>;
+
+/**
+ * Deletes the hold's Cal.com reservations that are still there, recording each at once (a retry
+ * skips them), and forgets the cached availability they hid. Returns how many were deleted.
+ */
+export async function releaseReservations(
+  deps: Deps,
+  company: CompanyKeySource,
+  holdId: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  const open = await deps.db
+    .select()
+    .from(holdSegments)
+    .where(
+      and(
+        eq(holdSegments.holdId, holdId),
+        isNotNull(holdSegments.reservationUid),
+        isNull(holdSegments.reservationReleasedAt),
+      ),
+    )
+    .orderBy(asc(holdSegments.position));
+  if (open.length === 0) return 0;
+  const { client } = deps.calcom.forCompany(company);
+  for (const segment of open) {
+    // Cal.com answers success for a reservation already gone, so a repeat is harmless.
+    await client.deleteReservation(segment.reservationUid as string, { signal });
+    await deps.db
+      .update(holdSegments)
+      .set({ reservationReleasedAt: new Date(), updatedAt: new Date() })
+      .where(eq(holdSegments.id, segment.id));
+  }
+  for (const segment of open) {
+    await invalidateAvailability(deps, {
+      staffId: segment.staffId,
+      eventTypeIds: [segment.calcomEventTypeId],
+      spans: [{ start: segment.startsAt, end: segment.endsAt }],
+    });
+  }
+  return open.length;
+}
+
+/**
+ * DELETE /api/v2/holds/:id: the slot is free for our callers at once; the Cal.com reservations
+ * are deleted before the answer, or by the `hold.release` job when Cal.com is not answering.
+ * Releasing a released or expired hold again changes nothing.
+ * @throws AppError HOLD_NOT_FOUND, INVALID_STATE (a booking already used it)
+ */
+export async function releaseHold(deps: Deps, company: CompanyKeySource, holdId: string): Promise<HoldView> {
+  const { hold } = await loadHold(deps.db, company.id, holdId);
+  if (hold.status === 'consumed') {
+    throw new AppError(
+      'INVALID_STATE',
+      `hold ${hold.id} was used by booking ${hold.appointmentId ?? ''}; cancel the booking instead`,
+      { details: { appointmentId: hold.appointmentId } },
+    );
+  }
+  if (hold.status === 'active') {
+    const now = new Date();
+    await deps.db
+      .update(holds)
+      .set({ status: 'released', releasedAt: now, updatedAt: now })
+      .where(and(eq(holds.id, hold.id), eq(holds.status, 'active')));
+  }
+  try {
+    await releaseReservations(deps, company, hold.id);
+  } catch (error) {
+    deps.logger.warn({ err: error, holdId: hold.id }, 'reservations not deleted now; the release job will');
+    await deps.queues.enqueue('hold.release', { holdId: hold.id, reason: 'released' }).catch(() => undefined);
+  }
+  return getHoldView(deps.db, company.id, hold.id);
+}
+
+/**
+ * `hold.release`: at the expiry an active hold becomes `expired` (a consumed one stays consumed:
+ * its booking goes on), then the hold's reservations are deleted in Cal.com.
+ */
+export async function processReleaseHold(
+  deps: Deps,
+  payload: { holdId: string; reason: 'expired' | 'released' },
+  context: JobContext,
+): Promise<string> {
+  const [row] = await deps.db
+    .select({ hold: holds, company: companies })
+    .from(holds)
+    .innerJoin(companies, eq(companies.id, holds.companyId))
+    .where(eq(holds.id, payload.holdId));
+  if (row === undefined) return 'hold-missing';
+  const { hold, company } = row;
+  if (payload.reason === 'expired' && hold.status === 'active') {
+    if (hold.expiresAt.getTime() > Date.now()) {
+      // Early (a clock step, a manual retry): back off and look again rather than complete
+      // without the work (the sweeper leaves completed jobs alone).
+      throw new AppError('INVALID_STATE', 'the hold has not expired yet', { retry: true });
+    }
+    await deps.db
+      .update(holds)
+      .set({ status: 'expired', releasedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(holds.id, hold.id), eq(holds.status, 'active')));
+  }
+  const deleted = await releaseReservations(deps, company, hold.id, context.signal);
+  return `${payload.reason}-${deleted}-reservations-deleted`;
+}
+
+/**
+ * For the sweeper: holds past their expiry that still have a live reservation or are still marked
+ * active (their delayed job was lost with Redis) get their `hold.release` job again.
+ */
+export async function sweepExpiredHolds(deps: Pick<DomainDeps, 'db' | 'queues'>): Promise<number> {
+  // Both halves read a partial index of the few rows that matter, not the history of holds.
+  const now = new Date().toISOString();
+  const rows = await deps.db.execute<{ id: string }>(sql`
+    select id from holds where status = 'active' and expires_at <= ${now}::timestamptz
+    union
+    select h.id from hold_segments hs join holds h on h.id = hs.hold_id
+    where hs.reservation_uid is not null and hs.reservation_released_at is null
+      and h.expires_at <= ${now}::timestamptz
+    limit 200`);
+  let ensured = 0;
+  for (const row of rows) {
+    if ((await deps.queues.ensure('hold.release', { holdId: row.id, reason: 'expired' })) !== 'present') {
+      ensured++;
+    }
+  }
+  return ensured;
+}
