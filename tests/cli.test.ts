@@ -298,10 +298,12 @@ describe('pnpm cli company:set-webhook-secret', () => {
     const cleared = await cli(['company:set-webhook-secret', '--company', companyId, '--clear']);
     expect(cleared.code, cleared.stderr).toBe(0);
     expect((await companyRow(companyId))?.calcomWebhookSecretEncrypted).toBeNull();
-    // Back to CALCOM_WEBHOOK_SECRET for this company's URL.
+    // A company URL verifies only with the company's own secret: without one, nothing verifies
+    // there (the global secret belongs to the shared account's URL alone).
     expect((await deliver(companyId, ping(3), gw.config.calcom.webhookSecret as string)).statusCode).toBe(
-      200,
+      401,
     );
+    expect((await deliver(companyId, ping(4), secret)).statusCode).toBe(401);
   });
 
   it('refuses a secret shorter than 16 characters', async () => {

@@ -116,15 +116,23 @@ describe('a hold', () => {
   });
 
   it('is not seen by another company on the same Cal.com account, which cannot take its time either', async () => {
+    // Companies on one Cal.com account own different event types (their scopes); this one books
+    // the same stylist through an event type of its own.
+    gw.sandbox.control.addEventType({
+      id: 9102,
+      ownerId: 1,
+      hostIds: [2],
+      title: 'Haircut (other salon)',
+      slug: 'haircut-other-salon',
+      lengthInMinutes: 30,
+    });
     const other = await seedCompany(gw.database.db, {
       name: 'Other salon',
       staff: [{ name: 'Alex', calcomUserId: 2 }],
       services: [
         {
           name: 'Haircut',
-          segments: [
-            { name: 'Haircut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: HAIRCUT.alex }] },
-          ],
+          segments: [{ name: 'Haircut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: 9102 }] }],
         },
       ],
     });

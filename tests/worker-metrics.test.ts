@@ -23,6 +23,14 @@ let worker: ChildProcess;
 let metricsUrl: string;
 let stderr = '';
 
+/** The worker's metrics are for operators (ADMIN_USERNAME / ADMIN_PASSWORD) only. */
+const OPERATOR = { ADMIN_USERNAME: 'operator', ADMIN_PASSWORD: 'operator-password-1' };
+const operatorAuth = {
+  headers: {
+    authorization: `Basic ${Buffer.from(`${OPERATOR.ADMIN_USERNAME}:${OPERATOR.ADMIN_PASSWORD}`).toString('base64')}`,
+  },
+};
+
 beforeAll(async () => {
   // The API in this process; the worker as its own process, as it is deployed.
   gw = await startGateway({ worker: false });
@@ -34,6 +42,7 @@ beforeAll(async () => {
       ...gw.env,
       HOST: '127.0.0.1',
       WORKER_METRICS_PORT: String(port),
+      ...OPERATOR,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -42,7 +51,7 @@ beforeAll(async () => {
   });
   await eventually(async () => {
     if (worker.exitCode !== null) throw new Error(`the worker exited (${worker.exitCode}): ${stderr}`);
-    return (await fetch(metricsUrl).catch(() => undefined))?.ok === true ? true : undefined;
+    return (await fetch(metricsUrl, operatorAuth).catch(() => undefined))?.ok === true ? true : undefined;
   }, 60_000);
 }, 120_000);
 
@@ -92,7 +101,7 @@ describe('the worker metrics on WORKER_METRICS_PORT', () => {
 
     // The worker counts the job after it finished: wait for the scrape to show it.
     const text = await eventually(async () => {
-      const body = await (await fetch(metricsUrl)).text();
+      const body = await (await fetch(metricsUrl, operatorAuth)).text();
       const done = sample(body, 'calgate_jobs_total', {
         queue: 'bookings',
         name: 'booking.create',
@@ -100,7 +109,7 @@ describe('the worker metrics on WORKER_METRICS_PORT', () => {
       });
       return done !== undefined && done >= 1 ? body : undefined;
     }, 30_000);
-    const scrape = await fetch(metricsUrl);
+    const scrape = await fetch(metricsUrl, operatorAuth);
     expect(scrape.headers.get('content-type')).toContain('text/plain');
     expect(text).toContain('service="calgate-worker"');
     expect(
@@ -113,7 +122,8 @@ describe('the worker metrics on WORKER_METRICS_PORT', () => {
   });
 
   it('answers 404 on any other path', async () => {
-    expect((await fetch(metricsUrl.replace('/metrics', '/'))).status).toBe(404);
+    expect((await fetch(metricsUrl.replace('/metrics', '/'), operatorAuth)).status).toBe(404);
+    expect((await fetch(metricsUrl)).status).toBe(401);
     expect((await fetch(`${metricsUrl}/x`)).status).toBe(404);
   });
 });

@@ -96,6 +96,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // Likewise our own per-company rate limit (tests/limits.test.ts sets tight ones).
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     API_RATE_LIMIT_BURST: '1000000',
+    MAX_WAITERS_PER_COMPANY: '10000',
     // Suites that test the syncs run them explicitly.
     EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
     RECONCILE_INTERVAL_MINUTES: '0',
