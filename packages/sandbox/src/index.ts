@@ -8,6 +8,7 @@ export type {
   FaultSpec,
   RequestLogEntry,
   SandboxBooking,
+  SandboxBookingField,
   SandboxEventType,
   SandboxOperation,
   SandboxSeed,

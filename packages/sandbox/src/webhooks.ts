@@ -33,7 +33,7 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
     type: eventType?.slug ?? 'deleted',
     title: b.title,
     description: b.description,
-    additionalNotes: '',
+    additionalNotes: typeof b.bookingFieldsResponses.notes === 'string' ? b.bookingFieldsResponses.notes : '',
     customInputs: {},
     startTime: new Date(b.start).toISOString().replace('.000Z', 'Z'),
     endTime: new Date(b.end).toISOString().replace('.000Z', 'Z'),
