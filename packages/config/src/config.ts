@@ -31,6 +31,8 @@ export interface Config {
     sweepIntervalMs: number;
   };
   availability: { cacheTtlSeconds: number };
+  /** Country whose national spelling a phone without a country code is read in; unset: + is required. */
+  phone: { defaultRegion: string | undefined };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
   /**
@@ -105,6 +107,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     },
     availability: { cacheTtlSeconds: env.AVAILABILITY_CACHE_TTL_SECONDS },
+    phone: { defaultRegion: env.PHONE_DEFAULT_REGION },
     sync: {
       eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,

@@ -68,6 +68,10 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
+  PHONE_DEFAULT_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 country code, e.g. DE' })
+    .optional(),
   EVENT_TYPE_SYNC_INTERVAL_MINUTES: z.coerce
     .number()
     .int()

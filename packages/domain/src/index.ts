@@ -40,7 +40,22 @@ export { createCalcomAccess } from './calcom-access.ts';
 export { createApiToken, createCompany, setCompanySecrets } from './companies.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
+export type { CustomerInput } from './customers/intake.ts';
+export { normalizePhone } from './customers/phone.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
+export type {
+  AppointmentFilters,
+  AppointmentPage,
+  AppointmentSummary,
+} from './lookup/find-appointments.ts';
+export {
+  DEFAULT_PAGE_SIZE,
+  findAppointments,
+  MAX_APPOINTMENT_HOURS,
+  MAX_PAGE_SIZE,
+} from './lookup/find-appointments.ts';
+export type { CustomerWithUpcoming } from './lookup/find-customers.ts';
+export { findCustomers, UPCOMING_PER_CUSTOMER } from './lookup/find-customers.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';

@@ -8,6 +8,7 @@ import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
+import { lookupRoutes } from './routes/v2/lookup.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -73,6 +74,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       registerCompanyAuth(scope, deps.db);
       await serviceRoutes(scope, deps);
       await bookingRoutes(scope, deps);
+      await lookupRoutes(scope, deps);
     },
     { prefix: '/api/v2' },
   );
