@@ -51,6 +51,7 @@ export type {
 export {
   DEFAULT_PAGE_SIZE,
   findAppointments,
+  findAppointmentsQuery,
   MAX_APPOINTMENT_HOURS,
   MAX_PAGE_SIZE,
 } from './lookup/find-appointments.ts';

@@ -56,6 +56,29 @@ export async function findAppointments(
   filters: AppointmentFilters,
   phoneRegion: string | undefined,
 ): Promise<AppointmentPage> {
+  const { query, limit, digest } = findAppointmentsQuery(companyId, filters, phoneRegion);
+  const rows = await db.execute<SummaryRow>(query);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    appointments: page.map(toSummary),
+    nextCursor:
+      rows.length > limit && last !== undefined
+        ? encodeCursor({ startsAtMicros: last.starts_at_us, id: last.id }, digest)
+        : null,
+  };
+}
+
+/**
+ * The statement `findAppointments` runs (one row more than the page, to know whether another
+ * follows), for the query-plan test and the benchmark.
+ * @throws AppError VALIDATION_FAILED as `findAppointments`.
+ */
+export function findAppointmentsQuery(
+  companyId: string,
+  filters: AppointmentFilters,
+  phoneRegion: string | undefined,
+): { query: SQL; limit: number; digest: string } {
   const limit = filters.limit ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     throw new AppError('VALIDATION_FAILED', `limit: must be a whole number from 1 to ${MAX_PAGE_SIZE}`, {
@@ -118,20 +141,12 @@ export async function findAppointments(
       sql`(a.starts_at, a.id) > (timestamptz 'epoch' + ${after.startsAtMicros}::bigint * interval '1 microsecond', ${after.id})`,
     );
   }
-  const rows = await db.execute<SummaryRow>(sql`
+  const query = sql`
     ${SELECT_SUMMARY}
     where ${sql.join(where, sql` and `)}
     order by a.starts_at, a.id
-    limit ${limit + 1}`);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    appointments: page.map(toSummary),
-    nextCursor:
-      rows.length > limit && last !== undefined
-        ? encodeCursor({ startsAtMicros: last.starts_at_us, id: last.id }, digest)
-        : null,
-  };
+    limit ${limit + 1}`;
+  return { query, limit, digest };
 }
 
 /** What a summary is read from: the appointment with its customer and staff member, in one query. */
