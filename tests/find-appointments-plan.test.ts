@@ -92,7 +92,7 @@ describe('lookup query plans among many appointments of one company', () => {
   });
 
   it('continues after a cursor through the same index', async () => {
-    const first = await findAppointments(database.db, company.companyId, { limit: 50 }, 'DE');
+    const first = await findAppointments(database.sql, company.companyId, { limit: 50 }, 'DE');
     expect(first.nextCursor).not.toBeNull();
     const plan = await planOf({ limit: 50, cursor: first.nextCursor as string });
     expect(indexesOf(plan)).toContain('appointments_company_starts_idx');
@@ -139,7 +139,7 @@ describe('lookup query plans among many appointments of one company', () => {
 
   it('returns what the plans promise: the customer’s own appointments, in order', async () => {
     const page = await findAppointments(
-      database.db,
+      database.sql,
       company.companyId,
       { customerPhone: bulkPhone('big', 1234), limit: 100 },
       'DE',

@@ -1,5 +1,5 @@
 import { eventTypeMappings } from '@calgate/db';
-import { syncEventTypes } from '@calgate/domain';
+import { reconcileBookings, syncEventTypes } from '@calgate/domain';
 import { demoSeed } from '@calgate/sandbox';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,38 @@ describe('a customer with a phone and no email', () => {
       expect(body.error.message).toMatch(/^customer\.email: required/);
     }
     expect(await lookupByPhone('+4915122223333')).toHaveLength(2);
+  });
+});
+
+describe('a phone-only booking made in Cal.com', () => {
+  it('is recorded with a phone-only customer, found by phone, not by the placeholder email', async () => {
+    gw.sandbox.control.createBookingDirect({
+      eventTypeId: HAIRCUT.alex,
+      start: berlin(day, '14:00'),
+      attendee: {
+        name: 'Walk-in Wanda',
+        email: '4915144445555@sms.cal.com',
+        timeZone: 'Europe/Berlin',
+        phoneNumber: '+4915144445555',
+      },
+    });
+    await reconcileBookings(gw.runtime(), gw.company.companyId);
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v2/customers?phone=${encodeURIComponent('0151 4444 5555')}`,
+      headers: auth(gw.company.token),
+    });
+    const [wanda] = res.json().customers;
+    expect(wanda).toMatchObject({ name: 'Walk-in Wanda', email: null, phone: '+4915144445555' });
+    expect(wanda.upcoming).toEqual([
+      expect.objectContaining({ source: 'reconcile', start: berlin(day, '14:00'), status: 'confirmed' }),
+    ]);
+    const byPlaceholder = await gw.app.inject({
+      method: 'GET',
+      url: '/api/v2/customers?email=4915144445555%40sms.cal.com',
+      headers: auth(gw.company.token),
+    });
+    expect(byPlaceholder.json().customers).toEqual([]);
   });
 });
 

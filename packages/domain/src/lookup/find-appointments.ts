@@ -1,10 +1,12 @@
-import type { AppointmentSource, AppointmentStatus, Database } from '@calgate/db';
+import type { AppointmentSource, AppointmentStatus } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { parseInstant } from '@calgate/time';
 import { type SQL, sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { type AppointmentView, appointmentView } from '../bookings/appointments.ts';
 import { normalizePhone } from '../customers/phone.ts';
 import { decodeCursor, encodeCursor, filtersDigest } from './cursor.ts';
+import { executePrepared } from './prepared.ts';
 
 /** The largest page a caller may ask for. */
 export const MAX_PAGE_SIZE = 100;
@@ -51,13 +53,13 @@ export interface AppointmentPage {
  * @throws AppError VALIDATION_FAILED naming the field (limit, cursor, from, to, customerPhone).
  */
 export async function findAppointments(
-  db: Pick<Database, 'execute'>,
+  client: postgres.Sql,
   companyId: string,
   filters: AppointmentFilters,
   phoneRegion: string | undefined,
 ): Promise<AppointmentPage> {
   const { query, limit, digest } = findAppointmentsQuery(companyId, filters, phoneRegion);
-  const rows = await db.execute<SummaryRow>(query);
+  const rows = await executePrepared<SummaryRow>(client, query);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {

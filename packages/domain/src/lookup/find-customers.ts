@@ -1,8 +1,9 @@
-import type { Database } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { normalizePhone } from '../customers/phone.ts';
 import { type AppointmentSummary, SELECT_SUMMARY, type SummaryRow, toSummary } from './find-appointments.ts';
+import { executePrepared } from './prepared.ts';
 
 /** How many upcoming appointments each found customer lists. */
 export const UPCOMING_PER_CUSTOMER = 20;
@@ -27,7 +28,7 @@ export type CustomerWithUpcoming = {
  * @throws AppError VALIDATION_FAILED naming `phone` or `email` (exactly one must be given).
  */
 export async function findCustomers(
-  db: Pick<Database, 'execute'>,
+  client: postgres.Sql,
   companyId: string,
   query: { phone?: string | undefined; email?: string | undefined },
   phoneRegion: string | undefined,
@@ -42,11 +43,14 @@ export async function findCustomers(
     query.phone !== undefined
       ? sql`phone = ${normalizePhone(query.phone, 'phone', phoneRegion)}`
       : sql`lower(email) = ${query.email?.trim().toLowerCase()}`;
-  const customers = await db.execute<Omit<CustomerWithUpcoming, 'upcoming'>>(sql`
+  const customers = await executePrepared<Omit<CustomerWithUpcoming, 'upcoming'>>(
+    client,
+    sql`
     select id, name, email, phone, language from customers
     where company_id = ${companyId} and ${match}
     order by created_at, id
-    limit 50`);
+    limit 50`,
+  );
   if (customers.length === 0) return [];
   const ids = customers.map((c) => c.id);
   const statuses = sql.join(
@@ -55,7 +59,9 @@ export async function findCustomers(
   );
   // One query for every customer: per customer the next appointments, through (customer_id, starts_at,
   // id). "Not yet over" by this process's clock, as the intake's "start must be in the future" is.
-  const rows = await db.execute<SummaryRow>(sql`
+  const rows = await executePrepared<SummaryRow>(
+    client,
+    sql`
     select * from (
       select page.*, row_number() over (partition by page.customer_id order by page.starts_at, page.id) as n
       from (
@@ -69,7 +75,8 @@ export async function findCustomers(
       ) page
     ) ranked
     where n <= ${UPCOMING_PER_CUSTOMER}
-    order by starts_at, id`);
+    order by starts_at, id`,
+  );
   return customers.map((customer) => ({
     ...customer,
     upcoming: rows.filter((row) => row.customer_id === customer.id).map(toSummary),

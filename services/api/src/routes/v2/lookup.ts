@@ -34,7 +34,7 @@ export async function lookupRoutes(scope: FastifyInstance, deps: ApiDeps): Promi
     async (request) => {
       const { status, ...rest } = request.query;
       return findAppointments(
-        deps.db,
+        deps.sql,
         request.company.id,
         { ...rest, ...(status === undefined ? {} : { status: [status].flat() }) },
         deps.phoneRegion,
@@ -55,7 +55,7 @@ export async function lookupRoutes(scope: FastifyInstance, deps: ApiDeps): Promi
       },
     },
     async (request) => ({
-      customers: await findCustomers(deps.db, request.company.id, request.query, deps.phoneRegion),
+      customers: await findCustomers(deps.sql, request.company.id, request.query, deps.phoneRegion),
     }),
   );
 }
