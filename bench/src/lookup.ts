@@ -1,5 +1,5 @@
 /**
- * Benchmark 7: finding appointments (GET /api/v2/bookings?customerPhone=) among LOOKUP_ROWS
+ * Benchmark 8: finding appointments (GET /api/v2/bookings?customerPhone=) among LOOKUP_ROWS
  * appointments of one company, against the same statement sent bare to PostgreSQL in the same run.
  */
 import { performance } from 'node:perf_hooks';
@@ -61,7 +61,7 @@ export async function lookupBenchmark(input: LookupBenchInput): Promise<LookupBe
   });
   await loader.close();
   const populateSeconds = (performance.now() - started) / 1000;
-  input.say(`7: ${input.rows} appointments of one company written in ${populateSeconds.toFixed(0)} s`);
+  input.say(`8: ${input.rows} appointments of one company written in ${populateSeconds.toFixed(0)} s`);
 
   // Customers are picked all over the table, so no lookup finds its rows cached by the previous one.
   const picks = Array.from({ length: 1_000 }, (_, i) => 1 + ((i * 7_919) % customers));

@@ -616,11 +616,11 @@ try {
     });
   }
 
-  // --- 7. finding appointments among a million -------------------------------------------------
-  if (only(7)) {
-    say(`7: appointment lookups among ${LOOKUP_ROWS} appointments of one company`);
-    const env7 = baseEnv('b7', { PHONE_DEFAULT_REGION: 'DE' });
-    procs.push(await api(env7));
+  // --- 8. finding appointments among a million -------------------------------------------------
+  if (only(8)) {
+    say(`8: appointment lookups among ${LOOKUP_ROWS} appointments of one company`);
+    const env8 = baseEnv('b8', { PHONE_DEFAULT_REGION: 'DE' });
+    procs.push(await api(env8));
     const lookup = await lookupBenchmark({
       databaseUrl: DATABASE_URL,
       db: database.db,
@@ -631,14 +631,14 @@ try {
       apiPort: API_PORT,
       rows: LOOKUP_ROWS,
       seconds: SECONDS,
-      poolMax: Number(env7.DATABASE_POOL_MAX),
+      poolMax: Number(env8.DATABASE_POOL_MAX),
       say,
     });
     await stopAll();
     raw.lookup = lookup;
     const ratio = lookup.gateway.requestsPerSec / lookup.bare.requestsPerSec;
     add({
-      id: 7,
+      id: 8,
       what: `Find a customer's appointments by phone among ${LOOKUP_ROWS.toLocaleString('en')} of one company, 50 connections`,
       measured:
         `${fmt(lookup.gateway.requestsPerSec, 0)} lookups/s, p99 ${lookup.gateway.p99} ms; one at a time ` +
