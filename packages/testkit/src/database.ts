@@ -69,9 +69,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
   try {
     templateReady ??= ensureTemplate(admin);
-    const template = await templateReady;
     const name = `calgate_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-    await admin.unsafe(`create database "${name}" template "${template}"`);
+    try {
+      await admin.unsafe(`create database "${name}" template "${await templateReady}"`);
+    } catch (error) {
+      // A run of another checkout (other migration files) on the same server dropped this template
+      // as stale after this process made it: make it again.
+      if ((error as { code?: unknown }).code !== '3D000') throw error;
+      templateReady = ensureTemplate(admin);
+      await admin.unsafe(`create database "${name}" template "${await templateReady}"`);
+    }
     const url = urlFor(name);
     const { db, sql, close } = createDb(url, { max: 5, applicationName: 'calgate-test' });
     return {
