@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 
 const day = testDay();
-const [alex, billie] = [0, 1].map((i) => () => gw.company.staffIds[i] as string);
+const alex = () => gw.company.staffIds[0] as string;
+const billie = () => gw.company.staffIds[1] as string;
 const haircut = () => gw.company.serviceIds[0] as string;
 
 async function book(payload: Record<string, unknown>) {
