@@ -315,3 +315,27 @@ describe('GET /api/v2/customers', () => {
     }
   });
 });
+
+describe('the OpenAPI page', () => {
+  it('documents the lookups with their filters', async () => {
+    const doc = (await gw.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const list = doc.paths['/api/v2/bookings'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining([
+        'customerEmail',
+        'customerPhone',
+        'status',
+        'serviceId',
+        'staffId',
+        'from',
+        'to',
+        'source',
+        'limit',
+        'cursor',
+      ]),
+    );
+    expect(doc.paths['/api/v2/customers'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['phone', 'email']),
+    );
+  });
+});
