@@ -158,6 +158,43 @@ describe('a customer with a phone and no email', () => {
   });
 });
 
+describe('an event type whose booking fields changed after the last sync', () => {
+  it('fails the booking with the field Cal.com wanted, named as in our API', async () => {
+    // The gateway believes Billie's event type takes phone-only bookings; Cal.com still wants the email.
+    await gw.database.db
+      .update(eventTypeMappings)
+      .set({ requiresEmail: false })
+      .where(
+        and(
+          eq(eventTypeMappings.companyId, gw.company.companyId),
+          eq(eventTypeMappings.calcomEventTypeId, HAIRCUT.billie),
+        ),
+      );
+    // The intake reuses a service definition for a few seconds: it takes the booking once it reads the change.
+    const accepted = await eventually(async () => {
+      const res = await book({
+        start: berlin(day, '16:30'),
+        staffId: billie(),
+        customer: { name: 'Nia Stale', phone: '+4915166667777' },
+      });
+      return res.status === 202 ? res.body : undefined;
+    }, 30_000);
+    const failed = await eventually(async () => {
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: `/api/v2/bookings/${accepted.id}`,
+        headers: auth(gw.company.token),
+      });
+      return res.json().status === 'failed' ? res.json() : undefined;
+    }, 60_000);
+    expect(failed.failure).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(failed.failure.reason).toMatch(/^customer\.email: required/);
+    expect(gw.sandbox.control.bookings().some((b) => b.attendees[0]?.phoneNumber === '+4915166667777')).toBe(
+      false,
+    );
+  });
+});
+
 describe('a phone-only booking made in Cal.com', () => {
   it('is recorded with a phone-only customer, found by phone, not by the placeholder email', async () => {
     gw.sandbox.control.createBookingDirect({
