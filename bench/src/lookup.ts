@@ -9,7 +9,7 @@ import { bulkPhone, insertBulkAppointments, pool } from '@calgate/testkit';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { LoadResult } from './load.ts';
-import { load } from './procs.ts';
+import { load, type Proc } from './procs.ts';
 
 export interface LookupBenchInput {
   databaseUrl: string;
@@ -24,6 +24,10 @@ export interface LookupBenchInput {
   seconds: number;
   /** The API's pool size: the bare queries get as many connections. */
   poolMax: number;
+  /** Starts the `lookup-sql` baseline route (same port scheme as the other baselines). */
+  startBaseline(env: Record<string, string>): Promise<{ proc: Proc; port: number }>;
+  /** Stops the API before the baselines run, so they do not share the machine with it. */
+  stopApi(): Promise<void>;
   say(line: string): void;
 }
 
@@ -35,7 +39,10 @@ export interface LookupBenchResult {
   /** One lookup at a time over HTTP, ms. */
   sequentialMs: { p50: number; p99: number };
   gateway: LoadResult;
+  /** The statement in a loop in the benchmark process, no HTTP. */
   bare: { requestsPerSec: number; requests: number };
+  /** The statement behind a bare Fastify route, loaded like the gateway. */
+  bareRoute: LoadResult;
 }
 
 const CUSTOMERS_PER_APPOINTMENT = 10;
@@ -101,7 +108,9 @@ export async function lookupBenchmark(input: LookupBenchInput): Promise<LookupBe
   };
   await load({ ...spec, durationSeconds: 2 });
   const gateway = await load({ ...spec, durationSeconds: input.seconds });
+  await input.stopApi();
 
+  const bareRoute = await bareRouteLoad(input, phones, headers);
   const bare = await bareQueries(input, phones);
   return {
     rows: input.rows,
@@ -114,7 +123,38 @@ export async function lookupBenchmark(input: LookupBenchInput): Promise<LookupBe
     sequentialMs: { p50: percentile(sequential, 0.5), p99: percentile(sequential, 0.99) },
     gateway,
     bare,
+    bareRoute,
   };
+}
+
+/** The same statement behind a bare HTTP route, under the same load: what HTTP itself costs here. */
+async function bareRouteLoad(
+  input: LookupBenchInput,
+  phones: string[],
+  headers: Record<string, string>,
+): Promise<LoadResult> {
+  const sample = phones[0] as string;
+  const { sql: text, params } = new PgDialect().sqlToQuery(
+    findAppointmentsQuery(input.companyId, { customerPhone: sample }, 'DE').query as SQL,
+  );
+  const { proc, port } = await input.startBaseline({
+    DATABASE_URL: input.databaseUrl,
+    DATABASE_POOL_MAX: String(input.poolMax),
+    LOOKUP_STATEMENT: JSON.stringify({ sql: text, params, phoneIndex: params.indexOf(sample) }),
+  });
+  try {
+    const spec = {
+      url: `http://127.0.0.1:${port}/bookings`,
+      connections: CONNECTIONS,
+      method: 'GET' as const,
+      headers,
+      paths: phones.map((phone) => `/bookings?customerPhone=${encodeURIComponent(phone)}`),
+    };
+    await load({ ...spec, durationSeconds: 2 });
+    return await load({ ...spec, durationSeconds: input.seconds });
+  } finally {
+    await proc.stop();
+  }
 }
 
 /**

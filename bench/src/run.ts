@@ -632,6 +632,8 @@ try {
       rows: LOOKUP_ROWS,
       seconds: SECONDS,
       poolMax: Number(env8.DATABASE_POOL_MAX),
+      startBaseline: async (env) => ({ proc: await baseline('lookup-sql', env), port: BASELINE_PORT }),
+      stopApi: stopAll,
       say,
     });
     await stopAll();
@@ -644,7 +646,10 @@ try {
         `${fmt(lookup.gateway.requestsPerSec, 0)} lookups/s, p99 ${lookup.gateway.p99} ms; one at a time ` +
         `p50 ${fmt(lookup.sequentialMs.p50, 1)} ms, p99 ${fmt(lookup.sequentialMs.p99, 1)} ms; in PostgreSQL ` +
         `p99 ${fmt(lookup.statementMs.p99, 2)} ms`,
-      baseline: `the same statement sent bare to PostgreSQL ${fmt(lookup.bare.requestsPerSec, 0)} queries/s`,
+      baseline:
+        `the same statement sent bare to PostgreSQL ${fmt(lookup.bare.requestsPerSec, 0)} queries/s; ` +
+        `behind a bare HTTP route ${fmt(lookup.bareRoute.requestsPerSec, 0)} req/s, p99 ${lookup.bareRoute.p99} ms ` +
+        `(gateway = ${fmt(lookup.gateway.requestsPerSec / lookup.bareRoute.requestsPerSec, 2)}x of it)`,
       ratio,
       // The issue's target is the single lookup's time; the ratio shows what HTTP, auth and JSON add.
       target: 'one lookup < 10 ms: PostgreSQL p99 and HTTP p50',
