@@ -179,7 +179,7 @@ describe('an event type whose booking fields changed after the last sync', () =>
       });
       return res.status === 202 ? res.body : undefined;
     }, 30_000);
-    const failed = await eventually(async () => {
+    const failed = await eventually<{ failure: { code: string; reason: string } }>(async () => {
       const res = await gw.app.inject({
         method: 'GET',
         url: `/api/v2/bookings/${accepted.id}`,
