@@ -1,5 +1,5 @@
-import { eventTypeMappings } from '@calgate/db';
-import { reconcileBookings, syncEventTypes } from '@calgate/domain';
+import { customers, eventTypeMappings, newId } from '@calgate/db';
+import { normaliseStoredPhones, reconcileBookings, syncEventTypes } from '@calgate/domain';
 import { demoSeed } from '@calgate/sandbox';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -341,5 +341,35 @@ describe('the sandbox checks attendees as Cal.com does', () => {
     const emailOnly = await attempt(id, { email: 'eve@example.org' });
     expect(emailOnly.status).toBe(400);
     expect(emailOnly.body.error?.message).toContain('{attendeePhoneNumber}error_required_field');
+  });
+});
+
+describe('phones stored before normalisation', () => {
+  it('are brought to E.164 by the operator command, leaving what cannot be and duplicates alone', async () => {
+    const insert = async (email: string | null, phone: string) => {
+      const id = newId('cus');
+      await gw.database.db
+        .insert(customers)
+        .values({ id, companyId: gw.company.companyId, name: 'Before', email, phone });
+      return id;
+    };
+    const national = await insert('old@example.org', '0151 7777 8888');
+    const spaced = await insert(null, '+49 151 7777 9999');
+    await insert(null, '+4915177770000');
+    const twin = await insert(null, '0151 77770000');
+    const junk = await insert('junk@example.org', 'ask at the desk');
+    const result = await normaliseStoredPhones(gw.database.db, 'DE');
+    expect(result).toEqual({ normalised: 2, unparseable: 1, duplicates: 1 });
+    const phones = await gw.database.db.select({ id: customers.id, phone: customers.phone }).from(customers);
+    const phoneOf = (id: string) => phones.find((c) => c.id === id)?.phone;
+    expect(phoneOf(national)).toBe('+4915177778888');
+    expect(phoneOf(spaced)).toBe('+4915177779999');
+    expect(phoneOf(twin)).toBe('0151 77770000');
+    expect(phoneOf(junk)).toBe('ask at the desk');
+    expect(await normaliseStoredPhones(gw.database.db, 'DE')).toEqual({
+      normalised: 0,
+      unparseable: 1,
+      duplicates: 1,
+    });
   });
 });

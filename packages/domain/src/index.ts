@@ -41,6 +41,8 @@ export { createApiToken, createCompany, setCompanySecrets } from './companies.ts
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { CustomerInput } from './customers/intake.ts';
+export type { PhoneNormalisation } from './customers/normalize-stored.ts';
+export { normaliseStoredPhones } from './customers/normalize-stored.ts';
 export { normalizePhone } from './customers/phone.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
 export type {
