@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { type AppointmentSource, type AppointmentStatus, appointments, customers, newId } from '@calgate/db';
 import { type SeededCompany, seedCompany } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -337,5 +338,34 @@ describe('the OpenAPI page', () => {
     expect(doc.paths['/api/v2/customers'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['phone', 'email']),
     );
+  });
+});
+
+describe('the logs', () => {
+  it('never show the email or phone a caller looked up', async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    stream.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
+    const logged = await startGateway({
+      worker: false,
+      env: { LOG_LEVEL: 'debug', PHONE_DEFAULT_REGION: 'DE' },
+      logDestination: stream,
+    });
+    try {
+      for (const url of [
+        '/api/v2/bookings?customerPhone=%2B4915155556666&customerEmail=secret.person%40example.org',
+        '/api/v2/bookings?customerPhone=%2B4915155556666&limit=1000',
+        '/api/v2/customers?phone=0151%205555%206666',
+        '/api/v2/customers?email=secret.person%40example.org',
+      ]) {
+        const res = await logged.app.inject({ method: 'GET', url, headers: auth(logged.company.token) });
+        expect(res.statusCode).toBeLessThan(500);
+      }
+    } finally {
+      await logged.close();
+    }
+    const text = lines.join('');
+    expect(text).toContain('/api/v2/bookings');
+    for (const secret of ['secret.person', '4915155556666', '5555']) expect(text).not.toContain(secret);
   });
 });
