@@ -2,6 +2,8 @@
  * Baselines, each in its own process like the gateway's services:
  * - `queue-add`: a bare Fastify route that only does `Queue.add` (benchmark 1);
  * - `static-json`: a bare Fastify route answering a JSON body held in memory (benchmark 2);
+ * - `lookup-sql`: a bare Fastify route running the lookup's statement for `?customerPhone=` and
+ *   answering its rows (benchmark 8; LOOKUP_STATEMENT is `{sql, params, phoneIndex}`);
  * - `noop-worker`: a BullMQ worker whose jobs do nothing (benchmark 3);
  * - `floor-intake` + `floor-worker`: the least a durable booking pipeline must do on this machine
  *   (evidence for benchmark 3, not its baseline): a route that writes one row and adds a job, and
@@ -108,6 +110,18 @@ if (mode === 'floor-worker') {
       await sql`insert into floor_bookings (id, status, payload) values (${id}, 'pending', ${sql.json(body)})`;
       await queue.add('book', { id, ...body });
       return reply.status(202).send({ id });
+    });
+  } else if (mode === 'lookup-sql') {
+    const sql = await floorSql();
+    const statement = JSON.parse(process.env.LOOKUP_STATEMENT as string) as {
+      sql: string;
+      params: unknown[];
+      phoneIndex: number;
+    };
+    app.get('/bookings', async (request) => {
+      const params = [...statement.params];
+      params[statement.phoneIndex] = (request.query as { customerPhone?: string }).customerPhone;
+      return { appointments: await sql.unsafe(statement.sql, params as never[], { prepare: true }) };
     });
   } else if (mode === 'static-json') {
     const body = JSON.parse(readFileSync(process.env.BODY_FILE as string, 'utf8')) as unknown;

@@ -13,6 +13,8 @@ export interface LoadSpec {
   durationSeconds: number;
   method: 'GET' | 'POST';
   headers?: Record<string, string>;
+  /** GET paths taken in turn, one per request (instead of the path of `url`). */
+  paths?: string[];
   /** `webhook`: every request a new signed BOOKING_CREATED (unique uid); `fixed`: `body` as is. */
   body?: { kind: 'webhook'; secret: string; eventTypeId: number } | { kind: 'fixed'; text: string };
 }
@@ -45,6 +47,7 @@ function webhookBody(secret: string, eventTypeId: number): { body: string; signa
 }
 
 const body = spec.body;
+let nextPath = 0;
 const instance = autocannon({
   url: spec.url,
   connections: spec.connections,
@@ -54,6 +57,9 @@ const instance = autocannon({
   requests: [
     {
       setupRequest(request) {
+        if (spec.paths !== undefined && spec.paths.length > 0) {
+          request.path = spec.paths[nextPath++ % spec.paths.length] as string;
+        }
         if (body?.kind === 'webhook') {
           const signed = webhookBody(body.secret, body.eventTypeId);
           return {

@@ -3,7 +3,8 @@
  * sandbox, each figure a ratio to a baseline measured in this same run on this same machine.
  * Prints a table and writes bench/results/latest.json and docs/benchmarks.md.
  * BENCH_SECONDS (default 10) sets the length of each load run; BENCH_BUDGET (default 600) the
- * per-minute limit of the budget benchmark.
+ * per-minute limit of the budget benchmark; BENCH_LOOKUP_ROWS (default 1,000,000) the appointments
+ * of the company the lookup benchmark searches.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,10 +18,12 @@ import { pool, salonTime, testDay, testDays } from '@calgate/testkit';
 import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import { lookupBenchmark } from './lookup.ts';
 import { load, type Proc, start } from './procs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BUDGET = Number(process.env.BENCH_BUDGET ?? 600);
+const LOOKUP_ROWS = Number(process.env.BENCH_LOOKUP_ROWS ?? 1_000_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/calgate_bench';
 const API_PORT = 3901;
@@ -615,6 +618,47 @@ try {
       met: d14 <= 10 && d28 <= 2.2 * d14,
     });
   }
+
+  // --- 8. finding appointments among a million -------------------------------------------------
+  if (only(8)) {
+    say(`8: appointment lookups among ${LOOKUP_ROWS} appointments of one company`);
+    const env8 = baseEnv('b8', { PHONE_DEFAULT_REGION: 'DE' });
+    procs.push(await api(env8));
+    const lookup = await lookupBenchmark({
+      databaseUrl: DATABASE_URL,
+      db: database.db,
+      companyId: demo.companyId,
+      serviceIds: demo.services.map((s) => s.id),
+      staffIds: demo.staff.map((s) => s.id),
+      token: demo.token,
+      apiPort: API_PORT,
+      rows: LOOKUP_ROWS,
+      seconds: SECONDS,
+      poolMax: Number(env8.DATABASE_POOL_MAX),
+      startBaseline: async (env) => ({ proc: await baseline('lookup-sql', env), port: BASELINE_PORT }),
+      stopApi: stopAll,
+      say,
+    });
+    await stopAll();
+    raw.lookup = lookup;
+    const ratio = lookup.gateway.requestsPerSec / lookup.bare.requestsPerSec;
+    add({
+      id: 8,
+      what: `Find a customer's appointments by phone among ${LOOKUP_ROWS.toLocaleString('en')} of one company, 50 connections`,
+      measured:
+        `${fmt(lookup.gateway.requestsPerSec, 0)} lookups/s, p99 ${lookup.gateway.p99} ms; one at a time ` +
+        `p50 ${fmt(lookup.sequentialMs.p50, 1)} ms, p99 ${fmt(lookup.sequentialMs.p99, 1)} ms; in PostgreSQL ` +
+        `p99 ${fmt(lookup.statementMs.p99, 2)} ms`,
+      baseline:
+        `the same statement sent bare to PostgreSQL ${fmt(lookup.bare.requestsPerSec, 0)} queries/s; ` +
+        `behind a bare HTTP route ${fmt(lookup.bareRoute.requestsPerSec, 0)} req/s, p99 ${lookup.bareRoute.p99} ms ` +
+        `(gateway = ${fmt(lookup.gateway.requestsPerSec / lookup.bareRoute.requestsPerSec, 2)}x of it)`,
+      ratio,
+      // The issue's target is the single lookup's time; the ratio shows what HTTP, auth and JSON add.
+      target: 'one lookup < 10 ms: PostgreSQL p99 and HTTP p50',
+      met: lookup.statementMs.p99 < 10 && lookup.sequentialMs.p50 < 10 && lookup.gateway.non2xx === 0,
+    });
+  }
 } finally {
   await stopAll();
   await sandbox.close();
@@ -670,8 +714,9 @@ run on the same machine (absolute numbers drift between runs and machines). Raw 
 
 ${table}
 
-Reproduce: \`pnpm bench\` (about 8 minutes; \`BENCH_SECONDS\` sets each load run, \`BENCH_BUDGET\` the limit of
-benchmark 4). It uses the database \`calgate_bench\` (dropped and recreated) and its own Redis prefix.
+Reproduce: \`pnpm bench\` (about 8 minutes, plus about 4 for writing benchmark 8's million appointments;
+\`BENCH_SECONDS\` sets each load run, \`BENCH_BUDGET\` the limit of benchmark 4, \`BENCH_LOOKUP_ROWS\` the appointments
+of benchmark 8). It uses the database \`calgate_bench\` (dropped and recreated) and its own Redis prefix.
 ${analysis}`,
 );
 process.stdout.write(`\n${table}\n`);

@@ -68,6 +68,8 @@ const SLOT_TAKEN =
   /already has booking|not available|one of the hosts|no available users|booking_conflict|slot.*(taken|unavailable|reserved)/i;
 const ALREADY_CANCELLED = /cancelled already|already (been )?cancelled/i;
 const TIMEZONE = /time ?zone/i;
+/** Cal.com's check of the booking's responses against the event type's booking fields. */
+const REQUIRED_CONTACT = /\{(email|attendeePhoneNumber)\}error_required_field/;
 
 /**
  * Maps Cal.com's answer to our code and whether the same call may succeed later. Pure; the
@@ -99,6 +101,16 @@ export function classifyCalcomError(
   }
   if (ALREADY_CANCELLED.test(message)) return { code: 'INVALID_STATE', retry: false, message };
   if (status === 400 && TIMEZONE.test(message)) return { code: 'INVALID_TIMEZONE', retry: false, message };
+  const contact = status === 400 ? REQUIRED_CONTACT.exec(message) : null;
+  if (contact !== null) {
+    // The event type's booking fields changed since the last sync: name the field of our API.
+    const field = contact[1] === 'email' ? 'customer.email' : 'customer.phone';
+    return {
+      code: 'VALIDATION_FAILED',
+      retry: false,
+      message: `${field}: required by the Cal.com event type's booking fields`,
+    };
+  }
   if (status === 408) return { code: 'UPSTREAM_TIMEOUT', retry: true, message: 'Cal.com timed out' };
   return { code: 'VALIDATION_FAILED', retry: false, message: `Cal.com rejected the request: ${message}` };
 }

@@ -15,6 +15,7 @@ export { readRateLimit } from './rate-limit.ts';
 export { keyFingerprint, redact } from './redact.ts';
 export type {
   Booking,
+  CalcomLanguage,
   CreateBookingInput,
   CreateEventTypeInput,
   CreateWebhookInput,
@@ -28,6 +29,7 @@ export type {
   TeamMembership,
   Webhook,
 } from './schemas.ts';
+export { CALCOM_LANGUAGES } from './schemas.ts';
 export { signCalcomPayload, verifyCalcomSignature } from './signature.ts';
 export type { CalcomWebhook, NormalisedWebhookBooking } from './webhook-payload.ts';
 export { normaliseTrigger, parseCalcomWebhook, peekCalcomWebhook } from './webhook-payload.ts';

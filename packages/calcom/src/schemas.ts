@@ -89,6 +89,17 @@ export const eventTypeSchema = z.looseObject({
   hidden: z.boolean().optional(),
   ownerId: z.number().nullish(),
   users: z.array(z.unknown()).optional(),
+  /** Only what decides which attendee contact the event type takes; each field is read loosely. */
+  bookingFields: z
+    .array(
+      z.looseObject({
+        slug: z.string().optional(),
+        type: z.string().optional(),
+        required: z.unknown().optional(),
+        hidden: z.unknown().optional(),
+      }),
+    )
+    .nullish(),
 });
 export type EventType = z.infer<typeof eventTypeSchema>;
 
@@ -128,6 +139,54 @@ const metadataSchema = z
   .record(z.string().max(40), z.string().max(500))
   .refine((value) => Object.keys(value).length <= 50, { message: 'at most 50 keys' });
 
+/** The attendee `language` values Cal.com accepts (`CreateBookingAttendee.language`; default `en`). */
+export const CALCOM_LANGUAGES = [
+  'ar',
+  'az',
+  'bg',
+  'bn',
+  'ca',
+  'cs',
+  'da',
+  'de',
+  'el',
+  'en',
+  'es',
+  'es-419',
+  'et',
+  'eu',
+  'fi',
+  'fr',
+  'he',
+  'hr',
+  'hu',
+  'id',
+  'it',
+  'iw',
+  'ja',
+  'km',
+  'ko',
+  'lv',
+  'nl',
+  'no',
+  'pl',
+  'pt',
+  'pt-BR',
+  'ro',
+  'ru',
+  'sk',
+  'sr',
+  'sv',
+  'ta',
+  'th',
+  'tr',
+  'uk',
+  'vi',
+  'zh-CN',
+  'zh-TW',
+] as const;
+export type CalcomLanguage = (typeof CALCOM_LANGUAGES)[number];
+
 /** What we send to create a booking: exactly the fields Cal.com accepts (it rejects unknown ones). */
 export const createBookingInputSchema = z.strictObject({
   start: z.string(),
@@ -137,7 +196,7 @@ export const createBookingInputSchema = z.strictObject({
     email: z.string().optional(),
     phoneNumber: z.string().optional(),
     timeZone: z.string(),
-    language: z.string().optional(),
+    language: z.enum(CALCOM_LANGUAGES).optional(),
   }),
   guests: z.array(z.string()).optional(),
   location: z.unknown().optional(),
@@ -172,6 +231,22 @@ export interface CreateEventTypeInput {
   slotInterval?: number;
   minimumBookingNotice?: number;
   locations?: Array<{ type: 'address'; address: string; public: boolean }>;
+  /**
+   * Changed booking fields. `{type: 'email', required: false, hidden: true}` with
+   * `{type: 'phone', slug: 'attendeePhoneNumber', required: true, hidden: false, ...}` makes an event
+   * type bookable with a phone number only.
+   */
+  bookingFields?: Array<
+    | { type: 'email'; label: string; placeholder: string; required: boolean; hidden: boolean }
+    | {
+        type: 'phone';
+        slug: string;
+        label: string;
+        placeholder: string;
+        required: boolean;
+        hidden: boolean;
+      }
+  >;
 }
 
 export interface CreateWebhookInput {

@@ -42,7 +42,12 @@ export interface NormalisedWebhookBooking {
   /** UPPERCASE as Cal.com sends it in webhooks (ACCEPTED, CANCELLED, ...). */
   status: string | null;
   metadata: Record<string, unknown>;
-  attendees: Array<{ name: string | null; email: string | null; timeZone: string | null }>;
+  attendees: Array<{
+    name: string | null;
+    email: string | null;
+    timeZone: string | null;
+    phoneNumber: string | null;
+  }>;
   organizerEmail: string | null;
   organizerId: number | null;
   rescheduleUid: string | null;
@@ -97,6 +102,7 @@ export function parseCalcomWebhook(json: unknown): CalcomWebhook {
           name: a.name ?? null,
           email: a.email ?? null,
           timeZone: a.timeZone ?? null,
+          phoneNumber: a.phoneNumber ?? null,
         })),
         organizerEmail: parsed.data.organizer?.email ?? null,
         organizerId: parsed.data.organizer?.id ?? null,

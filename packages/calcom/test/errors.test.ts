@@ -88,6 +88,22 @@ describe('classifyCalcomError', () => {
   });
 });
 
+describe('a booking the event type cannot take', () => {
+  it('names the field of our API that Cal.com found missing', () => {
+    const refused = (slug: string) =>
+      classifyCalcomError('bookings.create', 400, {
+        message: `responses - {${slug}}error_required_field, `,
+        calcomCode: 'BAD_REQUEST',
+      });
+    expect(refused('email')).toEqual({
+      code: 'VALIDATION_FAILED',
+      retry: false,
+      message: "customer.email: required by the Cal.com event type's booking fields",
+    });
+    expect(refused('attendeePhoneNumber').message).toMatch(/^customer\.phone: required/);
+  });
+});
+
 describe('redaction and fingerprints', () => {
   it('masks emails, phones, names and notes and drops secrets', () => {
     const out = JSON.stringify(

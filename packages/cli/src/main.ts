@@ -8,6 +8,7 @@ import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.
 import {
   companyCreate,
   companySetSecrets,
+  normalisePhonesNow,
   reconcileNow,
   registerWebhooksNow,
   serviceCreate,
@@ -55,6 +56,9 @@ Jobs
   jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync)
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
+
+Customers
+  customers:normalize-phones              stored phones to E.164 (national ones read in PHONE_DEFAULT_REGION)
 
 Options of every command
   --json                                  one JSON document on stdout ({"ok", "records", "lines"}) for scripts
@@ -211,6 +215,9 @@ try {
       break;
     case 'appointments:attention':
       await listNeedsAttention(jobs);
+      break;
+    case 'customers:normalize-phones':
+      code = (await normalisePhonesNow(ops)) > 0 ? 1 : 0;
       break;
     default:
       process.stderr.write(`unknown command ${command}\n${USAGE}`);

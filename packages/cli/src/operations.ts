@@ -5,6 +5,7 @@ import {
   createCompany,
   createServiceWithEventType,
   type DomainRuntime,
+  normaliseStoredPhones,
   reconcileBookings,
   registerWebhook,
   setCompanySecrets,
@@ -161,4 +162,14 @@ export async function serviceCreate(
     `service ${created.serviceId} booked through the new hidden Cal.com event type ${created.eventTypeId}`,
   );
   return created;
+}
+
+/** Phones stored before normalisation, to E.164 (national spellings read in PHONE_DEFAULT_REGION). */
+export async function normalisePhonesNow(context: OperationsContext): Promise<number> {
+  const result = await normaliseStoredPhones(context.runtime.db, context.runtime.config.phone.defaultRegion);
+  context.out(
+    `${result.normalised} phone(s) normalised, ${result.unparseable} not a valid number, ` +
+      `${result.duplicates} left as another phone-only customer's number`,
+  );
+  return result.unparseable + result.duplicates;
 }

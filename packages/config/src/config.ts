@@ -49,6 +49,8 @@ export interface Config {
   };
   /** Slot holds (`POST /api/v2/holds`): the lifetime when the caller names none, and the shortest allowed. */
   holds: { defaultTtlSeconds: number; minTtlSeconds: number };
+  /** Country whose national spelling a phone without a country code is read in; unset: + is required. */
+  phone: { defaultRegion: string | undefined };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
   /**
@@ -150,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       defaultTtlSeconds: Math.max(env.HOLD_DEFAULT_TTL_SECONDS, env.HOLD_MIN_TTL_SECONDS),
       minTtlSeconds: env.HOLD_MIN_TTL_SECONDS,
     },
+    phone: { defaultRegion: env.PHONE_DEFAULT_REGION },
     sync: {
       eventTypesEveryMinutes: env.EVENT_TYPE_SYNC_INTERVAL_MINUTES,
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,

@@ -77,6 +77,10 @@ export const envSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(600),
   API_RATE_LIMIT_BURST: positiveInt(1_000_000).default(100),
   MAX_WAITERS_PER_COMPANY: z.coerce.number().int().min(0).max(10_000).default(20),
+  PHONE_DEFAULT_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 country code, e.g. DE' })
+    .optional(),
   EVENT_TYPE_SYNC_INTERVAL_MINUTES: z.coerce
     .number()
     .int()

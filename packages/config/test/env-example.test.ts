@@ -228,6 +228,17 @@ const PROMISES: Record<string, SettingPromise> = {
     config: () => expect(documented.get('NODE_OPTIONS')).toMatch(/--max-old-space-size=\d+/),
     behaviour: ['packages/config/test/env-example.test.ts', 'NODE_OPTIONS limits the heap of a Node process'],
   },
+  PHONE_DEFAULT_REGION: {
+    config: () => {
+      expect(withVar('PHONE_DEFAULT_REGION', 'DE').phone.defaultRegion).toBe('DE');
+      expect(loadConfig(minimal).phone.defaultRegion).toBeUndefined();
+      rejects('PHONE_DEFAULT_REGION', 'Germany');
+    },
+    behaviour: [
+      'tests/phone-customers.test.ts',
+      'is the same customer when the number is spelt another way, and found by any spelling',
+    ],
+  },
   HOLD_DEFAULT_TTL_SECONDS: {
     config: () => {
       expect(withVar('HOLD_DEFAULT_TTL_SECONDS', '120').holds.defaultTtlSeconds).toBe(120);

@@ -27,4 +27,6 @@ export interface DomainDeps {
   outcomes: OutcomeNotifier;
   counters: Counters;
   logger: DomainLogger;
+  /** PHONE_DEFAULT_REGION: the country a customer phone without a country code is read in. */
+  phoneRegion?: string | undefined;
 }

@@ -66,12 +66,30 @@ export { createCalcomAccess } from './calcom-access.ts';
 export { createApiToken, createCompany, setCompanySecrets } from './companies.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
+export type { CustomerInput } from './customers/intake.ts';
+export type { PhoneNormalisation } from './customers/normalize-stored.ts';
+export { normaliseStoredPhones } from './customers/normalize-stored.ts';
+export { normalizePhone } from './customers/phone.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
 export type { HoldRequest, HoldSettings } from './holds/create-hold.ts';
 export { createHold, MAX_HOLD_TTL_SECONDS } from './holds/create-hold.ts';
 export { processReleaseHold, releaseHold, sweepExpiredHolds } from './holds/release-hold.ts';
 export type { HoldView } from './holds/views.ts';
 export { getHoldView } from './holds/views.ts';
+export type {
+  AppointmentFilters,
+  AppointmentPage,
+  AppointmentSummary,
+} from './lookup/find-appointments.ts';
+export {
+  DEFAULT_PAGE_SIZE,
+  findAppointments,
+  findAppointmentsQuery,
+  MAX_APPOINTMENT_HOURS,
+  MAX_PAGE_SIZE,
+} from './lookup/find-appointments.ts';
+export type { CustomerWithUpcoming } from './lookup/find-customers.ts';
+export { findCustomers, UPCOMING_PER_CUSTOMER } from './lookup/find-customers.ts';
 export type { RetentionPolicy, RetentionResult } from './maintenance/retention.ts';
 export { purgeExpired } from './maintenance/retention.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';

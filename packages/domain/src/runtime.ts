@@ -80,6 +80,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     sql,
     redis,
     redisPrefix: prefix,
+    phoneRegion: config.phone.defaultRegion,
     connection,
     queues,
     budget,

@@ -96,6 +96,10 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     name: z.string().min(1),
     email: z.string().email(),
     timeZone: z.string().min(1),
+    phoneNumber: z
+      .string()
+      .regex(/^\+[1-9]\d{6,14}$/)
+      .optional(),
   });
   app.post('/_sandbox/bookings', async (request) => {
     const body = parse(

@@ -35,7 +35,8 @@ export interface SandboxControl {
   createBookingDirect(input: {
     eventTypeId: number;
     start: string;
-    attendee: { name: string; email: string; timeZone: string };
+    /** A phone-only attendee carries Cal.com's placeholder email `<digits>@sms.cal.com`. */
+    attendee: { name: string; email: string; timeZone: string; phoneNumber?: string };
     metadata?: Record<string, string>;
   }): SandboxBooking;
   cancelBookingDirect(uid: string, reason: string): SandboxBooking;

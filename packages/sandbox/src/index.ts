@@ -9,6 +9,7 @@ export type {
   FaultSpec,
   RequestLogEntry,
   SandboxBooking,
+  SandboxBookingField,
   SandboxEventType,
   SandboxOperation,
   SandboxSeed,

@@ -1,5 +1,11 @@
 import type { SandboxStore } from './store.ts';
-import type { SandboxBooking, SandboxEventType, SandboxUser, WebhookSubscription } from './types.ts';
+import type {
+  SandboxBooking,
+  SandboxBookingField,
+  SandboxEventType,
+  SandboxUser,
+  WebhookSubscription,
+} from './types.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -58,7 +64,7 @@ export function eventTypeOutput(store: SandboxStore, e: SandboxEventType) {
     slug: e.slug,
     description: e.description ?? '',
     locations: [],
-    bookingFields: [],
+    bookingFields: (e.bookingFields ?? []).map(bookingFieldOutput),
     disableGuests: false,
     // The OpenAPI document types slotInterval as a nullable object; Cal.com answers null by default.
     slotInterval: null,
@@ -106,5 +112,29 @@ export function meOutput(u: SandboxUser) {
     weekStart: 'Monday',
     timeZone: u.timeZone,
     organizationId: null,
+  };
+}
+
+/** A booking field the owner configured, as the 2024-06-14 event type output lists it. */
+function bookingFieldOutput(f: SandboxBookingField) {
+  if (f.slug === 'email') {
+    return {
+      type: 'email',
+      slug: 'email',
+      label: 'Email',
+      placeholder: '',
+      required: f.required,
+      hidden: f.hidden,
+      isDefault: true,
+    };
+  }
+  return {
+    type: f.type,
+    slug: f.slug,
+    label: f.slug,
+    placeholder: '',
+    required: f.required,
+    hidden: f.hidden,
+    isDefault: false,
   };
 }

@@ -183,7 +183,11 @@ export class SandboxStore {
       eventTypeId: eventType.id,
       hostId,
       title: `${eventType.title} between ${this.users.get(hostId)?.name ?? 'host'} and ${input.attendee.name}`,
-      description: eventType.description ?? '',
+      // Cal.com's booking description is the attendee's "Additional notes" (the `notes` response).
+      description:
+        typeof input.bookingFieldsResponses?.notes === 'string'
+          ? input.bookingFieldsResponses.notes
+          : (eventType.description ?? ''),
       status: 'accepted',
       start: input.start,
       end: input.start + eventType.lengthInMinutes * 60_000,

@@ -33,6 +33,20 @@ export interface SandboxEventType {
   /** @defaultValue 0 */
   minimumBookingNoticeMinutes?: number;
   description?: string;
+  /**
+   * Booking fields the owner changed (by slug); the rest are Cal.com's defaults, where the
+   * attendee's email is required. An optional email with a required `attendeePhoneNumber` phone
+   * field lets the event type be booked with a phone number only.
+   */
+  bookingFields?: SandboxBookingField[];
+}
+
+/** One booking field of an event type, as far as the sandbox checks responses against it. */
+export interface SandboxBookingField {
+  slug: string;
+  type: string;
+  required: boolean;
+  hidden: boolean;
 }
 
 /** A Cal.com team: its members' keys may read it; each member keeps their own event types. */

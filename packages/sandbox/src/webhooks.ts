@@ -33,7 +33,7 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
     type: eventType?.slug ?? 'deleted',
     title: b.title,
     description: b.description,
-    additionalNotes: '',
+    additionalNotes: typeof b.bookingFieldsResponses.notes === 'string' ? b.bookingFieldsResponses.notes : '',
     customInputs: {},
     startTime: new Date(b.start).toISOString().replace('.000Z', 'Z'),
     endTime: new Date(b.end).toISOString().replace('.000Z', 'Z'),
@@ -56,7 +56,12 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
       location: { label: 'location', value: { optionValue: '', value: b.location }, isHidden: false },
     },
     userFieldsResponses: {},
-    attendees: b.attendees.map((a) => person(a.name, a.email, a.timeZone, b.start)),
+    // Cal.com's attendee list carries the attendee's phone and language too.
+    attendees: b.attendees.map((a) => ({
+      ...person(a.name, a.email, a.timeZone, b.start),
+      language: { locale: a.language ?? 'en' },
+      ...(a.phoneNumber === undefined ? {} : { phoneNumber: a.phoneNumber }),
+    })),
     location: b.location,
     destinationCalendar: null,
     hideCalendarNotes: false,

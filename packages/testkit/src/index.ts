@@ -1,3 +1,5 @@
+export type { BulkAppointmentsOptions } from './bulk-appointments.ts';
+export { bulkPhone, insertBulkAppointments } from './bulk-appointments.ts';
 export type { TestDatabase } from './database.ts';
 export { createTestDatabase, TEST_SERVER_URL } from './database.ts';
 export type { DstChange } from './days.ts';

@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
 import { holdRoutes } from './routes/v2/holds.ts';
+import { lookupRoutes } from './routes/v2/lookup.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -100,6 +101,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await serviceRoutes(scope, deps);
       await bookingRoutes(scope, deps);
       await holdRoutes(scope, deps);
+      await lookupRoutes(scope, deps);
     },
     { prefix: '/api/v2' },
   );

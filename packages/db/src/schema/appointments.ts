@@ -82,7 +82,10 @@ export const appointments = pgTable(
     index('appointments_composite_group_idx').on(t.compositeGroupUid),
     index('appointments_calcom_ical_uid_idx').on(t.calcomIcalUid),
     index('appointments_company_status_idx').on(t.companyId, t.status),
-    index('appointments_company_starts_idx').on(t.companyId, t.startsAt),
+    // Lookups (GET /api/v2/bookings) page in (starts_at, id) order: by company, customer or staff.
+    index('appointments_company_starts_idx').on(t.companyId, t.startsAt, t.id),
+    index('appointments_customer_starts_idx').on(t.customerId, t.startsAt, t.id),
+    index('appointments_staff_starts_idx').on(t.staffId, t.startsAt, t.id),
     index('appointments_work_idx').on(t.status, t.updatedAt),
     check('appointments_status_check', oneOf('status', APPOINTMENT_STATUSES)),
     check('appointments_source_check', oneOf('source', APPOINTMENT_SOURCES)),

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, timestamps } from './columns.ts';
 import { companies } from './companies.ts';
 import { serviceSegments } from './service-segments.ts';
@@ -25,6 +25,11 @@ export const eventTypeMappings = pgTable(
       .references(() => staff.id, { onDelete: 'cascade' }),
     calcomEventTypeId: integer('calcom_event_type_id').notNull(),
     calcomEventTypeSlug: text('calcom_event_type_slug'),
+    /**
+     * Whether the event type's booking fields require the attendee's email (Cal.com's default). Only
+     * an event type whose email field is optional or hidden takes a phone-only booking.
+     */
+    requiresEmail: boolean('requires_email').notNull().default(true),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...timestamps,
   },

@@ -11,7 +11,8 @@ export interface AppointmentView {
   status: AppointmentRow['status'];
   serviceId: string;
   staff: { id: string; name: string } | null;
-  customer: { id: string; name: string; email: string; phone: string | null };
+  /** `email` is null for a customer who gave only a phone (E.164). */
+  customer: { id: string; name: string; email: string | null; phone: string | null };
   start: string;
   end: string;
   timeZone: string;
@@ -78,7 +79,7 @@ export async function getAppointmentView(
     {
       id: row.customerId,
       name: customer?.name ?? '',
-      email: customer?.email ?? '',
+      email: customer?.email ?? null,
       phone: customer?.phone ?? null,
     },
     member === undefined ? null : { id: member.id, name: member.name },

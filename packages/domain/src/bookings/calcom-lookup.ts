@@ -9,12 +9,19 @@ export const METADATA_KEY = 'calgateId';
  */
 export async function findBookingByMetadata(
   client: CalcomClient,
-  query: { ourId: string; attendeeEmail: string; start: Date; end: Date; eventTypeIds: number[] },
+  query: {
+    ourId: string;
+    /** Narrows the search; a phone-only customer has none (Cal.com gave it a placeholder). */
+    attendeeEmail: string | undefined;
+    start: Date;
+    end: Date;
+    eventTypeIds: number[];
+  },
   signal?: AbortSignal,
 ): Promise<Booking | undefined> {
   const { bookings } = await client.listBookings(
     {
-      attendeeEmail: query.attendeeEmail,
+      ...(query.attendeeEmail === undefined ? {} : { attendeeEmail: query.attendeeEmail }),
       eventTypeIds: query.eventTypeIds,
       afterStart: new Date(query.start.getTime() - 60_000).toISOString(),
       beforeEnd: new Date(query.end.getTime() + 24 * 3600_000).toISOString(),

@@ -34,7 +34,7 @@ export async function processCancelBooking(
       client,
       {
         ourId: appointment.id,
-        attendeeEmail: work.customer.email,
+        attendeeEmail: work.customer.email ?? undefined,
         start: appointment.startsAt,
         end: appointment.endsAt,
         eventTypeIds: (service.segments[0]?.options ?? []).map((o) => o.eventTypeId),

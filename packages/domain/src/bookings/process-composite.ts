@@ -10,7 +10,7 @@ import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { compositeAlternatives } from './request-composite.ts';
 import { transition } from './transitions.ts';
-import { e164OrUndefined, loadWorkContext, type WorkContext } from './work-context.ts';
+import { calcomAttendee, calcomNotes, loadWorkContext, type WorkContext } from './work-context.ts';
 
 /** Metadata on every segment booking: our segment id (the lookup key) plus appointment and generation. */
 export const APPOINTMENT_KEY = 'calgateAppointmentId';
@@ -62,7 +62,7 @@ export async function processBookSegment(
           client,
           {
             ourId: segment.id,
-            attendeeEmail: work.customer.email,
+            attendeeEmail: work.customer.email ?? undefined,
             start: segment.startsAt,
             end: segment.endsAt,
             eventTypeIds: [segment.calcomEventTypeId],
@@ -83,12 +83,8 @@ export async function processBookSegment(
       {
         start: segment.startsAt.toISOString(),
         eventTypeId: segment.calcomEventTypeId,
-        attendee: {
-          name: work.customer.name,
-          email: work.customer.email,
-          timeZone: work.appointment.timezone,
-          phoneNumber: e164OrUndefined(work.customer.phone),
-        },
+        attendee: calcomAttendee(work.customer, work.appointment.timezone),
+        ...calcomNotes(work.appointment.notes),
         metadata: {
           [METADATA_KEY]: segment.id,
           [APPOINTMENT_KEY]: work.appointment.id,
@@ -374,7 +370,7 @@ async function lookupGeneration(
   const { client } = deps.calcom.forCompany(work.company);
   const { bookings } = await client.listBookings(
     {
-      attendeeEmail: work.customer.email,
+      attendeeEmail: work.customer.email ?? undefined,
       eventTypeIds: [...new Set(segments.map((s) => s.calcomEventTypeId))],
       afterStart: new Date(Math.min(...segments.map((s) => s.startsAt.getTime())) - 60_000).toISOString(),
       beforeEnd: new Date(Math.max(...segments.map((s) => s.endsAt.getTime())) + 60_000).toISOString(),

@@ -18,7 +18,7 @@ import {
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { transition } from './transitions.ts';
-import { e164OrUndefined, loadWorkContext, type WorkContext } from './work-context.ts';
+import { calcomAttendee, calcomNotes, loadWorkContext, type WorkContext } from './work-context.ts';
 
 /**
  * `booking.create`: books a pending simple appointment in Cal.com, at most once.
@@ -48,7 +48,7 @@ export async function processCreateBooking(
       client,
       {
         ourId: appointment.id,
-        attendeeEmail: work.customer.email,
+        attendeeEmail: work.customer.email ?? undefined,
         start: appointment.startsAt,
         end: appointment.endsAt,
         eventTypeIds: options.map((o) => o.eventTypeId),
@@ -87,12 +87,8 @@ export async function processCreateBooking(
         {
           start: appointment.startsAt.toISOString(),
           eventTypeId: candidate.eventTypeId,
-          attendee: {
-            name: work.customer.name,
-            email: work.customer.email,
-            timeZone: appointment.timezone,
-            phoneNumber: e164OrUndefined(work.customer.phone),
-          },
+          attendee: calcomAttendee(work.customer, appointment.timezone),
+          ...calcomNotes(appointment.notes),
           metadata: { [METADATA_KEY]: appointment.id },
         },
         { signal },
@@ -262,7 +258,7 @@ async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<strin
   const { client } = deps.calcom.forCompany(work.company);
   const existing = await findBookingByMetadata(client, {
     ourId: work.appointment.id,
-    attendeeEmail: work.customer.email,
+    attendeeEmail: work.customer.email ?? undefined,
     start: work.appointment.startsAt,
     end: work.appointment.endsAt,
     eventTypeIds: options.map((o) => o.eventTypeId),

@@ -5,6 +5,7 @@ import { assertTimeZone, parseInstant } from '@calgate/time';
 import { sql } from 'drizzle-orm';
 import { staffOptions } from '../availability/availability.ts';
 import type { CompanyKeySource } from '../calcom-access.ts';
+import { assertContactAccepted, type CustomerInput, prepareCustomer } from '../customers/intake.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeld, consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
 import { loadServiceCached } from '../services/catalog.ts';
@@ -16,7 +17,7 @@ export interface BookingRequest {
   serviceId: string;
   start: string;
   timeZone: string;
-  customer: { name: string; email: string; phone?: string | undefined };
+  customer: CustomerInput;
   staffId?: string | undefined;
   notes?: string | undefined;
   metadata?: Record<string, string> | undefined;
@@ -38,7 +39,8 @@ export interface BookingAccepted {
 }
 
 /**
- * Upserts a customer by email, unique per company (case-insensitive), keeping the latest name and phone.
+ * Upserts a customer by email, unique per company (case-insensitive), keeping the latest name, phone
+ * and language; a customer without an email by phone (E.164, see `prepareCustomer`).
  */
 export async function upsertCustomer(
   db: Pick<Database, 'execute'>,
@@ -53,11 +55,16 @@ export async function upsertCustomer(
 
 /** The upsert as one statement, returning the customer as it now is (also used inside the intake's statement). */
 function customerUpsert(companyId: string, customer: BookingRequest['customer']) {
+  const email = customer.email?.trim() ?? null;
+  const conflict =
+    email === null ? sql`(company_id, phone) where email is null` : sql`(company_id, lower(email))`;
   return sql`
-    insert into customers (id, company_id, name, email, phone)
-    values (${newId('cus')}, ${companyId}, ${customer.name}, ${customer.email.trim()}, ${customer.phone ?? null})
-    on conflict (company_id, lower(email)) do update
-      set name = excluded.name, phone = coalesce(excluded.phone, customers.phone), updated_at = now()
+    insert into customers (id, company_id, name, email, phone, language)
+    values (${newId('cus')}, ${companyId}, ${customer.name}, ${email}, ${customer.phone ?? null},
+      ${customer.language ?? null})
+    on conflict ${conflict} do update
+      set name = excluded.name, phone = coalesce(excluded.phone, customers.phone),
+        language = coalesce(excluded.language, customers.language), updated_at = now()
     returning id, name, email, phone`;
 }
 
@@ -67,13 +74,13 @@ function customerUpsert(companyId: string, customer: BookingRequest['customer'])
  * appointment is still recorded; the worker's sweeper enqueues it later.
  */
 export async function requestBooking(
-  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>,
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom' | 'phoneRegion'>,
   company: CompanyKeySource,
-  incoming: BookingRequest,
+  received: BookingRequest,
   idempotency: IdempotencyContext | undefined,
 ): Promise<BookingAccepted> {
+  let request = { ...received, customer: prepareCustomer(received.customer, deps.phoneRegion) };
   const companyId = company.id;
-  let request = incoming;
   assertTimeZone(request.timeZone);
   const start = parseInstant(request.start, 'start');
   if (start.getTime() <= Date.now()) {
@@ -86,6 +93,7 @@ export async function requestBooking(
   }
   // Configuration read on every request: reused for a few seconds (Cal.com has the last word).
   const service = await loadServiceCached(deps.db, companyId, request.serviceId);
+  assertContactAccepted(service, request.staffId, request.customer);
   const held: HeldSlot | undefined =
     request.holdId === undefined
       ? undefined
@@ -212,7 +220,7 @@ async function insertPendingAppointment(
   const rows = await db.execute<{
     customer_id: string;
     name: string;
-    email: string;
+    email: string | null;
     phone: string | null;
     created_at: number;
     updated_at: number;

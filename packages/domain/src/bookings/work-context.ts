@@ -1,3 +1,4 @@
+import { CALCOM_LANGUAGES, type CalcomLanguage, type CreateBookingInput } from '@calgate/calcom';
 import { appointments, companies, customers, type Database } from '@calgate/db';
 import { eq, sql } from 'drizzle-orm';
 import type { AppointmentRow } from './appointments.ts';
@@ -34,9 +35,31 @@ const buildQuery = (db: Database) =>
     .prepare('load_work_context');
 const prepared = new WeakMap<Database, ReturnType<typeof buildQuery>>();
 
-/** Cal.com validates phone numbers as E.164; anything else stays in our record only. */
-export function e164OrUndefined(phone: string | null): string | undefined {
-  if (phone === null) return undefined;
-  const compact = phone.replace(/[\s()-]/g, '');
-  return /^\+[1-9]\d{6,14}$/.test(compact) ? compact : undefined;
+/**
+ * The customer as Cal.com's attendee (`CreateBookingAttendee`): the email and/or the phone number
+ * (E.164, which Cal.com validates), and the language Cal.com writes its messages in. A phone
+ * stored before phones were normalised that is not E.164 stays in our record only.
+ */
+export function calcomAttendee(
+  customer: Pick<WorkContext['customer'], 'name' | 'email' | 'phone' | 'language'>,
+  timeZone: string,
+): CreateBookingInput['attendee'] {
+  const compact = customer.phone?.replace(/[\s()-]/g, '');
+  const phoneNumber = compact !== undefined && /^\+[1-9]\d{6,14}$/.test(compact) ? compact : undefined;
+  const language = CALCOM_LANGUAGES.find((l) => l === customer.language);
+  return {
+    name: customer.name,
+    ...(customer.email === null ? {} : { email: customer.email }),
+    timeZone,
+    ...(phoneNumber === undefined ? {} : { phoneNumber }),
+    ...(language === undefined ? {} : { language: language as CalcomLanguage }),
+  };
+}
+
+/**
+ * The caller's notes as Cal.com's "Additional notes" booking field (`notes`, a system field of
+ * every event type; Cal.com shows it as the booking's description).
+ */
+export function calcomNotes(notes: string | null): Pick<CreateBookingInput, 'bookingFieldsResponses'> {
+  return notes === null || notes.trim() === '' ? {} : { bookingFieldsResponses: { notes } };
 }

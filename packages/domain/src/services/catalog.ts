@@ -7,6 +7,8 @@ export interface SegmentStaffOption {
   staffId: string;
   staffName: string;
   eventTypeId: number;
+  /** The event type's booking fields require the attendee's email (see `eventTypeMappings.requiresEmail`). */
+  requiresEmail: boolean;
 }
 
 export interface ServiceSegmentView {
@@ -151,6 +153,7 @@ async function hydrate(db: Database, rows: ServiceRow[]): Promise<ServiceDefinit
         staffId: staff.id,
         staffName: staff.name,
         eventTypeId: eventTypeMappings.calcomEventTypeId,
+        requiresEmail: eventTypeMappings.requiresEmail,
       })
       .from(eventTypeMappings)
       .innerJoin(staff, eq(staff.id, eventTypeMappings.staffId))
@@ -176,7 +179,12 @@ async function hydrate(db: Database, rows: ServiceRow[]): Promise<ServiceDefinit
         pauseAfterMinutes: segment.pauseAfterMinutes,
         options: optionRows
           .filter((option) => option.segmentId === segment.id)
-          .map(({ staffId, staffName, eventTypeId }) => ({ staffId, staffName, eventTypeId })),
+          .map(({ staffId, staffName, eventTypeId, requiresEmail }) => ({
+            staffId,
+            staffName,
+            eventTypeId,
+            requiresEmail,
+          })),
       }));
     const totalMinutes = segments.reduce(
       (sum, segment, i) =>

@@ -16,6 +16,7 @@ import { invalidateAvailability } from '../bookings/invalidate.ts';
 import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composite.ts';
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
 import { transition } from '../bookings/transitions.ts';
+import { normalizePhone } from '../customers/phone.ts';
 import type { DomainDeps } from '../deps.ts';
 import { eventTypeInScope, mappingInScope } from '../scope.ts';
 import { withChainLock } from './chain-lock.ts';
@@ -404,7 +405,7 @@ async function recordForeignBooking(
     mappings.find(
       (m) => m.staff.calcomUserId !== null && m.staff.calcomUserId === observed.organizerUserId,
     ) ?? (mappings[0] as (typeof mappings)[number]);
-  if (observed.attendee === null) return { outcome: 'ignored', detail: 'no attendee with an email' };
+  if (observed.attendee === null) return { outcome: 'ignored', detail: 'no attendee with an email or phone' };
   const timezone =
     observed.attendee.timeZone !== null && isValidTimeZone(observed.attendee.timeZone)
       ? observed.attendee.timeZone
@@ -415,7 +416,8 @@ async function recordForeignBooking(
     await deps.db.transaction(async (tx) => {
       const customerId = await upsertCustomer(tx, chosen.company.id, {
         name: observed.attendee?.name ?? '',
-        email: observed.attendee?.email ?? '',
+        email: observed.attendee?.email ?? undefined,
+        phone: e164OrRaw(observed.attendee?.phone ?? null),
       });
       await tx.insert(appointments).values({
         id,
@@ -453,4 +455,14 @@ async function recordForeignBooking(
     spans: [{ start: observed.start, end: observed.end }],
   });
   return { outcome: 'applied', detail: `recorded a booking made in Cal.com as ${status}`, appointmentId: id };
+}
+
+/** Cal.com validated the attendee's phone already; stored in E.164 like ours where it parses. */
+function e164OrRaw(phone: string | null): string | undefined {
+  if (phone === null) return undefined;
+  try {
+    return normalizePhone(phone, 'attendee.phoneNumber', undefined);
+  } catch {
+    return phone;
+  }
 }

@@ -100,10 +100,11 @@ async function applyEventTypes(
             actual: type.lengthInMinutes,
           });
         }
-        if (m.mapping.calcomEventTypeSlug !== type.slug) {
+        const requiresEmail = requiresAttendeeEmail(type);
+        if (m.mapping.calcomEventTypeSlug !== type.slug || m.mapping.requiresEmail !== requiresEmail) {
           await deps.db
             .update(eventTypeMappings)
-            .set({ calcomEventTypeSlug: type.slug, updatedAt: new Date() })
+            .set({ calcomEventTypeSlug: type.slug, requiresEmail, updatedAt: new Date() })
             .where(eq(eventTypeMappings.id, m.mapping.id));
         }
       }
@@ -206,8 +207,22 @@ export async function importEventType(
       staffId,
       calcomEventTypeId: type.id,
       calcomEventTypeSlug: type.slug,
+      requiresEmail: requiresAttendeeEmail(type),
     });
   });
+}
+
+/**
+ * Whether the event type's booking fields require the attendee's email. Cal.com's default email
+ * field is required; only an email field made optional or hidden (allowed together with a required
+ * `attendeePhoneNumber` field) lets a booking carry a phone number alone.
+ */
+export function requiresAttendeeEmail(type: Pick<EventType, 'bookingFields'>): boolean {
+  const email = (type.bookingFields ?? []).find(
+    (f) => f.slug === 'email' || (f.slug === undefined && f.type === 'email'),
+  );
+  if (email === undefined) return true;
+  return email.required !== false && email.hidden !== true;
 }
 
 export async function markStarted(

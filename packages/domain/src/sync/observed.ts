@@ -9,7 +9,8 @@ export interface ObservedBooking {
   end: Date;
   status: 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'completed';
   metadata: Record<string, unknown>;
-  attendee: { name: string; email: string; timeZone: string | null } | null;
+  /** The customer: an email, or for a phone-only booking (Cal.com's placeholder email) the phone. */
+  attendee: { name: string; email: string | null; phone: string | null; timeZone: string | null } | null;
   organizerUserId: number | null;
   /** The booking this one replaced (a reschedule). */
   fromUid: string | null;
@@ -48,7 +49,14 @@ export function observeWebhook(webhook: CalcomWebhook): ObservedBooking | { igno
   if (start === undefined || end === undefined || end <= start) {
     return { ignored: `${webhook.trigger} with unusable startTime/endTime` };
   }
-  const attendee = b.attendees.find((a) => a.email !== null && a.email !== '');
+  const found = b.attendees.find((a) => a.email !== null && a.email !== '');
+  const attendee =
+    found === undefined
+      ? null
+      : contactOf(
+          { name: found.name, email: found.email as string, phoneNumber: found.phoneNumber },
+          found.timeZone,
+        );
   return {
     uid: b.uid,
     bookingId: b.bookingId,
@@ -57,20 +65,34 @@ export function observeWebhook(webhook: CalcomWebhook): ObservedBooking | { igno
     end,
     status,
     metadata: b.metadata,
-    attendee:
-      attendee === undefined
-        ? null
-        : {
-            name: attendee.name || (attendee.email as string),
-            email: attendee.email as string,
-            timeZone: attendee.timeZone,
-          },
+    attendee,
     organizerUserId: b.organizerId,
     fromUid: webhook.trigger === 'BOOKING_RESCHEDULED' ? b.rescheduleUid : null,
     toUid: null,
     icalUid: b.iCalUid,
     sequence: b.iCalSequence,
     cancellationReason: b.cancellationReason,
+  };
+}
+
+/** The domain of the email Cal.com gives an attendee who booked with a phone number only. */
+const PHONE_ONLY_EMAIL = /^(\d{7,15})@sms\.cal\.com$/i;
+
+/**
+ * The attendee as our customer. A phone-only attendee's placeholder email (`<digits>@sms.cal.com`)
+ * is not an address anyone reads: the customer is then the phone alone, as if booked through us.
+ */
+function contactOf(
+  attendee: { name: string | null; email: string; phoneNumber?: string | null | undefined },
+  timeZone: string | null,
+): NonNullable<ObservedBooking['attendee']> {
+  const placeholder = PHONE_ONLY_EMAIL.exec(attendee.email);
+  const phone = attendee.phoneNumber ?? (placeholder === null ? null : `+${placeholder[1]}`);
+  return {
+    name: attendee.name || (placeholder === null ? attendee.email : (phone ?? attendee.email)),
+    email: placeholder === null ? attendee.email : null,
+    phone: phone === null || phone === '' ? null : phone,
+    timeZone,
   };
 }
 
@@ -98,10 +120,7 @@ export function observeApiBooking(booking: Booking): ObservedBooking | { ignored
     end,
     status,
     metadata: booking.metadata ?? {},
-    attendee:
-      attendee === undefined
-        ? null
-        : { name: attendee.name || attendee.email, email: attendee.email, timeZone: attendee.timeZone },
+    attendee: attendee === undefined ? null : contactOf(attendee, attendee.timeZone),
     organizerUserId: host?.id ?? null,
     fromUid: booking.rescheduledFromUid ?? null,
     toUid: booking.rescheduledToUid ?? null,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { readBookingFields } from '../booking-fields.ts';
 import type { SandboxContext } from '../context.ts';
 import { shape1 } from '../errors.ts';
 import { eventTypeOutput, meOutput, webhookOutput } from '../output.ts';
@@ -114,6 +115,7 @@ export function accountRoutes(app: FastifyInstance, ctx: SandboxContext): void {
     const title = requireString(body.title, 'title', path, 200);
     const slug = requireString(body.slug, 'slug', path, 200);
     const lengthInMinutes = requirePositiveInt(body.lengthInMinutes, 'lengthInMinutes', path);
+    const bookingFields = readBookingFields(body.bookingFields, path);
     for (const location of Array.isArray(body.locations) ? body.locations : []) {
       const type = (location as { type?: unknown })?.type;
       if (
@@ -146,6 +148,7 @@ export function accountRoutes(app: FastifyInstance, ctx: SandboxContext): void {
       hidden: body.hidden === true,
       ...(typeof body.description === 'string' ? { description: body.description } : {}),
       ...(typeof body.slotInterval === 'number' ? { slotIntervalMinutes: body.slotInterval } : {}),
+      ...(bookingFields === undefined ? {} : { bookingFields }),
     };
     store.eventTypes.set(id, eventType);
     return reply.status(201).send({ status: 'success', data: eventTypeOutput(store, eventType) });

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkResponses, readContact, readLanguage, storedAttendee } from '../booking-fields.ts';
 import type { SandboxContext } from '../context.ts';
 import { shape1 } from '../errors.ts';
 import { bookingOutput } from '../output.ts';
-import type { SandboxAttendee, SandboxBooking } from '../types.ts';
+import type { SandboxBooking } from '../types.ts';
 import {
   asObject,
   readMetadata,
@@ -32,28 +33,16 @@ const CREATE_FIELDS = [
 ];
 const ATTENDEE_FIELDS = ['name', 'email', 'timeZone', 'phoneNumber', 'language'];
 
-function readAttendee(value: unknown, path: string): SandboxAttendee {
+function readAttendee(value: unknown, path: string) {
   const attendee = asObject(value, path, 'attendee');
   rejectUnknown(attendee, ATTENDEE_FIELDS, path, 'attendee.');
-  const email = attendee.email;
-  const phoneNumber = attendee.phoneNumber;
-  if (email === undefined && phoneNumber === undefined)
-    throw shape1(400, path, 'attendee.email or attendee.phoneNumber is required');
-  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
-    throw shape1(400, path, 'attendee.email must be an email');
-  }
-  if (
-    phoneNumber !== undefined &&
-    (typeof phoneNumber !== 'string' || !/^\+[1-9]\d{6,14}$/.test(phoneNumber))
-  ) {
-    throw shape1(400, path, 'attendee.phoneNumber must be a valid phone number');
-  }
+  const contact = readContact(attendee.email, attendee.phoneNumber, path);
+  const language = readLanguage(attendee.language, path);
   return {
+    contact,
     name: requireString(attendee.name, 'attendee.name', path, 200),
-    email: typeof email === 'string' ? email : `${String(phoneNumber).replace('+', '')}@sms.cal.com`,
     timeZone: requireTimeZone(attendee.timeZone, 'attendee.timeZone', path),
-    ...(typeof phoneNumber === 'string' ? { phoneNumber } : {}),
-    ...(typeof attendee.language === 'string' ? { language: attendee.language } : {}),
+    ...(language === undefined ? {} : { language }),
   };
 }
 
@@ -77,9 +66,15 @@ export function bookingRoutes(app: FastifyInstance, ctx: SandboxContext): void {
     rejectUnknown(body, CREATE_FIELDS, path);
     const start = requireIsoDate(body.start, 'start', path);
     const eventTypeId = requirePositiveInt(body.eventTypeId, 'eventTypeId', path);
-    const attendee = readAttendee(body.attendee, path);
+    const { contact, ...person } = readAttendee(body.attendee, path);
     const metadata = readMetadata(body.metadata, path);
+    const responses =
+      body.bookingFieldsResponses === undefined
+        ? {}
+        : asObject(body.bookingFieldsResponses, path, 'bookingFieldsResponses');
     const eventType = store.eventType(eventTypeId, path);
+    checkResponses(eventType, { name: person.name, ...contact }, responses, path);
+    const attendee = storedAttendee(contact, person);
     const held = store.hold(eventType, start, path);
     try {
       await ctx.delay();
@@ -90,6 +85,10 @@ export function bookingRoutes(app: FastifyInstance, ctx: SandboxContext): void {
           attendee,
           metadata,
           guests: Array.isArray(body.guests) ? body.guests.map(String) : [],
+          bookingFieldsResponses: {
+            ...responses,
+            ...(contact.phoneNumber === undefined ? {} : { attendeePhoneNumber: contact.phoneNumber }),
+          },
         },
         held.host.id,
       );

@@ -1,3 +1,4 @@
+import { CALCOM_LANGUAGES } from '@calgate/calcom';
 import { APPOINTMENT_STATUSES } from '@calgate/db';
 import { z } from 'zod';
 
@@ -85,17 +86,25 @@ export const bookingBodySchema = z
     customer: z
       .object({
         name: z.string().trim().min(1).max(200),
-        email: z.email().max(254),
+        email: z.email().max(254).optional().describe('Required unless phone is given'),
         phone: z
           .string()
-          .regex(/^\+?[0-9 ()-]{5,24}$/, {
+          .regex(/^\+?[0-9 ()./-]{5,40}$/, {
             message: 'must be a phone number, preferably E.164 (+4915112345678)',
           })
-          .optional(),
+          .optional()
+          .describe(
+            'Stored in E.164; a number without country code is read in PHONE_DEFAULT_REGION. Without ' +
+              'an email, the Cal.com event types must take phone-only bookings (else 400 customer.email)',
+          ),
+        language: z
+          .enum(CALCOM_LANGUAGES)
+          .optional()
+          .describe("Passed to Cal.com as the attendee's language (its messages to the customer)"),
       })
       .strict(),
     staffId: id('stf').optional(),
-    notes: z.string().max(2000).optional(),
+    notes: z.string().max(2000).optional().describe('Passed to Cal.com as the booking\'s "Additional notes"'),
     metadata: z
       .record(z.string().min(1).max(40), z.string().max(500))
       .refine((value) => Object.keys(value).length <= 40, { message: 'at most 40 keys' })
@@ -132,7 +141,12 @@ export const appointmentSchema = z.object({
     .describe('pending until Cal.com confirmed it; failed carries a failure'),
   serviceId: z.string(),
   staff: z.object({ id: z.string(), name: z.string() }).nullable(),
-  customer: z.object({ id: z.string(), name: z.string(), email: z.string(), phone: z.string().nullable() }),
+  customer: z.object({
+    id: z.string(),
+    name: z.string(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+  }),
   start: z.string().describe('In the appointment time zone, with offset'),
   end: z.string(),
   timeZone: z.string(),
