@@ -42,6 +42,22 @@ export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
+export { isPrivateAddress } from './outbound/address-guard.ts';
+export { failDelivery, processDelivery } from './outbound/deliver-job.ts';
+export type { EndpointChange, EndpointInput, EndpointView, OutboundDeps } from './outbound/endpoints.ts';
+export {
+  createEndpoint,
+  deleteEndpoint,
+  listEndpoints,
+  loadEndpoint,
+  updateEndpoint,
+} from './outbound/endpoints.ts';
+export type { RelayResult } from './outbound/relay-job.ts';
+export { processRelay, sweepOutboundDeliveries } from './outbound/relay-job.ts';
+export type { DeliveryView } from './outbound/requeue.ts';
+export { listDeliveries, resendDeliveries } from './outbound/requeue.ts';
+export type { VerifyOptions } from './outbound/signature.ts';
+export { generateSigningSecret, signWebhook, verifyWebhook } from './outbound/signature.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';
 export type { ServiceDefinition } from './services/catalog.ts';

@@ -66,6 +66,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     prefix,
     retryAttempts: config.calcom.retryAttempts,
     compensationAttempts: config.worker.compensationAttempts,
+    outboundRetryScheduleMs: config.outbound.retryScheduleMs,
     onError: (error, source) => logger.warn({ err: error, source }, 'queue connection error'),
     tracing: config.tracing,
   });

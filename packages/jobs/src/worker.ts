@@ -2,7 +2,14 @@ import { isAppError, isBackingServiceUnavailable } from '@calgate/errors';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
-import { type JobName, type JobPayload, jobCatalog, parseJobPayload, type QueueName } from './catalog.ts';
+import {
+  type JobName,
+  type JobPayload,
+  jobCatalog,
+  OUTBOUND_BACKOFF,
+  parseJobPayload,
+  type QueueName,
+} from './catalog.ts';
 
 export interface JobContext {
   job: Job;
@@ -39,6 +46,8 @@ export interface JobWorkersOptions {
   tracing?: boolean;
   /** Observes every finished attempt (metrics). */
   onJobEvent?: JobEventListener;
+  /** Delays between the attempts of an outbound delivery. @defaultValue the last one repeated: 1 s */
+  outboundRetryScheduleMs?: number[];
 }
 
 export type JobEventListener = (event: {
@@ -78,6 +87,8 @@ export function createProcessor(handlers: JobHandlers, logger: MinimalLogger, on
     try {
       return await handler.process(payload as never, context);
     } catch (error) {
+      // The handler moved its job to a later time itself (it waits its turn); not a failure.
+      if (error instanceof DelayedError) throw error;
       // PostgreSQL (or Redis) away is not the job's fault: wait for it without spending an
       // attempt, so that an outage never turns into failed bookings.
       const delayMs =
@@ -111,6 +122,18 @@ export function cappedExponential(attemptsMade: number, type?: string): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
+/**
+ * The custom backoff types: `capped-exponential` (compensation) and the outbound schedule, whose
+ * delays get up to 10% of jitter so that the retries of many deliveries to one endpoint spread.
+ */
+export function customBackoff(outboundScheduleMs: number[]) {
+  return (attemptsMade: number, type?: string): number => {
+    if (type !== OUTBOUND_BACKOFF) return cappedExponential(attemptsMade, type);
+    const delay = outboundScheduleMs[Math.min(attemptsMade, outboundScheduleMs.length) - 1] ?? 1_000;
+    return Math.round(delay * (1 + Math.random() * 0.1));
+  };
+}
+
 /** One BullMQ worker per queue that has handlers. */
 export function createJobWorkers(options: JobWorkersOptions): Worker[] {
   const telemetry = options.tracing === false ? undefined : new BullMQOtel({ tracerName: 'calgate' });
@@ -132,7 +155,7 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       // before giving up on a job.
       maxStalledCount: 5,
       lockDuration: options.lockDurationMs ?? 30_000,
-      settings: { backoffStrategy: cappedExponential },
+      settings: { backoffStrategy: customBackoff(options.outboundRetryScheduleMs ?? [1_000]) },
       stalledInterval: options.lockDurationMs ?? 30_000,
     });
     worker.on('failed', (job, error) => {

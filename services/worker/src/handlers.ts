@@ -4,16 +4,20 @@ import {
   failCancelBooking,
   failCompensate,
   failCreateBooking,
+  failDelivery,
   failRescheduleBooking,
   failWebhook,
   processBookSegment,
   processCancelBooking,
   processCompensate,
   processCreateBooking,
+  processDelivery,
   processFinalize,
+  processRelay,
   processRescheduleBooking,
   processWebhook,
   reconcileBookings,
+  sweepOutboundDeliveries,
   sweepStuckAppointments,
   sweepWebhookInbox,
   syncEventTypes,
@@ -74,8 +78,16 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
         return { companies: ids.length, run };
       },
     },
+    'outbound.relay': {
+      process: () => processRelay(deps),
+    },
+    'outbound.deliver': {
+      process: (payload, context) => processDelivery(deps, payload, context),
+      onFinalFailure: (payload, error) => failDelivery(deps, payload, error),
+    },
     'maintenance.sweep': {
       process: async () => ({
+        outbound: await sweepOutboundDeliveries(deps),
         appointments: await sweepStuckAppointments(deps),
         // Deliveries younger than one sweep are most likely still on their way through the queue.
         webhooks: await sweepWebhookInbox(deps, {

@@ -22,6 +22,7 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     handlers: createHandlers(deps),
     logger,
     tracing: config.tracing,
+    outboundRetryScheduleMs: config.outbound.retryScheduleMs,
     onJobEvent: (event) => {
       deps.metrics.jobs.inc({ queue: event.queue, name: event.name, outcome: event.outcome });
       if (event.outcome === 'delayed') deps.metrics.budgetWaits.inc({ queue: event.queue });
@@ -34,7 +35,16 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     config.worker.metricsPort === undefined
       ? undefined
       : await serveMetrics(deps.metrics, config.http.host, config.worker.metricsPort);
-  const schedule = () => upsertSchedules(deps.queues.queue('sync'), config);
+  const schedule = async () => {
+    await upsertSchedules(deps.queues.queue('sync'), config);
+    await deps.queues
+      .queue('outbound')
+      .upsertJobScheduler(
+        'outbound-relay',
+        { every: config.outbound.relayIntervalMs },
+        { name: 'outbound.relay', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+      );
+  };
   await schedule();
   // Redis without persistence forgets schedulers when it restarts: put them back when it returns.
   deps.connection.on('ready', () => {

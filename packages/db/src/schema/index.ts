@@ -10,6 +10,15 @@ export { customers } from './customers.ts';
 export { eventTypeMappings } from './event-type-mappings.ts';
 export type { IdempotencyState } from './idempotency-keys.ts';
 export { IDEMPOTENCY_STATES, idempotencyKeys } from './idempotency-keys.ts';
+export type { OutboundDeliveryStatus, OutboundEventType } from './outbound-webhooks.ts';
+export {
+  OUTBOUND_DELIVERY_STATUSES,
+  OUTBOUND_EVENT_TYPES,
+  outboundAttempts,
+  outboundDeliveries,
+  outboundEndpoints,
+  outboundEvents,
+} from './outbound-webhooks.ts';
 export { serviceSegments } from './service-segments.ts';
 export type { ServiceKind, ServiceSource } from './services.ts';
 export { SERVICE_KINDS, SERVICE_SOURCES, services } from './services.ts';

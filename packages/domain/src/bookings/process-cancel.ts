@@ -1,13 +1,11 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
-import { appointments } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
-import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { loadService } from '../services/catalog.ts';
 import { findBookingByMetadata } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
-import { transition } from './transitions.ts';
+import { flagNeedsAttention, transition } from './transitions.ts';
 import { loadWorkContext } from './work-context.ts';
 
 /**
@@ -88,13 +86,12 @@ export async function failCancelBooking(
   payload: { appointmentId: string },
   error: unknown,
 ): Promise<void> {
-  await deps.db
-    .update(appointments)
-    .set({
-      needsAttention: true,
-      failureReason: error instanceof Error ? error.message.slice(0, 500) : 'cancel failed',
-    })
-    .where(eq(appointments.id, payload.appointmentId));
+  await flagNeedsAttention(deps.db, {
+    appointmentId: payload.appointmentId,
+    event: 'cancel_failed',
+    actor: 'worker',
+    set: { failureReason: error instanceof Error ? error.message.slice(0, 500) : 'cancel failed' },
+  });
   deps.logger.error(
     { appointmentId: payload.appointmentId, err: error },
     'cancel failed for good: needs attention',

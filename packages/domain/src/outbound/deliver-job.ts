@@ -1,0 +1,234 @@
+import { outboundAttempts, outboundDeliveries, outboundEndpoints, outboundEvents } from '@calgate/db';
+import { AppError } from '@calgate/errors';
+import { DelayedError, type JobContext, jobCatalog } from '@calgate/jobs';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { endpointSecret, type OutboundDeps } from './endpoints.ts';
+import { postWebhook } from './http-post.ts';
+import { signWebhook } from './signature.ts';
+
+/**
+ * How long a delivery waits when an earlier event of its appointment is still on its way to the
+ * same endpoint. The earlier one's job wakes it as soon as it is done; this is only the fallback.
+ */
+const TURN_WAIT_MS = 30_000;
+
+type Payload = { deliveryId: string; round: number };
+type Chain = { endpointId: string; appointmentId: string; eventSeq: number };
+
+/**
+ * `outbound.deliver`: sends one event to one endpoint, signed per Standard Webhooks, and records
+ * the attempt. Deliveries of one appointment to one endpoint go out one at a time in the order
+ * of the changes: a later one waits (without spending an attempt) until the earlier is done.
+ * A non-2xx answer, a timeout or a refused address throws, and BullMQ retries on the schedule.
+ */
+export async function processDelivery(
+  deps: OutboundDeps,
+  payload: Payload,
+  context: JobContext,
+): Promise<string> {
+  const [found] = await deps.db
+    .select({ delivery: outboundDeliveries, event: outboundEvents, endpoint: outboundEndpoints })
+    .from(outboundDeliveries)
+    .innerJoin(outboundEvents, eq(outboundEvents.id, outboundDeliveries.eventId))
+    .innerJoin(outboundEndpoints, eq(outboundEndpoints.id, outboundDeliveries.endpointId))
+    .where(eq(outboundDeliveries.id, payload.deliveryId))
+    .limit(1);
+  if (found === undefined) return 'endpoint-deleted';
+  const { delivery, event, endpoint } = found;
+  if (delivery.round !== payload.round) return 'superseded';
+  if (delivery.status === 'delivered') return 'delivered-before';
+  if (delivery.status === 'failed') {
+    // An operator retried the failed job (dashboard or `jobs:retry`): it becomes pending again.
+    await deps.db
+      .update(outboundDeliveries)
+      .set({ status: 'pending', updatedAt: new Date() })
+      .where(and(eq(outboundDeliveries.id, delivery.id), eq(outboundDeliveries.round, payload.round)));
+  }
+  if (endpoint.disabledAt !== null) return 'endpoint-disabled';
+  if (await hasEarlierPending(deps, delivery)) return waitForTurn(deps, delivery, context);
+
+  const body = JSON.stringify({
+    type: event.type,
+    timestamp: event.createdAt.toISOString(),
+    data: event.data,
+  });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = {
+    'webhook-id': event.id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signWebhook(endpointSecret(deps, endpoint), event.id, timestamp, body),
+  };
+  const outcome = await postWebhook(endpoint.url, headers, body, {
+    timeoutMs: deps.config.outbound.timeoutMs,
+    allowPrivate: deps.config.outbound.allowPrivate,
+    signal: context.signal,
+  });
+  const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+  const attempt = await deps.db.transaction(async (tx) => {
+    const [counted] = await tx
+      .update(outboundDeliveries)
+      .set({
+        attempts: sql`${outboundDeliveries.attempts} + 1`,
+        lastStatusCode: outcome.statusCode,
+        lastError: outcome.error,
+        updatedAt: new Date(),
+        ...(ok ? { status: 'delivered' as const, deliveredAt: new Date() } : {}),
+      })
+      .where(eq(outboundDeliveries.id, delivery.id))
+      .returning({ attempts: outboundDeliveries.attempts });
+    const number = counted?.attempts ?? delivery.attempts + 1;
+    await tx.insert(outboundAttempts).values({
+      deliveryId: delivery.id,
+      attempt: number,
+      statusCode: outcome.statusCode,
+      latencyMs: outcome.latencyMs,
+      error: outcome.error,
+      responseExcerpt: outcome.excerpt,
+    });
+    return number;
+  });
+  // Ids, status and latency only: the body and the answer may carry personal data.
+  deps.logger.debug(
+    {
+      deliveryId: delivery.id,
+      endpointId: endpoint.id,
+      attempt,
+      status: outcome.statusCode,
+      error: outcome.error,
+      latencyMs: outcome.latencyMs,
+    },
+    'outbound webhook attempt',
+  );
+  if (ok) {
+    if (endpoint.failureStreak !== 0) {
+      await deps.db
+        .update(outboundEndpoints)
+        .set({ failureStreak: 0, failingSince: null })
+        .where(eq(outboundEndpoints.id, endpoint.id));
+    }
+    await advanceChain(deps, delivery);
+    return 'delivered';
+  }
+  if (outcome.statusCode === 410) {
+    // The receiver says it wants no more (Standard Webhooks: disable the endpoint).
+    await disableEndpoint(deps, endpoint.id, 'the receiver answered 410 Gone');
+    return 'endpoint-gone';
+  }
+  if (await countFailure(deps, endpoint.id)) return 'endpoint-disabled';
+  throw new AppError(
+    'UPSTREAM_ERROR',
+    outcome.statusCode === null
+      ? `webhook endpoint unreachable: ${outcome.error ?? 'no answer'}`
+      : `webhook endpoint answered ${outcome.statusCode}`,
+    { retry: true, details: { deliveryId: delivery.id, statusCode: outcome.statusCode } },
+  );
+}
+
+/**
+ * The delivery failed for good (its schedule ran out): recorded as failed, where the dashboard
+ * and `pnpm cli deliveries:resend` find it, and the next event of its appointment goes out.
+ */
+export async function failDelivery(deps: OutboundDeps, payload: Payload, error: unknown): Promise<void> {
+  const [failed] = await deps.db
+    .update(outboundDeliveries)
+    .set({ status: 'failed', updatedAt: new Date() })
+    .where(
+      and(
+        eq(outboundDeliveries.id, payload.deliveryId),
+        eq(outboundDeliveries.round, payload.round),
+        eq(outboundDeliveries.status, 'pending'),
+      ),
+    )
+    .returning();
+  if (failed === undefined) return;
+  deps.logger.warn(
+    {
+      deliveryId: failed.id,
+      endpointId: failed.endpointId,
+      attempts: failed.attempts,
+      reason: error instanceof Error ? error.message.slice(0, 200) : 'failed',
+    },
+    'outbound webhook delivery failed for good',
+  );
+  await advanceChain(deps, failed);
+}
+
+async function hasEarlierPending(deps: OutboundDeps, delivery: Chain): Promise<boolean> {
+  const [earlier] = await deps.db
+    .select({ id: outboundDeliveries.id })
+    .from(outboundDeliveries)
+    .where(
+      and(
+        eq(outboundDeliveries.endpointId, delivery.endpointId),
+        eq(outboundDeliveries.appointmentId, delivery.appointmentId),
+        eq(outboundDeliveries.status, 'pending'),
+        lt(outboundDeliveries.eventSeq, delivery.eventSeq),
+      ),
+    )
+    .limit(1);
+  return earlier !== undefined;
+}
+
+async function waitForTurn(deps: OutboundDeps, delivery: Chain, context: JobContext): Promise<never> {
+  if (context.token === undefined)
+    throw new AppError('INVALID_STATE', 'an earlier event is on its way', { retry: true });
+  await context.job.moveToDelayed(Date.now() + TURN_WAIT_MS, context.token);
+  // The earlier one may have finished meanwhile and found this job still active: look again.
+  if (!(await hasEarlierPending(deps, delivery))) await context.job.promote().catch(() => undefined);
+  throw new DelayedError();
+}
+
+/** Wakes (or enqueues) the job of the next pending event of the same appointment and endpoint. */
+async function advanceChain(deps: OutboundDeps, delivery: Chain): Promise<void> {
+  const [next] = await deps.db
+    .select({ id: outboundDeliveries.id, round: outboundDeliveries.round })
+    .from(outboundDeliveries)
+    .where(
+      and(
+        eq(outboundDeliveries.endpointId, delivery.endpointId),
+        eq(outboundDeliveries.appointmentId, delivery.appointmentId),
+        eq(outboundDeliveries.status, 'pending'),
+        gt(outboundDeliveries.eventSeq, delivery.eventSeq),
+      ),
+    )
+    .orderBy(asc(outboundDeliveries.eventSeq))
+    .limit(1);
+  if (next === undefined) return;
+  const payload = { deliveryId: next.id, round: next.round };
+  const job = await deps.queues.queue('outbound').getJob(jobCatalog['outbound.deliver'].jobId(payload));
+  if (job === undefined) await deps.queues.enqueue('outbound.deliver', payload);
+  else if (await job.isDelayed()) await job.promote().catch(() => undefined);
+}
+
+/** Counts a failed attempt; disables the endpoint after a long streak. True when it did. */
+async function countFailure(deps: OutboundDeps, endpointId: string): Promise<boolean> {
+  const [streak] = await deps.db
+    .update(outboundEndpoints)
+    .set({
+      failureStreak: sql`${outboundEndpoints.failureStreak} + 1`,
+      failingSince: sql`coalesce(${outboundEndpoints.failingSince}, now())`,
+    })
+    .where(eq(outboundEndpoints.id, endpointId))
+    .returning({ count: outboundEndpoints.failureStreak, since: outboundEndpoints.failingSince });
+  if (streak === undefined || streak.since === null) return false;
+  const { disableAfterFailures, disableAfterMs } = deps.config.outbound;
+  if (streak.count < disableAfterFailures || Date.now() - streak.since.getTime() < disableAfterMs)
+    return false;
+  return disableEndpoint(
+    deps,
+    endpointId,
+    `${streak.count} failed attempts in a row since ${streak.since.toISOString()}`,
+  );
+}
+
+async function disableEndpoint(deps: OutboundDeps, endpointId: string, reason: string): Promise<boolean> {
+  const [disabled] = await deps.db
+    .update(outboundEndpoints)
+    .set({ disabledAt: new Date(), disabledReason: reason, updatedAt: new Date() })
+    .where(and(eq(outboundEndpoints.id, endpointId), sql`${outboundEndpoints.disabledAt} is null`))
+    .returning({ id: outboundEndpoints.id });
+  if (disabled !== undefined) {
+    deps.logger.warn({ endpointId, reason }, 'webhook endpoint disabled; an operator re-enables it');
+  }
+  return true;
+}
