@@ -5,6 +5,7 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.ts';
+import { webhookEndpointAdminRoutes } from './routes/admin/webhook-endpoints.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
 import { bookingRoutes } from './routes/v2/bookings.ts';
@@ -48,7 +49,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         version: '1.0.0',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A company API token' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A company API token' },
+          operator: { type: 'http', scheme: 'basic', description: 'ADMIN_USERNAME / ADMIN_PASSWORD' },
+        },
       },
     },
     transform: jsonSchemaTransform,
@@ -68,6 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => operatorRoutes(scope, deps));
+  await app.register(async (scope) => webhookEndpointAdminRoutes(scope, deps), { prefix: '/api/admin/v1' });
   await app.register(
     async (scope) => {
       registerCompanyAuth(scope, deps.db);

@@ -35,17 +35,23 @@ export async function requeueEndpoint(deps: RequeueDeps, endpointId: string): Pr
 /**
  * Sends failed deliveries again (their attempts start over): one by id, or every failed one of
  * an endpoint. A resent event keeps its id, so a receiver that deduplicates is safe.
- * @throws AppError NOT_FOUND for an unknown delivery; INVALID_STATE for one that did not fail.
+ * @throws AppError NOT_FOUND for an unknown delivery (or one of another endpoint than given);
+ * INVALID_STATE for one that did not fail.
  */
 export async function resendDeliveries(
   deps: RequeueDeps,
-  target: { deliveryId: string } | { endpointId: string },
+  target: { endpointId?: string | undefined; deliveryId?: string | undefined },
 ): Promise<string[]> {
-  if ('deliveryId' in target) {
+  const conditions = [
+    target.endpointId === undefined ? undefined : eq(outboundDeliveries.endpointId, target.endpointId),
+    target.deliveryId === undefined ? undefined : eq(outboundDeliveries.id, target.deliveryId),
+  ].filter((c) => c !== undefined);
+  if (conditions.length === 0) throw new Error('a delivery or an endpoint is required');
+  if (target.deliveryId !== undefined) {
     const [row] = await deps.db
       .select({ status: outboundDeliveries.status })
       .from(outboundDeliveries)
-      .where(eq(outboundDeliveries.id, target.deliveryId));
+      .where(and(...conditions));
     if (row === undefined) {
       throw new AppError('NOT_FOUND', `No delivery ${target.deliveryId.slice(0, 64)}`, {
         details: { field: 'deliveryId' },
@@ -61,14 +67,10 @@ export async function resendDeliveries(
       );
     }
   }
-  const where =
-    'deliveryId' in target
-      ? eq(outboundDeliveries.id, target.deliveryId)
-      : eq(outboundDeliveries.endpointId, target.endpointId);
   const rows = await deps.db
     .update(outboundDeliveries)
     .set({ status: 'pending', round: sql`${outboundDeliveries.round} + 1`, updatedAt: new Date() })
-    .where(and(where, eq(outboundDeliveries.status, 'failed')))
+    .where(and(...conditions, eq(outboundDeliveries.status, 'failed')))
     .returning({
       id: outboundDeliveries.id,
       round: outboundDeliveries.round,
