@@ -71,7 +71,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     templateReady ??= ensureTemplate(admin);
     const template = await templateReady;
     const name = `calgate_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-    await admin.unsafe(`create database "${name}" template "${template}"`);
+    try {
+      await admin.unsafe(`create database "${name}" template "${template}"`);
+    } catch (error) {
+      // Another checkout's run (other migrations) dropped our template as stale: make it again.
+      if ((error as { code?: string }).code !== '3D000') throw error;
+      templateReady = ensureTemplate(admin);
+      await admin.unsafe(`create database "${name}" template "${await templateReady}"`);
+    }
     const url = urlFor(name);
     const { db, sql, close } = createDb(url, { max: 5, applicationName: 'calgate-test' });
     return {
