@@ -17,6 +17,7 @@ import { pool, salonTime, testDay, testDays } from '@calgate/testkit';
 import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import { outboundBench } from './outbound.ts';
 import { load, type Proc, start } from './procs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -389,6 +390,34 @@ try {
       ratio: rate / baseRate,
       target: '>= 0.15x',
       met: rate / baseRate >= 0.15 && confirmed?.n === ids.length,
+    });
+  }
+
+  // --- 8. outbound webhooks delivered -------------------------------------------------------
+  if (only(8)) {
+    say('8: outbound webhooks delivered to a local receiver');
+    const result = await outboundBench({
+      sql: database.sql,
+      demo,
+      secretsKey,
+      redisUrl: REDIS_URL,
+      runId,
+      baselinePort: BASELINE_PORT,
+      concurrency: CONCURRENCY,
+      env: baseEnv('b8'),
+      worker,
+      baseline,
+      say,
+    });
+    raw.outboundWebhooks = result;
+    add({
+      id: 8,
+      what: `Outbound webhooks delivered (${result.events} events, 2 per appointment in order, signed, each attempt recorded; local receiver; concurrency ${CONCURRENCY})`,
+      measured: `${fmt(result.rate)} events/s (${result.delivered} delivered in ${result.attempts} attempts)`,
+      baseline: `BullMQ no-op jobs ${fmt(result.baselineRate)} jobs/s`,
+      ratio: result.rate / result.baselineRate,
+      target: '>= 0.15x (as bookings)',
+      met: result.rate / result.baselineRate >= 0.15 && result.delivered === result.events,
     });
   }
 

@@ -44,11 +44,17 @@ export async function startReceiver(path = '/hooks'): Promise<Receiver> {
       request.on('end', () => {
         arrivals++;
         const body = Buffer.concat(chunks).toString('utf8');
-        const answer = () => {
+        const answer = (): void => {
           // A sender that died while this was held never learns the answer: not acknowledged.
           if (request.socket.destroyed) return;
-          if (mode === 'fail') return response.writeHead(500).end('receiver is failing');
-          if (mode === 'gone') return response.writeHead(410).end('gone');
+          if (mode === 'fail') {
+            response.writeHead(500).end('receiver is failing');
+            return;
+          }
+          if (mode === 'gone') {
+            response.writeHead(410).end('gone');
+            return;
+          }
           if (mode === 'hold') {
             held.push(answer);
             return;
