@@ -59,7 +59,7 @@ export async function outboundBench(context: OutboundBenchContext): Promise<Outb
     values ('cus_outbound_bench', ${demo.companyId}, 'Bench', 'outbound-bench@example.org')`;
   await sql`
     insert into appointments (id, company_id, service_id, customer_id, status, starts_at, ends_at, timezone)
-    select 'apt_ob' || g, ${demo.companyId}, ${service}, 'cus_outbound_bench', 'cancelled',
+    select 'apt_ob' || g, ${demo.companyId}::text, ${service}::text, 'cus_outbound_bench', 'cancelled',
       now() + (g || ' minutes')::interval, now() + (g + 30 || ' minutes')::interval, 'Europe/Berlin'
     from generate_series(1, ${APPOINTMENTS}) g`;
   await sql`
@@ -76,10 +76,10 @@ export async function outboundBench(context: OutboundBenchContext): Promise<Outb
     // What `transition()` writes with each change: one outbox row per event, data included.
     await sql`
       insert into outbound_events (id, company_id, appointment_id, type, data)
-      select 'evt_ob' || g || '_' || n, ${demo.companyId}, 'apt_ob' || g,
+      select 'evt_ob' || g || '_' || n, ${demo.companyId}::text, 'apt_ob' || g,
         case n when 1 then 'appointment.confirmed' else 'appointment.cancelled' end,
         jsonb_build_object('id', 'apt_ob' || g, 'status', case n when 1 then 'confirmed' else 'cancelled' end,
-          'serviceId', ${service}, 'start', now(), 'end', now(), 'timeZone', 'Europe/Berlin')
+          'serviceId', ${service}::text, 'start', now(), 'end', now(), 'timeZone', 'Europe/Berlin')
       from generate_series(1, ${APPOINTMENTS}) g, generate_series(1, 2) n
       order by g, n`;
     await drained(sql, EVENTS);

@@ -1,4 +1,4 @@
-import { outboundAttempts, outboundDeliveries, outboundEndpoints, outboundEvents } from '@calgate/db';
+import { outboundDeliveries, outboundEndpoints, outboundEvents } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { DelayedError, type JobContext, jobCatalog } from '@calgate/jobs';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
@@ -27,7 +27,17 @@ export async function processDelivery(
   context: JobContext,
 ): Promise<string> {
   const [found] = await deps.db
-    .select({ delivery: outboundDeliveries, event: outboundEvents, endpoint: outboundEndpoints })
+    .select({
+      delivery: outboundDeliveries,
+      event: outboundEvents,
+      endpoint: outboundEndpoints,
+      // Whether an earlier event of the same appointment still waits for this endpoint.
+      behind: sql<boolean>`exists (
+        select 1 from outbound_deliveries earlier
+        where earlier.endpoint_id = ${outboundDeliveries.endpointId}
+          and earlier.appointment_id = ${outboundDeliveries.appointmentId}
+          and earlier.status = 'pending' and earlier.event_seq < ${outboundDeliveries.eventSeq})`,
+    })
     .from(outboundDeliveries)
     .innerJoin(outboundEvents, eq(outboundEvents.id, outboundDeliveries.eventId))
     .innerJoin(outboundEndpoints, eq(outboundEndpoints.id, outboundDeliveries.endpointId))
@@ -45,7 +55,7 @@ export async function processDelivery(
       .where(and(eq(outboundDeliveries.id, delivery.id), eq(outboundDeliveries.round, payload.round)));
   }
   if (endpoint.disabledAt !== null) return 'endpoint-disabled';
-  if (await hasEarlierPending(deps, delivery)) return waitForTurn(deps, delivery, context);
+  if (found.behind) return waitForTurn(deps, delivery, context);
 
   const body = JSON.stringify({
     type: event.type,
@@ -64,29 +74,37 @@ export async function processDelivery(
     signal: context.signal,
   });
   const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
-  const attempt = await deps.db.transaction(async (tx) => {
-    const [counted] = await tx
-      .update(outboundDeliveries)
-      .set({
-        attempts: sql`${outboundDeliveries.attempts} + 1`,
-        lastStatusCode: outcome.statusCode,
-        lastError: outcome.error,
-        updatedAt: new Date(),
-        ...(ok ? { status: 'delivered' as const, deliveredAt: new Date() } : {}),
-      })
-      .where(eq(outboundDeliveries.id, delivery.id))
-      .returning({ attempts: outboundDeliveries.attempts });
-    const number = counted?.attempts ?? delivery.attempts + 1;
-    await tx.insert(outboundAttempts).values({
-      deliveryId: delivery.id,
-      attempt: number,
-      statusCode: outcome.statusCode,
-      latencyMs: outcome.latencyMs,
-      error: outcome.error,
-      responseExcerpt: outcome.excerpt,
-    });
-    return number;
-  });
+  // The attempt, its delivery's new state and (when delivered) the next event of the same
+  // appointment for this endpoint, in one statement.
+  const [recorded] = await deps.db.execute<{
+    attempt: number;
+    next_id: string | null;
+    next_round: number | null;
+  }>(sql`
+    with counted as (
+      update outbound_deliveries set
+        attempts = attempts + 1,
+        last_status_code = ${outcome.statusCode}::int,
+        last_error = ${outcome.error}::text,
+        updated_at = now()
+        ${ok ? sql`, status = 'delivered', delivered_at = now()` : sql``}
+      where id = ${delivery.id}
+      returning id, attempts
+    ), attempt as (
+      insert into outbound_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
+      select id, attempts, ${outcome.statusCode}::int, ${outcome.latencyMs}::int, ${outcome.error}::text,
+        ${outcome.excerpt}::text
+      from counted
+    ), next as (
+      select id, round from outbound_deliveries
+      where ${ok} and endpoint_id = ${delivery.endpointId} and appointment_id = ${delivery.appointmentId}
+        and status = 'pending' and event_seq > ${delivery.eventSeq}
+      order by event_seq
+      limit 1
+    )
+    select counted.attempts as attempt, next.id as next_id, next.round as next_round
+    from counted left join next on true`);
+  const attempt = recorded?.attempt ?? delivery.attempts + 1;
   // Ids, status and latency only: the body and the answer may carry personal data.
   deps.logger.debug(
     {
@@ -106,7 +124,8 @@ export async function processDelivery(
         .set({ failureStreak: 0, failingSince: null })
         .where(eq(outboundEndpoints.id, endpoint.id));
     }
-    await advanceChain(deps, delivery);
+    if (recorded?.next_id != null)
+      await wake(deps, { deliveryId: recorded.next_id, round: recorded.next_round ?? 0 });
     return 'delivered';
   }
   if (outcome.statusCode === 410) {
@@ -193,8 +212,10 @@ async function advanceChain(deps: OutboundDeps, delivery: Chain): Promise<void> 
     )
     .orderBy(asc(outboundDeliveries.eventSeq))
     .limit(1);
-  if (next === undefined) return;
-  const payload = { deliveryId: next.id, round: next.round };
+  if (next !== undefined) await wake(deps, { deliveryId: next.id, round: next.round });
+}
+
+async function wake(deps: OutboundDeps, payload: Payload): Promise<void> {
   const job = await deps.queues.queue('outbound').getJob(jobCatalog['outbound.deliver'].jobId(payload));
   if (job === undefined) await deps.queues.enqueue('outbound.deliver', payload);
   else if (await job.isDelayed()) await job.promote().catch(() => undefined);
