@@ -416,8 +416,8 @@ try {
       measured: `${fmt(result.rate)} events/s (${result.delivered} delivered in ${result.attempts} attempts)`,
       baseline: `BullMQ no-op jobs ${fmt(result.baselineRate)} jobs/s`,
       ratio: result.rate / result.baselineRate,
-      target: '>= 0.15x (as bookings)',
-      met: result.rate / result.baselineRate >= 0.15 && result.delivered === result.events,
+      target: 'every event delivered exactly once; the ratio is reported (the issue sets none)',
+      met: result.delivered === result.events && result.attempts === result.events,
     });
   }
 

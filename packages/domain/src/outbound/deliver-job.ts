@@ -10,7 +10,7 @@ import { signWebhook } from './signature.ts';
  * How long a delivery waits when an earlier event of its appointment is still on its way to the
  * same endpoint. The earlier one's job wakes it as soon as it is done; this is only the fallback.
  */
-const TURN_WAIT_MS = 30_000;
+export const TURN_WAIT_MS = 30_000;
 
 type Payload = { deliveryId: string; round: number };
 type Chain = { endpointId: string; appointmentId: string; eventSeq: number };

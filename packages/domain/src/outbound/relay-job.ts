@@ -1,6 +1,7 @@
 import { outboundDeliveries, outboundEndpoints } from '@calgate/db';
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { TURN_WAIT_MS } from './deliver-job.ts';
 
 type RelayDeps = Pick<DomainDeps, 'db' | 'queues' | 'logger'>;
 
@@ -23,7 +24,10 @@ export interface RelayResult {
 export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
   const total: RelayResult = { events: 0, deliveries: 0 };
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const [row] = await deps.db.execute<{ picked: number; made: Array<{ id: string; round: number }> }>(sql`
+    const [row] = await deps.db.execute<{
+      picked: number;
+      made: Array<{ id: string; round: number; head: boolean }>;
+    }>(sql`
       with picked as (
         select id, seq, company_id, appointment_id, type from outbound_events
         where relayed_at is null
@@ -39,22 +43,39 @@ export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
         join outbound_endpoints e
           on e.company_id = p.company_id and (e.event_types = '{}' or p.type = any(e.event_types))
         on conflict (event_id, endpoint_id) do nothing
-        returning id, round, endpoint_id, event_seq
+        returning id, round, endpoint_id, appointment_id, event_seq
+      ), ranked as (
+        select made.*, row_number() over (
+          partition by made.endpoint_id, made.appointment_id order by made.event_seq) as position
+        from made join outbound_endpoints e on e.id = made.endpoint_id
+        where e.disabled_at is null
       )
       select
         (select count(*) from picked)::int as picked,
         coalesce(
-          (select json_agg(json_build_object('id', made.id, 'round', made.round) order by made.event_seq)
-           from made join outbound_endpoints e on e.id = made.endpoint_id
-           where e.disabled_at is null),
+          (select json_agg(json_build_object(
+             'id', id, 'round', round,
+             'head', position = 1 and not exists (
+               select 1 from outbound_deliveries earlier
+               where earlier.endpoint_id = ranked.endpoint_id and earlier.appointment_id = ranked.appointment_id
+                 and earlier.status = 'pending' and earlier.event_seq < ranked.event_seq))
+           order by event_seq)
+           from ranked),
           '[]'::json
         ) as made`);
     if (row === undefined || row.picked === 0) break;
     total.events += row.picked;
     total.deliveries += row.made.length;
-    // Oldest first, so the first event of an appointment usually finds no one ahead of it.
+    // A later event of an appointment waits, delayed, for the earlier one's job to wake it (the
+    // delay is only the fallback), instead of starting only to find it must wait.
     await Promise.all(
-      row.made.map((d) => deps.queues.enqueue('outbound.deliver', { deliveryId: d.id, round: d.round })),
+      row.made.map((d) =>
+        deps.queues.enqueue(
+          'outbound.deliver',
+          { deliveryId: d.id, round: d.round },
+          d.head ? undefined : { delay: TURN_WAIT_MS },
+        ),
+      ),
     );
     if (row.picked < BATCH) break;
   }
