@@ -1,9 +1,11 @@
 import { registerWebhooksNow } from '@calgate/cli/operations';
+import { endpointCreate } from '@calgate/cli/outbound';
 import { outboundEndpoints } from '@calgate/db';
 import {
   createEndpoint,
   isPrivateAddress,
   listDeliveries,
+  postWebhook,
   signWebhook,
   verifyWebhook,
 } from '@calgate/domain';
@@ -128,6 +130,28 @@ describe('registering endpoints (admin API)', () => {
     expect(scheme.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'url' } });
   });
 
+  it('is documented in the OpenAPI page and available as a CLI command', async () => {
+    const spec = (await gw.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(Object.keys(spec.paths)).toContain('/api/admin/v1/companies/{companyId}/webhook-endpoints');
+    const lines: string[] = [];
+    const id = await endpointCreate(
+      { runtime: gw.runtime(), out: (l: string) => lines.push(l) },
+      gw.company.companyId,
+      {
+        url: receiver.url,
+        events: 'appointment.cancelled,appointment.failed',
+        description: 'from the CLI',
+      },
+    );
+    expect(lines.join('\n')).toMatch(/signing secret \(shown once, store it now\): whsec_/);
+    const deleted = await gw.app.inject({
+      method: 'DELETE',
+      url: `${base()}/${id}`,
+      headers: operatorAuth(),
+    });
+    expect(deleted.statusCode).toBe(204);
+  });
+
   it("never shows or changes another company's endpoint", async () => {
     const other = await seedCompany(gw.database.db, { name: 'Other salon' });
     const res = await gw.app.inject({
@@ -166,6 +190,24 @@ describe('private addresses', () => {
       code: 'VALIDATION_FAILED',
       details: { field: 'url' },
     });
+  });
+
+  it('refuses a private address again at delivery time, before connecting', async () => {
+    const before = receiver.arrivals();
+    const literal = await postWebhook(receiver.url, {}, '{}', { timeoutMs: 5_000, allowPrivate: false });
+    expect(literal).toMatchObject({ statusCode: null, error: 'EPRIVATEADDRESS' });
+    // A name is resolved, and the address it resolves to is the one checked.
+    const named = await postWebhook(receiver.url.replace('127.0.0.1', 'localhost'), {}, '{}', {
+      timeoutMs: 5_000,
+      allowPrivate: false,
+    });
+    expect(named).toMatchObject({ statusCode: null, error: 'EPRIVATEADDRESS' });
+    expect(receiver.arrivals()).toBe(before);
+    const allowed = await postWebhook(receiver.url, {}, '{"type":"x","data":{"id":"apt_x"}}', {
+      timeoutMs: 5_000,
+      allowPrivate: true,
+    });
+    expect(allowed.statusCode).toBe(200);
   });
 
   it('tells public from private addresses', () => {

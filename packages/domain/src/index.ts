@@ -52,6 +52,8 @@ export {
   loadEndpoint,
   updateEndpoint,
 } from './outbound/endpoints.ts';
+export type { PostOutcome } from './outbound/http-post.ts';
+export { postWebhook } from './outbound/http-post.ts';
 export type { RelayResult } from './outbound/relay-job.ts';
 export { processRelay, sweepOutboundDeliveries } from './outbound/relay-job.ts';
 export type { DeliveryView } from './outbound/requeue.ts';
