@@ -48,6 +48,7 @@ export type { EndpointChange, EndpointInput, EndpointView, OutboundDeps } from '
 export {
   createEndpoint,
   deleteEndpoint,
+  endpointView,
   listEndpoints,
   loadEndpoint,
   updateEndpoint,

@@ -2,6 +2,7 @@ import { OUTBOUND_DELIVERY_STATUSES, OUTBOUND_EVENT_TYPES } from '@calgate/db';
 import {
   createEndpoint,
   deleteEndpoint,
+  endpointView,
   listDeliveries,
   listEndpoints,
   loadEndpoint,
@@ -134,12 +135,8 @@ export async function webhookEndpointAdminRoutes(scope: FastifyInstance, deps: A
         response: { 200: endpointSchema, ...errors },
       },
     },
-    async (request) => {
-      const { companyId, endpointId } = request.params;
-      await loadEndpoint(deps, endpointId, companyId);
-      const [view] = (await listEndpoints(deps, companyId)).filter((e) => e.id === endpointId);
-      return view;
-    },
+    async (request) =>
+      endpointView(await loadEndpoint(deps, request.params.endpointId, request.params.companyId)),
   );
 
   app.patch(
