@@ -1,4 +1,4 @@
-import { listFailedJobs } from '@calgate/cli';
+import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
 import { deliveriesResend, endpointSetEnabled } from '@calgate/cli/outbound';
 import { outboundAttempts, outboundDeliveries } from '@calgate/db';
 import { eq, inArray } from 'drizzle-orm';
@@ -217,6 +217,39 @@ describe('a delivery whose schedule runs out', () => {
       .from(outboundDeliveries)
       .where(eq(outboundDeliveries.id, failed?.id as string));
     expect(again).toMatchObject({ status: 'delivered', round: 1 });
+  }, 60_000);
+
+  it('is sent once more when its failed job is retried (the dashboard retry)', async () => {
+    gw = await startGateway({ env: { ...OUTBOUND_ENV, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '100ms' } });
+    const g = gw;
+    receiver = await startReceiver();
+    const r = receiver;
+    const endpoint = await registerEndpoint(g, r.url);
+    r.setMode('fail');
+    const id = await book(g, berlin(testDay(), '14:00'), 1, 'retry@example.org');
+    await eventually(
+      async () => ((await deliveriesOf(g, endpoint.id))[0]?.status === 'failed' ? true : undefined),
+      30_000,
+    );
+    r.setMode('ok');
+    const connection = new Redis(g.config.redis.url, { maxRetriesPerRequest: null });
+    try {
+      const context = {
+        db: g.database.db,
+        connection,
+        prefix: g.config.redis.queuePrefix,
+        out: () => undefined,
+      };
+      expect(await retryFailedJobs(context, { queue: 'outbound' })).toBe(1);
+    } finally {
+      await connection.quit();
+    }
+    await eventually(
+      async () => ((await deliveriesOf(g, endpoint.id))[0]?.status === 'delivered' ? true : undefined),
+      30_000,
+    );
+    expect(typesOf(r, id)).toEqual(['appointment.confirmed']);
+    expect((await attemptsOf(g, endpoint.id)).map((a) => a.statusCode)).toEqual([500, 500, 200]);
   }, 60_000);
 
   it('disables the endpoint at once when the receiver answers 410 Gone', async () => {
