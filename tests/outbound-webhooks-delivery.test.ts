@@ -252,6 +252,24 @@ describe('a delivery whose schedule runs out', () => {
     expect((await attemptsOf(g, endpoint.id)).map((a) => a.statusCode)).toEqual([500, 500, 200]);
   }, 60_000);
 
+  it("waits at least the receiver's Retry-After before the next attempt", async () => {
+    gw = await startGateway({ env: { ...OUTBOUND_ENV, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '100ms,100ms' } });
+    const g = gw;
+    receiver = await startReceiver();
+    const r = receiver;
+    const endpoint = await registerEndpoint(g, r.url);
+    r.setMode('busy');
+    const id = await book(g, berlin(testDay(), '15:00'), 0, 'busy@example.org');
+    await eventually(async () => ((await attemptsOf(g, endpoint.id)).length >= 1 ? true : undefined), 30_000);
+    r.setMode('ok');
+    await eventually(async () => (typesOf(r, id).length === 1 ? true : undefined), 30_000);
+    const [busy, ok] = (await attemptsOf(g, endpoint.id)).sort((a, b) => a.attempt - b.attempt);
+    expect(busy?.statusCode).toBe(503);
+    expect(ok?.statusCode).toBe(200);
+    // Scheduled 100 ms later, but the receiver asked for 2 s.
+    expect((ok?.createdAt.getTime() ?? 0) - (busy?.createdAt.getTime() ?? 0)).toBeGreaterThanOrEqual(1_900);
+  }, 60_000);
+
   it('disables the endpoint at once when the receiver answers 410 Gone', async () => {
     gw = await startGateway({ env: { ...OUTBOUND_ENV, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '100ms,100ms' } });
     const g = gw;

@@ -10,8 +10,11 @@ export interface ReceivedWebhook {
   event: { type: string; timestamp: string; data: Record<string, unknown> & { id: string } };
 }
 
-/** `ok` answers 200, `fail` 500, `gone` 410, `hold` never answers (until the mode changes). */
-export type ReceiverMode = 'ok' | 'fail' | 'gone' | 'hold';
+/**
+ * `ok` answers 200, `fail` 500, `busy` 503 with `Retry-After: 2`, `gone` 410, `hold` never answers
+ * (until the mode changes).
+ */
+export type ReceiverMode = 'ok' | 'fail' | 'busy' | 'gone' | 'hold';
 
 export interface Receiver {
   url: string;
@@ -49,6 +52,10 @@ export async function startReceiver(path = '/hooks'): Promise<Receiver> {
           if (request.socket.destroyed) return;
           if (mode === 'fail') {
             response.writeHead(500).end('receiver is failing');
+            return;
+          }
+          if (mode === 'busy') {
+            response.writeHead(503, { 'retry-after': '2' }).end('busy');
             return;
           }
           if (mode === 'gone') {

@@ -127,12 +127,17 @@ export function cappedExponential(attemptsMade: number, type?: string): number {
  * delays get up to 10% of jitter so that the retries of many deliveries to one endpoint spread.
  */
 export function customBackoff(outboundScheduleMs: number[]) {
-  return (attemptsMade: number, type?: string): number => {
+  return (attemptsMade: number, type?: string, error?: Error): number => {
     if (type !== OUTBOUND_BACKOFF) return cappedExponential(attemptsMade, type);
     const delay = outboundScheduleMs[Math.min(attemptsMade, outboundScheduleMs.length) - 1] ?? 1_000;
-    return Math.round(delay * (1 + Math.random() * 0.1));
+    // A receiver's Retry-After (carried as `notBeforeMs`) is honoured up to a day.
+    const notBefore = isAppError(error) ? error.details?.notBeforeMs : undefined;
+    const floor = typeof notBefore === 'number' ? Math.min(notBefore, MAX_RETRY_AFTER_MS) : 0;
+    return Math.max(floor, Math.round(delay * (1 + Math.random() * 0.1)));
   };
 }
+
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 /** One BullMQ worker per queue that has handlers. */
 export function createJobWorkers(options: JobWorkersOptions): Worker[] {

@@ -139,7 +139,15 @@ export async function processDelivery(
     outcome.statusCode === null
       ? `webhook endpoint unreachable: ${outcome.error ?? 'no answer'}`
       : `webhook endpoint answered ${outcome.statusCode}`,
-    { retry: true, details: { deliveryId: delivery.id, statusCode: outcome.statusCode } },
+    {
+      retry: true,
+      details: {
+        deliveryId: delivery.id,
+        statusCode: outcome.statusCode,
+        // The backoff waits at least this long (Standard Webhooks: honour Retry-After).
+        ...(outcome.retryAfterMs === undefined ? {} : { notBeforeMs: outcome.retryAfterMs }),
+      },
+    },
   );
 }
 

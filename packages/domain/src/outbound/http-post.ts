@@ -10,6 +10,8 @@ export interface PostOutcome {
   error: string | null;
   /** The first bytes of the answer. */
   excerpt: string | null;
+  /** The receiver's `Retry-After`, in milliseconds, when it sent one. */
+  retryAfterMs?: number;
 }
 
 export interface PostOptions {
@@ -78,11 +80,13 @@ export async function postWebhook(
           if (size <= READ_LIMIT_BYTES) chunks.push(chunk);
           else response.destroy();
         });
+        const retryAfterMs = retryAfter(response.headers['retry-after']);
         const done = () =>
           finish({
             statusCode: response.statusCode ?? null,
             error: null,
             excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'),
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
           });
         response.on('end', done);
         response.on('close', done);
@@ -96,6 +100,13 @@ export async function postWebhook(
     request.on('error', (error) => finish({ statusCode: null, error: errorCode(error), excerpt: null }));
     request.end(body);
   });
+}
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
+function retryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 class TimeoutError extends Error {
