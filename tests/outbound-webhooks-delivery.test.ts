@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
 import { deliveriesResend, endpointSetEnabled } from '@calgate/cli/outbound';
 import { outboundAttempts, outboundDeliveries } from '@calgate/db';
@@ -284,5 +285,53 @@ describe('a delivery whose schedule runs out', () => {
     }, 30_000);
     expect(view.disabledReason).toContain('410');
     expect(await attemptsOf(g, endpoint.id)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('what outbound deliveries log', () => {
+  it('ids, status and latency, never the personal data or the signing secret', async () => {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString('utf8');
+        done();
+      },
+    });
+    gw = await startGateway({
+      env: { ...OUTBOUND_ENV, LOG_LEVEL: 'debug', OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '100ms,100ms' },
+      logDestination: sink,
+    });
+    const g = gw;
+    receiver = await startReceiver();
+    const r = receiver;
+    const endpoint = await registerEndpoint(g, r.url);
+    r.setMode('fail');
+    const res = await g.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(g.company.token, { prefer: 'wait=20' }),
+      payload: {
+        serviceId: g.company.serviceIds[0],
+        start: berlin(testDay(), '16:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Priya Secretname', email: 'priya.private@example.org', phone: '+4915112345678' },
+        notes: 'allergic to ammonia',
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    await eventually(
+      async () => ((await deliveriesOf(g, endpoint.id))[0]?.status === 'failed' ? true : undefined),
+      30_000,
+    );
+    expect(logged).toContain('outbound webhook attempt');
+    expect(logged).toContain('outbound webhook delivery failed for good');
+    for (const secret of [
+      'Priya Secretname',
+      'priya.private@example.org',
+      '+4915112345678',
+      'allergic',
+      endpoint.secret.slice(6),
+    ])
+      expect(logged).not.toContain(secret);
   }, 60_000);
 });
