@@ -147,9 +147,18 @@ export async function loadEndpoint(
   return row;
 }
 
+/** Decrypted secrets by their ciphertext: every delivery needs one, and decrypting showed in profiles. */
+const secrets = new Map<string, string>();
+const SECRET_CACHE_SIZE = 1_000;
+
 /** The endpoint's signing secret, decrypted (for the delivery job only). */
-export function endpointSecret(deps: Pick<OutboundDeps, 'config'>, row: EndpointRow): string {
-  return decryptSecret(row.secretEncrypted, parseEncryptionKey(deps.config.secretsEncryptionKey));
+export function endpointSecret(deps: Pick<OutboundDeps, 'config'>, row: { secretEncrypted: string }): string {
+  const cached = secrets.get(row.secretEncrypted);
+  if (cached !== undefined) return cached;
+  const secret = decryptSecret(row.secretEncrypted, parseEncryptionKey(deps.config.secretsEncryptionKey));
+  if (secrets.size >= SECRET_CACHE_SIZE) secrets.clear();
+  secrets.set(row.secretEncrypted, secret);
+  return secret;
 }
 
 export interface EndpointChange {
