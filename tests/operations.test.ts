@@ -57,7 +57,7 @@ describe('the dashboard and metrics', () => {
     const api = await gw.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers });
     expect(api.statusCode).toBe(200);
     const names = (api.json().queues as Array<{ name: string }>).map((q) => q.name).sort();
-    expect(names).toEqual(['bookings', 'compensation', 'composite', 'sync', 'webhooks']);
+    expect(names).toEqual(['bookings', 'compensation', 'composite', 'outbound', 'sync', 'webhooks']);
   });
 
   it('serves Prometheus metrics with Cal.com calls, queue depths and shared counters', async () => {

@@ -8,6 +8,7 @@
  * - `floor-intake` + `floor-worker`: the least a durable booking pipeline must do on this machine
  *   (evidence for benchmark 3, not its baseline): a route that writes one row and adds a job, and
  *   a worker that makes the one Cal.com call (plain fetch) and writes the outcome with one UPDATE.
+ * - `receiver`: a bare HTTP server answering 200 to every POST (the receiver of benchmark 9).
  * Configured by environment: BASELINE_MODE, PORT, REDIS_URL, QUEUE_PREFIX, BODY_FILE, CONCURRENCY,
  * DATABASE_URL, DATABASE_POOL_MAX, CALCOM_BASE_URL, CALCOM_API_KEY.
  */
@@ -55,6 +56,18 @@ if (mode === 'floor-worker') {
     void worker.close().then(() => process.exit(0));
   });
   process.stdout.write('ready\n');
+} else if (mode === 'receiver') {
+  const { createServer } = await import('node:http');
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\n'));
+  process.on('SIGTERM', () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
 } else if (mode === 'noop-worker') {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker('noop', async () => undefined, {

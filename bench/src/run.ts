@@ -19,6 +19,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { lookupBenchmark } from './lookup.ts';
+import { outboundBench } from './outbound.ts';
 import { load, type Proc, start } from './procs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -395,6 +396,34 @@ try {
       ratio: rate / baseRate,
       target: '>= 0.15x',
       met: rate / baseRate >= 0.15 && confirmed?.n === ids.length,
+    });
+  }
+
+  // --- 9. outbound webhooks delivered -------------------------------------------------------
+  if (only(9)) {
+    say('9: outbound webhooks delivered to a local receiver');
+    const result = await outboundBench({
+      sql: database.sql,
+      demo,
+      secretsKey,
+      redisUrl: REDIS_URL,
+      runId,
+      baselinePort: BASELINE_PORT,
+      concurrency: CONCURRENCY,
+      env: baseEnv('b8'),
+      worker,
+      baseline,
+      say,
+    });
+    raw.outboundWebhooks = result;
+    add({
+      id: 9,
+      what: `Outbound webhooks delivered (${result.events} events, 2 per appointment in order, signed, each attempt recorded; local receiver; concurrency ${CONCURRENCY})`,
+      measured: `${fmt(result.rate)} events/s (${result.delivered} delivered in ${result.attempts} attempts)`,
+      baseline: `BullMQ no-op jobs ${fmt(result.baselineRate)} jobs/s`,
+      ratio: result.rate / result.baselineRate,
+      target: 'every event delivered exactly once; the ratio is reported (the issue sets none)',
+      met: result.delivered === result.events && result.attempts === result.events,
     });
   }
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-export PORT="${PORT:-3990}" SANDBOX_PORT="${SANDBOX_PORT:-5590}"
+export PORT="${PORT:-3990}" SANDBOX_PORT="${SANDBOX_PORT:-5590}" DEMO_RECEIVER_PORT="${DEMO_RECEIVER_PORT:-5591}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/calgate_scripts}"
 export QUEUE_PREFIX="${QUEUE_PREFIX:-calgate-scripts}"
 export LOG_LEVEL="${LOG_LEVEL:-warn}"

@@ -15,6 +15,14 @@ import {
   syncEventTypesNow,
   tokenCreate,
 } from './operations.ts';
+import {
+  deliveriesList,
+  deliveriesResend,
+  endpointCreate,
+  endpointDelete,
+  endpointList,
+  endpointSetEnabled,
+} from './outbound.ts';
 import { createOutput } from './output.ts';
 import { companyScopeEdit, importTeamNow, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
 
@@ -52,8 +60,20 @@ Cal.com (every company without --company)
   webhooks:register [--company ID]        register our webhook URL and secret in Cal.com (idempotent)
   reconcile [--company ID]                apply bookings changed in Cal.com since the last run
 
+Outbound webhooks (appointment changes sent to upstream systems)
+  endpoint:create --company ID --url U [--events E1,E2] [--description D]
+                                          register an endpoint; prints its signing secret once
+  endpoint:list [--company ID]            endpoints with their state
+  endpoint:enable --endpoint ID           re-enable (sends what waited meanwhile, in order)
+  endpoint:disable --endpoint ID          stop sending (events wait until it is enabled again)
+  endpoint:delete --endpoint ID           remove an endpoint with its deliveries
+  deliveries:list --endpoint ID [--status pending|delivered|failed]
+                                          deliveries, newest first, with their last attempt
+  deliveries:resend (--delivery ID | --endpoint ID)
+                                          send failed deliveries again (all of the endpoint without --delivery)
+
 Jobs
-  jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync)
+  jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync, outbound)
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
 
@@ -90,6 +110,12 @@ const { positionals, values } = parseArgs({
     help: { type: 'boolean' },
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
+    url: { type: 'string' },
+    events: { type: 'string' },
+    description: { type: 'string' },
+    endpoint: { type: 'string' },
+    delivery: { type: 'string' },
+    status: { type: 'string' },
   },
 });
 const [command] = positionals;
@@ -120,7 +146,10 @@ const ops = { runtime, out, record };
 const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
 const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
 
-function required(name: 'company' | 'name' | 'file' | 'token', value: string | undefined): string {
+function required(
+  name: 'company' | 'name' | 'file' | 'token' | 'url' | 'endpoint',
+  value: string | undefined,
+): string {
   if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
   return value;
 }
@@ -206,6 +235,29 @@ try {
       break;
     case 'reconcile':
       code = (await reconcileNow(ops, values.company)) > 0 ? 1 : 0;
+      break;
+    case 'endpoint:create':
+      await endpointCreate(ops, required('company', values.company), {
+        url: required('url', values.url),
+        events: values.events,
+        description: values.description,
+      });
+      break;
+    case 'endpoint:list':
+      await endpointList(ops, values.company);
+      break;
+    case 'endpoint:enable':
+    case 'endpoint:disable':
+      await endpointSetEnabled(ops, required('endpoint', values.endpoint), command === 'endpoint:enable');
+      break;
+    case 'endpoint:delete':
+      await endpointDelete(ops, required('endpoint', values.endpoint));
+      break;
+    case 'deliveries:list':
+      await deliveriesList(ops, required('endpoint', values.endpoint), values.status);
+      break;
+    case 'deliveries:resend':
+      await deliveriesResend(ops, { deliveryId: values.delivery, endpointId: values.endpoint });
       break;
     case 'jobs:failed':
       await listFailedJobs(jobs, values.queue);

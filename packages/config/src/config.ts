@@ -53,6 +53,20 @@ export interface Config {
   phone: { defaultRegion: string | undefined };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
   admin: { username: string; password: string } | undefined;
+  /** Outbound webhooks: appointment changes delivered to upstream systems' endpoints. */
+  outbound: {
+    /** Whether endpoints may resolve to loopback and private addresses (tests, the demo). */
+    allowPrivate: boolean;
+    /** The delays between attempts of one delivery; attempts are one more than its length. */
+    retryScheduleMs: number[];
+    timeoutMs: number;
+    /** An endpoint is disabled when this many attempts in a row failed ... */
+    disableAfterFailures: number;
+    /** ... and the first of them is at least this old. */
+    disableAfterMs: number;
+    /** How often the relay moves new events from the outbox to the delivery queue. */
+    relayIntervalMs: number;
+  };
   /**
    * Whether traces are exported (an OTLP endpoint or another OTEL_TRACES_EXPORTER is configured).
    * Without it the request and queue instrumentation is not installed at all.
@@ -158,6 +172,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       reconcileEveryMinutes: env.RECONCILE_INTERVAL_MINUTES,
       healthProbeTtlSeconds: env.HEALTH_PROBE_TTL_SECONDS,
     },
+    outbound: {
+      allowPrivate: env.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE,
+      retryScheduleMs: parseDelays(env.OUTBOUND_WEBHOOKS_RETRY_SCHEDULE),
+      timeoutMs: env.OUTBOUND_WEBHOOKS_TIMEOUT_SECONDS * 1000,
+      disableAfterFailures: env.OUTBOUND_WEBHOOKS_DISABLE_AFTER_FAILURES,
+      disableAfterMs: Math.round(env.OUTBOUND_WEBHOOKS_DISABLE_AFTER_HOURS * 3_600_000),
+      relayIntervalMs: env.OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS,
+    },
     tracing:
       env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
       env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined ||
@@ -186,6 +208,16 @@ function startupWarnings(env: Env): string[] {
     );
   }
   return warnings;
+}
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** `5s,5m,2h` -> milliseconds (the schema has checked the shape). */
+function parseDelays(list: string): number[] {
+  return list.split(',').map((item) => {
+    const [, amount, unit] = /^\s*(\d+)(ms|s|m|h)\s*$/.exec(item) as RegExpExecArray;
+    return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  });
 }
 
 /**

@@ -101,6 +101,22 @@ export const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['https', 'http']).optional(),
   OTEL_TRACES_EXPORTER: z.string().min(1).optional(),
 
+  OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: booleanFlag.default(false),
+  OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*)*$/, {
+      message: 'must be a comma-separated list of delays like 5s,5m,30m,2h (units ms, s, m, h)',
+    })
+    .default('5s,5m,30m,2h,5h,10h,14h'),
+  OUTBOUND_WEBHOOKS_TIMEOUT_SECONDS: positiveInt(60).default(15),
+  OUTBOUND_WEBHOOKS_DISABLE_AFTER_FAILURES: positiveInt(1_000_000).default(30),
+  OUTBOUND_WEBHOOKS_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
+  OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+
   ADMIN_USERNAME: z.string().min(1).optional(),
   ADMIN_PASSWORD: optionalSecret(12),
 });

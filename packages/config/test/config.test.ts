@@ -119,3 +119,25 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('outbound webhooks settings', () => {
+  it('retries for more than a day by default and refuses private addresses', () => {
+    const { outbound } = loadConfig(minimal);
+    expect(outbound.allowPrivate).toBe(false);
+    expect(outbound.retryScheduleMs).toEqual([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000,
+    ]);
+    expect(outbound.retryScheduleMs.reduce((a, b) => a + b, 0)).toBeGreaterThan(24 * 3_600_000);
+  });
+
+  it('reads a schedule in ms, s, m and h and names a bad one', () => {
+    const { outbound } = loadConfig({ ...minimal, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '250ms, 2s,1m,1h' });
+    expect(outbound.retryScheduleMs).toEqual([250, 2_000, 60_000, 3_600_000]);
+    expect(problemsOf({ ...minimal, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '5 minutes' })[0]).toMatch(
+      /^OUTBOUND_WEBHOOKS_RETRY_SCHEDULE /,
+    );
+    expect(problemsOf({ ...minimal, OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: 'maybe' })[0]).toMatch(
+      /^OUTBOUND_WEBHOOKS_ALLOW_PRIVATE /,
+    );
+  });
+});

@@ -228,6 +228,51 @@ const PROMISES: Record<string, SettingPromise> = {
     config: () => expect(documented.get('NODE_OPTIONS')).toMatch(/--max-old-space-size=\d+/),
     behaviour: ['packages/config/test/env-example.test.ts', 'NODE_OPTIONS limits the heap of a Node process'],
   },
+  OUTBOUND_WEBHOOKS_ALLOW_PRIVATE: {
+    config: () => {
+      expect(loadConfig(minimal).outbound.allowPrivate).toBe(false);
+      expect(withVar('OUTBOUND_WEBHOOKS_ALLOW_PRIVATE', 'true').outbound.allowPrivate).toBe(true);
+    },
+    behaviour: [
+      'tests/outbound-webhooks.test.ts',
+      'refuses a private address again at delivery time, before connecting',
+    ],
+  },
+  OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: {
+    config: () => {
+      expect(withVar('OUTBOUND_WEBHOOKS_RETRY_SCHEDULE', '1s,2m,3h').outbound.retryScheduleMs).toEqual([
+        1_000, 120_000, 10_800_000,
+      ]);
+      rejects('OUTBOUND_WEBHOOKS_RETRY_SCHEDULE', 'soon');
+    },
+    behaviour: [
+      'tests/outbound-webhooks-delivery.test.ts',
+      'receives every event afterwards exactly once per event id, in order per appointment',
+    ],
+  },
+  OUTBOUND_WEBHOOKS_TIMEOUT_SECONDS: {
+    config: () => expect(withVar('OUTBOUND_WEBHOOKS_TIMEOUT_SECONDS', '5').outbound.timeoutMs).toBe(5_000),
+  },
+  OUTBOUND_WEBHOOKS_DISABLE_AFTER_FAILURES: {
+    config: () =>
+      expect(withVar('OUTBOUND_WEBHOOKS_DISABLE_AFTER_FAILURES', '3').outbound.disableAfterFailures).toBe(3),
+    behaviour: [
+      'tests/outbound-webhooks-delivery.test.ts',
+      'is disabled, keeps its events, and sends them in order once an operator re-enables it',
+    ],
+  },
+  OUTBOUND_WEBHOOKS_DISABLE_AFTER_HOURS: {
+    config: () =>
+      expect(withVar('OUTBOUND_WEBHOOKS_DISABLE_AFTER_HOURS', '2').outbound.disableAfterMs).toBe(7_200_000),
+    behaviour: [
+      'tests/outbound-webhooks-delivery.test.ts',
+      'is disabled, keeps its events, and sends them in order once an operator re-enables it',
+    ],
+  },
+  OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS: {
+    config: () =>
+      expect(withVar('OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS', '250').outbound.relayIntervalMs).toBe(250),
+  },
   PHONE_DEFAULT_REGION: {
     config: () => {
       expect(withVar('PHONE_DEFAULT_REGION', 'DE').phone.defaultRegion).toBe('DE');

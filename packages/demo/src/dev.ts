@@ -3,11 +3,12 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDb, ensureDatabase, parseEncryptionKey, runMigrations } from '@calgate/db';
-import { companyIds, createDomainRuntime, registerWebhook } from '@calgate/domain';
+import { companyIds, createDomainRuntime, createEndpoint, registerWebhook } from '@calgate/domain';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
 import { createLogger } from '@calgate/telemetry';
 import { formatInZone, zonedTimeToUtc } from '@calgate/time';
 import { ensureEnvFile } from './env-file.ts';
+import { startDemoReceiver } from './receiver.ts';
 import { seedDemoCompany } from './seed.ts';
 
 /**
@@ -29,7 +30,14 @@ if (sandbox !== undefined) {
   process.env.CALCOM_API_KEY = DEMO_API_KEY;
   process.env.CALCOM_BASE_URL = sandbox.baseUrl;
   say(`demo mode: no CALCOM_API_KEY set, Cal.com sandbox at ${sandbox.baseUrl}`);
+  // The demo's webhook receiver listens on loopback, which is refused unless allowed.
+  process.env.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE ??= 'true';
 }
+const receiver = demo
+  ? await startDemoReceiver(Number(process.env.DEMO_RECEIVER_PORT ?? 5556), (line) =>
+      process.stdout.write(`\x1b[1m[upstream]\x1b[0m ${line}\n`),
+    )
+  : undefined;
 const config = loadConfigOrExit();
 
 if (await ensureDatabase(config.database.url)) say('created the database');
@@ -80,6 +88,7 @@ async function stop(code = 0): Promise<void> {
     ),
   );
   await sandbox?.close();
+  await receiver?.close();
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());
@@ -114,6 +123,16 @@ if (demo) {
       });
     }
     say(`Webhooks      the sandbox delivers to ${base}/api/webhooks/calcom`);
+    if (receiver !== undefined && demoCompany !== undefined) {
+      const { endpoint, secret } = await createEndpoint(runtime, demoCompany.companyId, {
+        url: receiver.url,
+        description: 'demo receiver',
+      });
+      receiver.useSecret(secret);
+      say(
+        `Upstream      appointment changes are signed and sent to ${receiver.url} (endpoint ${endpoint.id})`,
+      );
+    }
   } catch (error) {
     say(`could not register the sandbox webhook: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

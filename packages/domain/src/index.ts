@@ -93,6 +93,25 @@ export { findCustomers, UPCOMING_PER_CUSTOMER } from './lookup/find-customers.ts
 export type { RetentionPolicy, RetentionResult } from './maintenance/retention.ts';
 export { purgeExpired } from './maintenance/retention.ts';
 export { observeCalcom, observeCounters } from './metrics-bridge.ts';
+export { isPrivateAddress } from './outbound/address-guard.ts';
+export { failDelivery, processDelivery } from './outbound/deliver-job.ts';
+export type { EndpointChange, EndpointInput, EndpointView, OutboundDeps } from './outbound/endpoints.ts';
+export {
+  createEndpoint,
+  deleteEndpoint,
+  endpointView,
+  listEndpoints,
+  loadEndpoint,
+  updateEndpoint,
+} from './outbound/endpoints.ts';
+export type { PostOutcome } from './outbound/http-post.ts';
+export { postWebhook } from './outbound/http-post.ts';
+export type { RelayResult } from './outbound/relay-job.ts';
+export { processRelay, sweepOutboundDeliveries } from './outbound/relay-job.ts';
+export type { DeliveryView } from './outbound/requeue.ts';
+export { listDeliveries, resendDeliveries } from './outbound/requeue.ts';
+export type { VerifyOptions } from './outbound/signature.ts';
+export { generateSigningSecret, signWebhook, verifyWebhook } from './outbound/signature.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';
 export type { CompanyScope } from './scope.ts';

@@ -68,6 +68,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     prefix,
     maxRetries: config.calcom.maxRetries,
     compensationAttempts: config.worker.compensationAttempts,
+    outboundRetryScheduleMs: config.outbound.retryScheduleMs,
     onError: (error, source) =>
       logger.warn({ ...errorLogFields(error).fields, source }, 'queue connection error'),
     tracing: config.tracing,

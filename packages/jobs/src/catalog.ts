@@ -2,8 +2,11 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 
 /** Every queue the gateway uses. Bull Board shows each of them. */
-export const QUEUE_NAMES = ['bookings', 'composite', 'compensation', 'webhooks', 'sync'] as const;
+export const QUEUE_NAMES = ['bookings', 'composite', 'compensation', 'webhooks', 'sync', 'outbound'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** The backoff type of outbound deliveries: the delays of the configured schedule. */
+export const OUTBOUND_BACKOFF = 'outbound-schedule';
 
 const appointmentRef = z.object({ appointmentId: z.string().startsWith('apt_') });
 
@@ -122,6 +125,28 @@ export const jobCatalog = {
     schema: z.object({}),
     jobId: () => 'maintenance-retention',
     retried: false,
+  }),
+  /**
+   * Scheduled: moves new events from the outbox to deliveries, one per subscribed endpoint, and
+   * enqueues them. Finished runs are not kept (one a second would crowd the dashboard).
+   */
+  'outbound.relay': defineJob({
+    queue: 'outbound',
+    schema: z.object({}),
+    jobId: () => 'outbound-relay',
+    retried: false,
+    options: { removeOnComplete: true, removeOnFail: { count: 100 } },
+  }),
+  /**
+   * Sends one event to one endpoint (Standard Webhooks). Retried on the outbound schedule
+   * (OUTBOUND_WEBHOOKS_RETRY_SCHEDULE); `round` changes when a resend or a re-enable takes over.
+   */
+  'outbound.deliver': defineJob({
+    queue: 'outbound',
+    schema: z.object({ deliveryId: z.string().startsWith('dlv_'), round: z.number().int().min(0) }),
+    jobId: (p) => `outbound-deliver-${p.deliveryId}-r${p.round}`,
+    retried: true,
+    options: { backoff: { type: OUTBOUND_BACKOFF } },
   }),
   'maintenance.sweep': defineJob({
     queue: 'sync',

@@ -1,5 +1,7 @@
+/** Thrown by a handler that moved its own job to a later time (BullMQ's marker). */
+export { DelayedError } from 'bullmq';
 export type { JobCatalog, JobName, JobPayload, QueueName } from './catalog.ts';
-export { isJobName, jobCatalog, parseJobPayload, QUEUE_NAMES } from './catalog.ts';
+export { isJobName, jobCatalog, OUTBOUND_BACKOFF, parseJobPayload, QUEUE_NAMES } from './catalog.ts';
 export type { JobQueues, JobQueuesOptions } from './queues.ts';
 export { createJobQueues, RETENTION, retryOptions } from './queues.ts';
 export type {
@@ -13,4 +15,4 @@ export type {
   JobWorkersOptions,
   MinimalLogger,
 } from './worker.ts';
-export { createJobWorkers, createProcessor, errorLogFields, jobLogFields } from './worker.ts';
+export { createJobWorkers, createProcessor, customBackoff, errorLogFields, jobLogFields } from './worker.ts';

@@ -17,6 +17,8 @@ export interface JobQueuesOptions {
   maxRetries: number;
   /** Attempts of compensation jobs. @defaultValue 25 */
   compensationAttempts?: number;
+  /** Delays between the attempts of an outbound delivery (OUTBOUND_WEBHOOKS_RETRY_SCHEDULE). */
+  outboundRetryScheduleMs?: number[];
   /** Connection errors of the queues (Redis away); without it BullMQ prints them to stderr. */
   onError?: (error: Error, source: string) => void;
   /** Carry the trace context through jobs (bullmq-otel). @defaultValue true */
@@ -87,6 +89,9 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
       ...definition.options,
       ...(name === 'composite.compensate' && options.compensationAttempts !== undefined
         ? { attempts: options.compensationAttempts }
+        : {}),
+      ...(name === 'outbound.deliver' && options.outboundRetryScheduleMs !== undefined
+        ? { attempts: options.outboundRetryScheduleMs.length + 1 }
         : {}),
     };
   };

@@ -2,7 +2,14 @@ import { isAppError, isBackingServiceUnavailable } from '@calgate/errors';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
-import { type JobName, type JobPayload, jobCatalog, parseJobPayload, type QueueName } from './catalog.ts';
+import {
+  type JobName,
+  type JobPayload,
+  jobCatalog,
+  OUTBOUND_BACKOFF,
+  parseJobPayload,
+  type QueueName,
+} from './catalog.ts';
 
 export interface JobContext {
   job: Job;
@@ -51,6 +58,8 @@ export interface JobWorkersOptions {
   tracing?: boolean;
   /** Observes every finished attempt (metrics). */
   onJobEvent?: JobEventListener;
+  /** Delays between the attempts of an outbound delivery. @defaultValue the last one repeated: 1 s */
+  outboundRetryScheduleMs?: number[];
 }
 
 export type JobEventListener = (event: {
@@ -137,6 +146,8 @@ export function createProcessor(
         logger.debug({ job: name, result }, 'job completed');
         return result;
       } catch (error) {
+        // The handler moved its job to a later time itself (it waits its turn); not a failure.
+        if (error instanceof DelayedError) throw error;
         // A used-up budget, or PostgreSQL (or Redis) away, is not the job's fault: wait without
         // spending an attempt, so that an outage never turns into failed bookings. Expected, so
         // counted in metrics and logged at debug only.
@@ -183,6 +194,23 @@ export function cappedExponential(attemptsMade: number, type?: string): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
+/**
+ * The custom backoff types: `capped-exponential` (compensation) and the outbound schedule, whose
+ * delays get up to 10% of jitter so that the retries of many deliveries to one endpoint spread.
+ */
+export function customBackoff(outboundScheduleMs: number[]) {
+  return (attemptsMade: number, type?: string, error?: Error): number => {
+    if (type !== OUTBOUND_BACKOFF) return cappedExponential(attemptsMade, type);
+    const delay = outboundScheduleMs[Math.min(attemptsMade, outboundScheduleMs.length) - 1] ?? 1_000;
+    // A receiver's Retry-After (carried as `notBeforeMs`) is honoured up to a day.
+    const notBefore = isAppError(error) ? error.details?.notBeforeMs : undefined;
+    const floor = typeof notBefore === 'number' ? Math.min(notBefore, MAX_RETRY_AFTER_MS) : 0;
+    return Math.max(floor, Math.round(delay * (1 + Math.random() * 0.1)));
+  };
+}
+
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
 /** One BullMQ worker per queue that has handlers. */
 export function createJobWorkers(options: JobWorkersOptions): Worker[] {
   const telemetry = options.tracing === false ? undefined : new BullMQOtel({ tracerName: 'calgate' });
@@ -211,7 +239,7 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       // before giving up on a job.
       maxStalledCount: 5,
       lockDuration: options.lockDurationMs ?? 30_000,
-      settings: { backoffStrategy: cappedExponential },
+      settings: { backoffStrategy: customBackoff(options.outboundRetryScheduleMs ?? [1_000]) },
       stalledInterval: options.lockDurationMs ?? 30_000,
     });
     worker.on('failed', (job, error) => {

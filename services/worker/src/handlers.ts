@@ -5,19 +5,23 @@ import {
   failCancelBooking,
   failCompensate,
   failCreateBooking,
+  failDelivery,
   failRescheduleBooking,
   failWebhook,
   processBookSegment,
   processCancelBooking,
   processCompensate,
   processCreateBooking,
+  processDelivery,
   processFinalize,
+  processRelay,
   processReleaseHold,
   processRescheduleBooking,
   processWebhook,
   purgeExpired,
   reconcileBookings,
   sweepExpiredHolds,
+  sweepOutboundDeliveries,
   sweepStuckAppointments,
   sweepWebhookInbox,
   syncEventTypes,
@@ -143,8 +147,16 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
     'maintenance.retention': {
       process: () => purgeExpired(deps, deps.config.retention),
     },
+    'outbound.relay': {
+      process: () => processRelay(deps),
+    },
+    'outbound.deliver': {
+      process: (payload, context) => processDelivery(deps, payload, context),
+      onFinalFailure: (payload, error) => failDelivery(deps, payload, error),
+    },
     'maintenance.sweep': {
       process: async () => ({
+        outbound: await sweepOutboundDeliveries(deps),
         appointments: await sweepStuckAppointments(deps),
         // Deliveries younger than one sweep are most likely still on their way through the queue.
         webhooks: await sweepWebhookInbox(deps, {

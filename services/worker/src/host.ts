@@ -24,6 +24,7 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     logger,
     bindLogFields: withLogBindings,
     tracing: config.tracing,
+    outboundRetryScheduleMs: config.outbound.retryScheduleMs,
     onJobEvent: (event) => {
       deps.metrics.jobs.inc({ queue: event.queue, name: event.name, outcome: event.outcome });
       if (event.reason !== undefined)
@@ -38,7 +39,16 @@ export async function startWorkerHost(config: Config, logger: Logger): Promise<{
     config.worker.metricsPort === undefined
       ? undefined
       : await serveMetrics(deps.metrics, config.http.host, config.worker.metricsPort, config.admin);
-  const schedule = () => upsertSchedules(deps.queues.queue('sync'), config);
+  const schedule = async () => {
+    await upsertSchedules(deps.queues.queue('sync'), config);
+    await deps.queues
+      .queue('outbound')
+      .upsertJobScheduler(
+        'outbound-relay',
+        { every: config.outbound.relayIntervalMs },
+        { name: 'outbound.relay', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+      );
+  };
   await schedule();
   // Redis without persistence forgets schedulers when it restarts: put them back when it returns.
   deps.connection.on('ready', () => {

@@ -13,6 +13,15 @@ export type { HoldStatus } from './holds.ts';
 export { HOLD_STATUSES, holdSegments, holds } from './holds.ts';
 export type { IdempotencyState } from './idempotency-keys.ts';
 export { IDEMPOTENCY_STATES, idempotencyKeys } from './idempotency-keys.ts';
+export type { OutboundDeliveryStatus, OutboundEventType } from './outbound-webhooks.ts';
+export {
+  OUTBOUND_DELIVERY_STATUSES,
+  OUTBOUND_EVENT_TYPES,
+  outboundAttempts,
+  outboundDeliveries,
+  outboundEndpoints,
+  outboundEvents,
+} from './outbound-webhooks.ts';
 export { retiredWebhookSecrets } from './retired-webhook-secrets.ts';
 export { serviceSegments } from './service-segments.ts';
 export type { ServiceKind, ServiceSource } from './services.ts';

@@ -1,13 +1,11 @@
 import { isAlreadyCancelled } from '@calgate/calcom';
-import { appointments } from '@calgate/db';
 import { isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
-import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { findBookingByMetadata } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
-import { transition } from './transitions.ts';
+import { flagNeedsAttention, transition } from './transitions.ts';
 import { loadWorkContext } from './work-context.ts';
 
 /**
@@ -88,13 +86,12 @@ export async function failCancelBooking(
   payload: { appointmentId: string },
   error: unknown,
 ): Promise<void> {
-  await deps.db
-    .update(appointments)
-    .set({
-      needsAttention: true,
-      failureReason: publicFailure(error).message,
-    })
-    .where(eq(appointments.id, payload.appointmentId));
+  await flagNeedsAttention(deps.db, {
+    appointmentId: payload.appointmentId,
+    event: 'cancel_failed',
+    actor: 'worker',
+    set: { failureReason: publicFailure(error).message },
+  });
   deps.logger.error(
     { appointmentId: payload.appointmentId, ...errorLogFields(error).fields },
     'cancel failed for good: needs attention',

@@ -9,7 +9,7 @@ import { EXISTING, loadService } from '../services/catalog.ts';
 import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 import { compositeAlternatives } from './request-composite.ts';
-import { transition } from './transitions.ts';
+import { flagNeedsAttention, transition } from './transitions.ts';
 import { calcomAttendee, calcomNotes, loadWorkContext, type WorkContext } from './work-context.ts';
 
 /** Metadata on every segment booking: our segment id (the lookup key) plus appointment and generation. */
@@ -463,10 +463,11 @@ export async function failCompensate(
   payload: { appointmentId: string; generation: number; purpose: string },
   error: unknown,
 ): Promise<void> {
-  await deps.db
-    .update(appointments)
-    .set({ needsAttention: true, updatedAt: new Date() })
-    .where(eq(appointments.id, payload.appointmentId));
+  await flagNeedsAttention(deps.db, {
+    appointmentId: payload.appointmentId,
+    event: 'compensation_exhausted',
+    actor: 'worker',
+  });
   await deps.counters.increment('compensations_exhausted');
   deps.logger.error(
     {

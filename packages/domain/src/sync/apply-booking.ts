@@ -15,9 +15,10 @@ import { METADATA_KEY } from '../bookings/calcom-lookup.ts';
 import { invalidateAvailability } from '../bookings/invalidate.ts';
 import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composite.ts';
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
-import { transition } from '../bookings/transitions.ts';
+import { flagNeedsAttention, transition } from '../bookings/transitions.ts';
 import { normalizePhone } from '../customers/phone.ts';
 import type { DomainDeps } from '../deps.ts';
+import { outboundTypesFor, writeOutboundEvents } from '../outbound/events.ts';
 import { eventTypeInScope, mappingInScope } from '../scope.ts';
 import { withChainLock } from './chain-lock.ts';
 import type { ObservedBooking } from './observed.ts';
@@ -348,10 +349,7 @@ async function applyToSegment(
           updatedAt: new Date(),
         })
         .where(eq(appointmentSegments.id, segment.id));
-      await tx
-        .update(appointments)
-        .set({ needsAttention: true, updatedAt: new Date() })
-        .where(eq(appointments.id, appointmentId));
+      await flagNeedsAttention(tx, { appointmentId, event: 'segment_moved_in_calcom', actor: context.actor });
       await tx.insert(appointmentHistory).values({
         appointmentId,
         event: 'segment_moved_in_calcom',
@@ -444,6 +442,12 @@ async function recordForeignBooking(
         actor: context.actor,
         data: { uid: observed.uid, fromUid: observed.fromUid, reason: observed.cancellationReason },
       });
+      await writeOutboundEvents(
+        tx,
+        id,
+        outboundTypesFor({ event: 'confirmed', to: status, actor: context.actor, flagsAttention: false }),
+        { event: 'recorded_from_calcom', actor: context.actor },
+      );
     });
   } catch (error) {
     if (isUniqueViolation(error)) return { outcome: 'unchanged', detail: 'recorded concurrently' };

@@ -1,22 +1,14 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { calcomHealth } from '@calgate/domain';
 import { AppError } from '@calgate/errors';
 import { QUEUE_NAMES } from '@calgate/jobs';
-import basicAuth from '@fastify/basic-auth';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
-import { errorBody } from '../plugins/error-handler.ts';
+import { registerDashboardAuth } from '../plugins/dashboard-auth.ts';
 
 export const DASHBOARD_PATH = '/admin/queues';
-
-function same(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * What operators look at: the Bull Board dashboard and Prometheus metrics, both behind HTTP
@@ -51,27 +43,7 @@ export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       scope.get(`${DASHBOARD_PATH}/*`, { schema: { hide: true } }, disabled);
       return;
     }
-    await scope.register(basicAuth, {
-      validate: async (username, password) => {
-        // Both compared, always, so timing says nothing about which one was wrong.
-        const userOk = same(username, admin.username);
-        const passOk = same(password, admin.password);
-        if (!userOk || !passOk) throw new Error('bad credentials');
-      },
-    });
-    // The answer is ours (and the dashboard's own error handler never sees a failed login).
-    scope.addHook('onRequest', (request, reply, done) => {
-      scope.basicAuth(request, reply, (error) => {
-        if (error === undefined) {
-          done();
-          return;
-        }
-        reply
-          .status(401)
-          .header('www-authenticate', 'Basic realm="calgate operators"')
-          .send(errorBody('UNAUTHORIZED', 'Operator credentials required'));
-      });
-    });
+    await registerDashboardAuth(scope, admin);
 
     scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       await readQueueDepths(deps);

@@ -3,6 +3,7 @@ import type { ApiDeps } from '../../deps.ts';
 import { registerOperatorAuth } from '../../plugins/operator-auth.ts';
 import { catalogAdminRoutes } from './catalog.ts';
 import { companyAdminRoutes } from './companies.ts';
+import { webhookEndpointAdminRoutes } from './webhook-endpoints.ts';
 
 /** Where the operator API lives. */
 export const ADMIN_API_PREFIX = '/api/admin/v1';
@@ -15,4 +16,5 @@ export async function adminRoutes(scope: FastifyInstance, deps: ApiDeps): Promis
   registerOperatorAuth(scope, deps.config.admin);
   await companyAdminRoutes(scope, deps);
   await catalogAdminRoutes(scope, deps);
+  await webhookEndpointAdminRoutes(scope, deps);
 }
