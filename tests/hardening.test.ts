@@ -72,6 +72,20 @@ describe('operational endpoints', () => {
     await redis.stop();
   });
 
+  it('answers a webhook company id past 64 characters with 400 naming it, never a 500', async () => {
+    for (const length of [65, 80, 100]) {
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: `/api/webhooks/calcom/${'c'.repeat(length)}`,
+        headers: { 'content-type': 'application/json', 'x-cal-signature-256': 'sha256=00' },
+        payload: '{}',
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(res.json().error.message).toContain('companyId');
+    }
+  });
+
   it('keeps a well-formed X-Request-Id and replaces anything else with an id of its own', async () => {
     const idOf = async (value: string) => {
       const res = await gw.app.inject({

@@ -1,12 +1,13 @@
 import { parseEncryptionKey } from '@calgate/db';
 import { acceptWebhook, WEBHOOK_PATH } from '@calgate/domain';
-import { AppError, isAppError } from '@calgate/errors';
+import { AppError, isAppError, isBackingServiceUnavailable } from '@calgate/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { isUnstorableInput } from '../plugins/error-handler.ts';
 
-const params = z.object({ companyId: z.string().min(1).max(64).optional() });
+/** Validated by the route's schema: a bad id is a 400 naming it, never an error inside the handler. */
+const companyParams = z.object({ companyId: z.string().min(1).max(64) });
 
 /**
  * Cal.com webhooks: verified over the raw bytes, stored in the inbox, enqueued, and answered 200
@@ -28,7 +29,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   };
 
   const handler = async (request: FastifyRequest) => {
-    const { companyId } = params.parse(request.params);
+    const { companyId } = request.params as { companyId?: string };
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['x-cal-signature-256'];
     try {
@@ -49,6 +50,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           },
         );
       }
+      // Anything else is a bug: the error handler answers 500 and logs it with its stack.
+      if (!isBackingServiceUnavailable(error)) throw error;
       // Verified but not stored: Postgres is away. Cal.com does not retry; reconciliation will.
       request.log.error({ err: error }, 'webhook could not be stored');
       throw new AppError('DATABASE_UNAVAILABLE', 'The webhook could not be stored; try again shortly', {
@@ -64,7 +67,13 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   );
   app.post(
     `${WEBHOOK_PATH}/:companyId`,
-    { schema: { ...schema, summary: "Cal.com webhooks of a company's own account (its own secret)" } },
+    {
+      schema: {
+        ...schema,
+        summary: "Cal.com webhooks of a company's own account (its own secret)",
+        params: companyParams,
+      },
+    },
     handler,
   );
 }
