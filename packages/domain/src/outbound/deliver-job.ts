@@ -269,11 +269,16 @@ async function countFailure(deps: OutboundDeps, endpointId: string): Promise<boo
       failingSince: sql`coalesce(${outboundEndpoints.failingSince}, now())`,
     })
     .where(eq(outboundEndpoints.id, endpointId))
-    .returning({ count: outboundEndpoints.failureStreak, since: outboundEndpoints.failingSince });
+    .returning({
+      count: outboundEndpoints.failureStreak,
+      since: outboundEndpoints.failingSince,
+      // Measured on the database's clock, which also dated the streak's start (this process's
+      // clock may differ from it).
+      ageMs: sql<number>`(extract(epoch from now() - ${outboundEndpoints.failingSince}) * 1000)::float8`,
+    });
   if (streak === undefined || streak.since === null) return false;
   const { disableAfterFailures, disableAfterMs } = deps.config.outbound;
-  if (streak.count < disableAfterFailures || Date.now() - streak.since.getTime() < disableAfterMs)
-    return false;
+  if (streak.count < disableAfterFailures || Number(streak.ageMs) < disableAfterMs) return false;
   return disableEndpoint(
     deps,
     endpointId,
