@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.ts';
+import { loadConfig } from '../src/index.ts';
+import { problemsOf } from './problems.ts';
 
 const minimal = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/calgate',
   REDIS_URL: 'redis://127.0.0.1:6379',
   SECRETS_ENCRYPTION_KEY: 'a'.repeat(64),
 };
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfig', () => {
   it('applies the original design defaults', () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.ts';
+import { loadConfig } from '../src/index.ts';
+import { problemsOf } from './problems.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'calgate-secrets-'));
 const secretFile = (name: string, content: string): string => {
@@ -14,16 +15,6 @@ const base = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/calgate',
   REDIS_URL: 'redis://127.0.0.1:6379',
 };
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('secrets from files (NAME_FILE)', () => {
   it('reads a variable from the file its _FILE twin names, without the trailing newline', () => {
