@@ -1,11 +1,4 @@
-export type {
-  CalcomClient,
-  CalcomClientOptions,
-  CalcomLogger,
-  CallOptions,
-  RequestContext,
-  ResponseContext,
-} from './client.ts';
+export type { CalcomClient, CallOptions } from './client.ts';
 export { createCalcomClient } from './client.ts';
 export { CalcomError, classifyCalcomError, isAlreadyCancelled, parseErrorBody } from './errors.ts';
 export type { CalcomOperation } from './operations.ts';
@@ -31,5 +24,13 @@ export type {
 } from './schemas.ts';
 export { CALCOM_LANGUAGES } from './schemas.ts';
 export { signCalcomPayload, verifyCalcomSignature } from './signature.ts';
+export type {
+  CalcomClientOptions,
+  CalcomLogger,
+  CalcomTransport,
+  RequestContext,
+  ResponseContext,
+} from './transport.ts';
+export { createCalcomTransport } from './transport.ts';
 export type { CalcomWebhook, NormalisedWebhookBooking } from './webhook-payload.ts';
 export { normaliseTrigger, parseCalcomWebhook, peekCalcomWebhook } from './webhook-payload.ts';
