@@ -3,6 +3,7 @@ export { createCalcomClient } from './client.ts';
 export { CalcomError, classifyCalcomError, isAlreadyCancelled, parseErrorBody } from './errors.ts';
 export type { CalcomOperation } from './operations.ts';
 export { API_VERSIONS, CALCOM_OPERATIONS } from './operations.ts';
+export { calcomCalendarProvider } from './provider.ts';
 export type { RateLimitInfo } from './rate-limit.ts';
 export { readRateLimit } from './rate-limit.ts';
 export { keyFingerprint, redact } from './redact.ts';

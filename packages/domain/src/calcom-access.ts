@@ -1,5 +1,6 @@
 import type { Budget } from '@calgate/budget';
-import { type CalcomClient, createCalcomClient, keyFingerprint } from '@calgate/calcom';
+import { calcomCalendarProvider, createCalcomClient, keyFingerprint } from '@calgate/calcom';
+import type { CalendarProvider } from '@calgate/calendar';
 import { decryptSecret } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { DomainLogger } from './deps.ts';
@@ -29,7 +30,7 @@ export interface CalcomAccess {
    * design's hierarchy). Every call draws from that key's shared budget.
    * @throws AppError UNAUTHORIZED when neither key exists.
    */
-  forCompany(company: CompanyKeySource): { client: CalcomClient; keyId: string };
+  forCompany(company: CompanyKeySource): { client: CalendarProvider; keyId: string };
   /** The fingerprint of CALCOM_API_KEY (the shared account), if one is configured. */
   defaultKeyId: string | undefined;
 }
@@ -38,13 +39,13 @@ export interface CalcomAccess {
 const DEFAULT_PAUSE_MS = 60_000;
 
 export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
-  const clients = new Map<string, { client: CalcomClient; keyId: string }>();
+  const clients = new Map<string, { client: CalendarProvider; keyId: string }>();
 
-  function clientForKey(apiKey: string): { client: CalcomClient; keyId: string } {
+  function clientForKey(apiKey: string): { client: CalendarProvider; keyId: string } {
     const keyId = keyFingerprint(apiKey);
     let entry = clients.get(keyId);
     if (entry === undefined) {
-      const client = createCalcomClient({
+      const calcom = createCalcomClient({
         baseUrl: options.baseUrl,
         apiKey,
         bookingsApiVersion: options.bookingsApiVersion,
@@ -68,14 +69,14 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
           },
         },
       });
-      entry = { client, keyId };
+      entry = { client: calcomCalendarProvider(calcom), keyId };
       clients.set(keyId, entry);
     }
     return entry;
   }
 
   // A company's stored key is decrypted and fingerprinted once, not on every request.
-  const byCiphertext = new Map<string, { client: CalcomClient; keyId: string }>();
+  const byCiphertext = new Map<string, { client: CalendarProvider; keyId: string }>();
   const defaultEntry = options.defaultApiKey === undefined ? undefined : clientForKey(options.defaultApiKey);
 
   return {

@@ -1,4 +1,4 @@
-import type { EventType, Me } from '@calgate/calcom';
+import { type Account, type EventType, storableId } from '@calgate/calendar';
 import { companies, companyEventTypes, type Database, eventTypeMappings } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
@@ -86,15 +86,15 @@ export async function eventTypeInScope(
 export async function scopeEventTypes(
   deps: Pick<DomainDeps, 'db' | 'calcom'>,
   company: ScopeCompany,
-): Promise<{ me: Me; types: EventType[]; outside: number[] }> {
+): Promise<{ me: Account; types: EventType[]; outside: number[] }> {
   const scope = await companyScope(deps.db, company.id);
   const { client } = deps.calcom.forCompany(company);
   const me = await client.getMe();
   const all = await client.listEventTypes({ username: me.username });
   return {
     me,
-    types: all.filter((type) => scopeContains(scope, type.id)),
-    outside: all.filter((type) => !scopeContains(scope, type.id)).map((type) => type.id),
+    types: all.filter((type) => scopeContains(scope, storableId(type.id))),
+    outside: all.map((type) => storableId(type.id)).filter((id) => !scopeContains(scope, id)),
   };
 }
 

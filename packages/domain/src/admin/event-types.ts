@@ -1,4 +1,4 @@
-import type { EventType } from '@calgate/calcom';
+import { type EventType, storableId } from '@calgate/calendar';
 import { AppError } from '@calgate/errors';
 import type { DomainDeps } from '../deps.ts';
 import { scopeEventTypes } from '../scope.ts';
@@ -26,7 +26,7 @@ export async function findCompanyEventType(
       // Only the company's scope: its own account, or the event types of the shared account
       // assigned to it (`company:scope`), never everything the shared key can see.
       const { types: list } = await scopeEventTypes(deps, company);
-      return new Map(list.map((type) => [type.id, type]));
+      return new Map(list.map((type) => [storableId(type.id), type]));
     })();
     memo.set(companyId, types);
     types.catch(() => memo.delete(companyId));

@@ -1,13 +1,9 @@
+import { type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
 import { utcDay, utcDaysBetween } from '@calgate/time';
 import type { Redis } from 'ioredis';
 
-/** The part of the Cal.com client the cache needs. */
-export interface SlotsClient {
-  getSlots(
-    input: { eventTypeId: number; start: string; end: string; timeZone: string },
-    options?: { signal?: AbortSignal },
-  ): Promise<Record<string, Array<{ start: string }>>>;
-}
+/** The part of the calendar provider the cache needs. */
+export type SlotsClient = Pick<CalendarProvider, 'getSlots'>;
 
 export interface SlotCacheOptions {
   redis: Redis;
@@ -197,7 +193,12 @@ export class SlotCache {
     const last = run.at(-1) as string;
     const lastExclusive = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000);
     const slots = await client.getSlots(
-      { eventTypeId, start: `${first}T00:00:00.000Z`, end: lastExclusive.toISOString(), timeZone: 'UTC' },
+      {
+        eventTypeId: storedEventTypeId(eventTypeId),
+        start: `${first}T00:00:00.000Z`,
+        end: lastExclusive.toISOString(),
+        timeZone: 'UTC',
+      },
       { signal },
     );
     const byDay = new Map<string, string[]>(run.map((day) => [day, []]));

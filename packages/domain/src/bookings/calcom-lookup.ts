@@ -1,4 +1,4 @@
-import type { Booking, CalcomClient } from '@calgate/calcom';
+import { type Booking, type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
 
 /** The metadata key that ties a Cal.com booking to our appointment (or segment). */
 export const METADATA_KEY = 'calgateId';
@@ -8,7 +8,7 @@ export const METADATA_KEY = 'calgateId';
  * create is sent again, so a create whose answer was lost is adopted instead of duplicated.
  */
 export async function findBookingByMetadata(
-  client: CalcomClient,
+  client: CalendarProvider,
   query: {
     ourId: string;
     /** Narrows the search; a phone-only customer has none (Cal.com gave it a placeholder). */
@@ -19,17 +19,15 @@ export async function findBookingByMetadata(
   },
   signal?: AbortSignal,
 ): Promise<Booking | undefined> {
-  const { bookings } = await client.listBookings(
+  const [found] = await client.findBookingsByMetadata(
     {
-      ...(query.attendeeEmail === undefined ? {} : { attendeeEmail: query.attendeeEmail }),
-      eventTypeIds: query.eventTypeIds,
-      afterStart: new Date(query.start.getTime() - 60_000).toISOString(),
-      beforeEnd: new Date(query.end.getTime() + 24 * 3600_000).toISOString(),
-      take: 100,
+      metadata: { [METADATA_KEY]: query.ourId },
+      attendeeEmail: query.attendeeEmail,
+      eventTypeIds: query.eventTypeIds.map(storedEventTypeId),
+      from: new Date(query.start.getTime() - 60_000).toISOString(),
+      to: new Date(query.end.getTime() + 24 * 3600_000).toISOString(),
     },
     { signal },
   );
-  return bookings.find(
-    (booking) => booking.metadata?.[METADATA_KEY] === query.ourId && booking.status !== 'cancelled',
-  );
+  return found;
 }

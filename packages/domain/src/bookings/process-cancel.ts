@@ -1,4 +1,4 @@
-import { isAlreadyCancelled } from '@calgate/calcom';
+import { storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import type { DomainDeps } from '../deps.ts';
@@ -43,9 +43,14 @@ export async function processCancelBooking(
   }
   if (uid !== null) {
     try {
-      await client.cancelBooking(uid, { cancellationReason: reason }, { signal: context.signal });
+      await client.cancelBooking(
+        storedTextId(uid),
+        { cancellationReason: reason },
+        { signal: context.signal },
+      );
     } catch (error) {
-      const gone = isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
+      const gone =
+        client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
       if (!gone) throw error;
     }
   }

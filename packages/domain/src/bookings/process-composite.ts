@@ -1,4 +1,4 @@
-import { isAlreadyCancelled } from '@calgate/calcom';
+import { storableId, storedEventTypeId, storedTextId } from '@calgate/calendar';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
@@ -82,7 +82,7 @@ export async function processBookSegment(
     booking = await client.createBooking(
       {
         start: segment.startsAt.toISOString(),
-        eventTypeId: segment.calcomEventTypeId,
+        eventTypeId: storedEventTypeId(segment.calcomEventTypeId),
         attendee: calcomAttendee(work.customer, work.appointment.timezone),
         ...calcomNotes(work.appointment.notes),
         metadata: {
@@ -100,7 +100,7 @@ export async function processBookSegment(
       .set({
         status: 'booked',
         calcomBookingUid: booking.uid,
-        calcomBookingId: booking.id,
+        calcomBookingId: storableId(booking.id),
         updatedAt: new Date(),
       })
       .where(eq(appointmentSegments.id, segment.id));
@@ -329,9 +329,14 @@ export async function processCompensate(
   }
   for (const [uid, segmentId] of live) {
     try {
-      await client.cancelBooking(uid, { cancellationReason: reason }, { signal: context.signal });
+      await client.cancelBooking(
+        storedTextId(uid),
+        { cancellationReason: reason },
+        { signal: context.signal },
+      );
     } catch (error) {
-      const gone = isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
+      const gone =
+        client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
       if (!gone) throw error;
     }
     if (segmentId !== undefined) {
@@ -368,21 +373,18 @@ async function lookupGeneration(
 ) {
   if (segments.length === 0) return [];
   const { client } = deps.calcom.forCompany(work.company);
-  const { bookings } = await client.listBookings(
+  return client.findBookingsByMetadata(
     {
+      metadata: {
+        [APPOINTMENT_KEY]: work.appointment.id,
+        ...(generation === undefined ? {} : { [GENERATION_KEY]: String(generation) }),
+      },
       attendeeEmail: work.customer.email ?? undefined,
-      eventTypeIds: [...new Set(segments.map((s) => s.calcomEventTypeId))],
-      afterStart: new Date(Math.min(...segments.map((s) => s.startsAt.getTime())) - 60_000).toISOString(),
-      beforeEnd: new Date(Math.max(...segments.map((s) => s.endsAt.getTime())) + 60_000).toISOString(),
-      take: 100,
+      eventTypeIds: [...new Set(segments.map((s) => s.calcomEventTypeId))].map(storedEventTypeId),
+      from: new Date(Math.min(...segments.map((s) => s.startsAt.getTime())) - 60_000).toISOString(),
+      to: new Date(Math.max(...segments.map((s) => s.endsAt.getTime())) + 60_000).toISOString(),
     },
     { signal },
-  );
-  return bookings.filter(
-    (b) =>
-      b.status !== 'cancelled' &&
-      b.metadata?.[APPOINTMENT_KEY] === work.appointment.id &&
-      (generation === undefined || b.metadata?.[GENERATION_KEY] === String(generation)),
   );
 }
 

@@ -1,4 +1,4 @@
-import { type Booking, isAlreadyCancelled } from '@calgate/calcom';
+import { type Booking, storableId, storedEventTypeId } from '@calgate/calendar';
 import { appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
@@ -86,7 +86,7 @@ export async function processCreateBooking(
       const booking = await client.createBooking(
         {
           start: appointment.startsAt.toISOString(),
-          eventTypeId: candidate.eventTypeId,
+          eventTypeId: storedEventTypeId(candidate.eventTypeId),
           attendee: calcomAttendee(work.customer, appointment.timezone),
           ...calcomNotes(appointment.notes),
           metadata: { [METADATA_KEY]: appointment.id },
@@ -134,8 +134,9 @@ async function recordBooked(
   adopted: boolean,
 ): Promise<string> {
   const { appointment } = work;
-  const staffId =
-    options.find((o) => o.eventTypeId === booking.eventTypeId)?.staffId ?? appointment.staffId ?? null;
+  const eventTypeId = storableId(booking.eventTypeId);
+  const bookingId = storableId(booking.id);
+  const staffId = options.find((o) => o.eventTypeId === eventTypeId)?.staffId ?? appointment.staffId ?? null;
   const confirmed = await transition(deps.db, {
     appointmentId: appointment.id,
     from: ['pending'],
@@ -144,16 +145,16 @@ async function recordBooked(
     actor: 'worker',
     set: {
       calcomBookingUid: booking.uid,
-      calcomBookingId: booking.id,
+      calcomBookingId: bookingId,
       staffId,
       failureCode: null,
       failureReason: null,
     },
-    data: { uid: booking.uid, bookingId: booking.id, adopted },
+    data: { uid: booking.uid, bookingId, adopted },
   });
   await invalidateAvailability(deps, {
     staffId,
-    eventTypeIds: [booking.eventTypeId],
+    eventTypeIds: [eventTypeId],
     spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
   });
   if (!confirmed) {
@@ -180,7 +181,7 @@ async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking
       cancellationReason: 'Cancelled by the customer before confirmation',
     });
   } catch (error) {
-    if (!isAlreadyCancelled(error)) throw error;
+    if (!client.isAlreadyCancelled(error)) throw error;
   }
   await transition(deps.db, {
     appointmentId: work.appointment.id,
@@ -188,7 +189,7 @@ async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking
     to: 'cancelled',
     event: 'cancelled',
     actor: 'worker',
-    set: { calcomBookingUid: booking.uid, calcomBookingId: booking.id, cancelledAt: new Date() },
+    set: { calcomBookingUid: booking.uid, calcomBookingId: storableId(booking.id), cancelledAt: new Date() },
     data: { uid: booking.uid, reason: 'cancelled while booking' },
   });
 }

@@ -1,4 +1,4 @@
-import type { Booking } from '@calgate/calcom';
+import { type Booking, storableId, storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import type { DomainDeps } from '../deps.ts';
@@ -59,8 +59,8 @@ export async function processRescheduleBooking(
 
   let booking: Booking | undefined;
   if (context.job.data.sent === true || context.job.attemptsMade > 0) {
-    const old = await client.getBooking(oldUid, { signal: context.signal });
-    const successor = (old as { rescheduledToUid?: string | null }).rescheduledToUid;
+    const old = await client.getBooking(storedTextId(oldUid), { signal: context.signal });
+    const successor = old.rescheduledToUid;
     if (typeof successor === 'string' && successor.length > 0) {
       booking = await client.getBooking(successor, { signal: context.signal });
     }
@@ -78,7 +78,7 @@ export async function processRescheduleBooking(
     }
     await context.job.updateData({ ...context.job.data, sent: true });
     booking = await client.rescheduleBooking(
-      oldUid,
+      storedTextId(oldUid),
       { start: new Date(found.target.start).toISOString(), reschedulingReason: found.target.reason },
       { signal: context.signal },
     );
@@ -93,7 +93,7 @@ export async function processRescheduleBooking(
     actor: 'worker',
     set: {
       calcomBookingUid: booking.uid,
-      calcomBookingId: booking.id,
+      calcomBookingId: storableId(booking.id),
       startsAt: start,
       endsAt: end,
       timezone: found.target.timeZone,
@@ -108,7 +108,7 @@ export async function processRescheduleBooking(
   });
   await invalidateAvailability(deps, {
     staffId: appointment.staffId,
-    eventTypeIds: [booking.eventTypeId],
+    eventTypeIds: [storableId(booking.eventTypeId)],
     spans: [
       { start: appointment.startsAt, end: appointment.endsAt },
       { start, end },

@@ -1,4 +1,5 @@
-import { CALCOM_LANGUAGES, type CalcomLanguage, type CreateBookingInput } from '@calgate/calcom';
+import { CALCOM_LANGUAGES, type CalcomLanguage } from '@calgate/calcom';
+import type { CreateBookingInput } from '@calgate/calendar';
 import { appointments, companies, customers, type Database } from '@calgate/db';
 import { eq, sql } from 'drizzle-orm';
 import type { AppointmentRow } from './appointments.ts';

@@ -1,3 +1,4 @@
+import { storedEventTypeId } from '@calgate/calendar';
 import { type Database, holdSegments, holds, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { assertTimeZone, parseInstant } from '@calgate/time';
@@ -226,7 +227,7 @@ async function reserveInCalcom(
   try {
     for (const segment of plan) {
       const reservation = await client.reserveSlot({
-        eventTypeId: segment.eventTypeId,
+        eventTypeId: storedEventTypeId(segment.eventTypeId),
         slotStart: segment.start.toISOString(),
         reservationDuration: Math.ceil(ttlSeconds / 60),
       });

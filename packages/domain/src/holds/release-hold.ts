@@ -1,3 +1,4 @@
+import { storedTextId } from '@calgate/calendar';
 import { companies, holdSegments, holds } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
@@ -34,7 +35,7 @@ export async function releaseReservations(
   const { client } = deps.calcom.forCompany(company);
   for (const segment of open) {
     // Cal.com answers success for a reservation already gone, so a repeat is harmless.
-    await client.deleteReservation(segment.reservationUid as string, { signal });
+    await client.deleteReservation(storedTextId(segment.reservationUid as string), { signal });
     await deps.db
       .update(holdSegments)
       .set({ reservationReleasedAt: new Date(), updatedAt: new Date() })

@@ -1,4 +1,4 @@
-import type { EventType } from '@calgate/calcom';
+import { type Account, type EventType, storableId } from '@calgate/calendar';
 import {
   companies,
   companyEventTypes,
@@ -52,10 +52,10 @@ export async function syncEventTypes(deps: SyncDeps, companyId: string): Promise
   await markStarted(deps, companyId, 'event_types');
   try {
     const { me, types, outside } = await scopeEventTypes(deps, company);
-    if (company.calcomUsername !== me.username || company.calcomUserId !== me.id) {
+    if (company.calcomUsername !== me.username || company.calcomUserId !== storableId(me.id)) {
       await deps.db
         .update(companies)
-        .set({ calcomUsername: me.username, calcomUserId: me.id, updatedAt: new Date() })
+        .set({ calcomUsername: me.username, calcomUserId: storableId(me.id), updatedAt: new Date() })
         .where(eq(companies.id, companyId));
     }
     const result = await applyEventTypes(deps, companyId, me, types, new Set(outside));
@@ -74,7 +74,7 @@ export async function syncEventTypes(deps: SyncDeps, companyId: string): Promise
 async function applyEventTypes(
   deps: SyncDeps,
   companyId: string,
-  me: { id: number; username: string; email: string; timeZone: string },
+  me: Account,
   types: EventType[],
   outside: Set<number>,
 ): Promise<EventTypeSyncResult> {
@@ -83,17 +83,18 @@ async function applyEventTypes(
     .from(eventTypeMappings)
     .innerJoin(serviceSegments, eq(serviceSegments.id, eventTypeMappings.segmentId))
     .where(and(eq(eventTypeMappings.companyId, companyId), isNull(eventTypeMappings.deletedAt)));
-  const seen = new Set(types.map((t) => t.id));
+  const seen = new Set(types.map((t) => storableId(t.id)));
   const drift: Drift[] = [];
   let imported = 0;
 
   for (const type of types) {
-    const mine = mapped.filter((m) => m.mapping.calcomEventTypeId === type.id);
+    const eventTypeId = storableId(type.id);
+    const mine = mapped.filter((m) => m.mapping.calcomEventTypeId === eventTypeId);
     if (mine.length > 0) {
       for (const m of mine) {
         if (m.duration !== type.lengthInMinutes) {
           drift.push({
-            eventTypeId: type.id,
+            eventTypeId,
             serviceId: m.mapping.serviceId,
             field: 'lengthInMinutes',
             expected: m.duration,
@@ -161,11 +162,12 @@ async function applyEventTypes(
 export async function importEventType(
   deps: SyncDeps,
   companyId: string,
-  me: { id: number; username: string; email: string; timeZone: string },
+  me: Account,
   type: EventType,
 ): Promise<void> {
+  const meId = storableId(me.id);
   await deps.db.transaction(async (tx) => {
-    const ownerId = type.ownerId ?? me.id;
+    const ownerId = storableId(type.ownerId ?? me.id);
     const [existing] = await tx
       .select({ id: staff.id })
       .from(staff)
@@ -176,8 +178,8 @@ export async function importEventType(
       await tx.insert(staff).values({
         id: staffId,
         companyId,
-        name: ownerId === me.id ? me.username : `Cal.com user ${ownerId}`,
-        email: ownerId === me.id ? me.email : null,
+        name: ownerId === meId ? me.username : `Cal.com user ${ownerId}`,
+        email: ownerId === meId ? me.email : null,
         calcomUserId: ownerId,
         timezone: me.timeZone,
       });
@@ -205,7 +207,7 @@ export async function importEventType(
       serviceId,
       segmentId,
       staffId,
-      calcomEventTypeId: type.id,
+      calcomEventTypeId: storableId(type.id),
       calcomEventTypeSlug: type.slug,
       requiresEmail: requiresAttendeeEmail(type),
     });
@@ -307,19 +309,20 @@ export async function createServiceWithEventType(
       ? {}
       : { locations: [{ type: 'address', address: input.address, public: true }] }),
   });
+  const eventTypeId = storableId(eventType.id);
   // An event type made for a company on the shared account is that company's alone.
   if (company.calcomApiKeyEncrypted === null) {
-    await deps.db.insert(companyEventTypes).values({ calcomEventTypeId: eventType.id, companyId });
+    await deps.db.insert(companyEventTypes).values({ calcomEventTypeId: eventTypeId, companyId });
   }
   await importEventType(deps, companyId, me, eventType);
   const [mapping] = await deps.db
     .select({ serviceId: eventTypeMappings.serviceId })
     .from(eventTypeMappings)
     .where(
-      and(eq(eventTypeMappings.companyId, companyId), eq(eventTypeMappings.calcomEventTypeId, eventType.id)),
+      and(eq(eventTypeMappings.companyId, companyId), eq(eventTypeMappings.calcomEventTypeId, eventTypeId)),
     )
     .limit(1);
   if (mapping === undefined) throw new Error('the imported service vanished');
   await deps.db.update(services).set({ source: 'local' }).where(eq(services.id, mapping.serviceId));
-  return { serviceId: mapping.serviceId, eventTypeId: eventType.id };
+  return { serviceId: mapping.serviceId, eventTypeId };
 }

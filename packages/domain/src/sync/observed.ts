@@ -1,4 +1,5 @@
-import type { Booking, CalcomWebhook } from '@calgate/calcom';
+import type { CalcomWebhook } from '@calgate/calcom';
+import { type Booking, storableId } from '@calgate/calendar';
 
 /** What a Cal.com booking looks like now, seen through a webhook or the bookings list. */
 export interface ObservedBooking {
@@ -114,14 +115,14 @@ export function observeApiBooking(booking: Booking): ObservedBooking | { ignored
   const host = booking.hosts[0];
   return {
     uid: booking.uid,
-    bookingId: booking.id,
-    eventTypeId: booking.eventTypeId,
+    bookingId: storableId(booking.id),
+    eventTypeId: storableId(booking.eventTypeId),
     start,
     end,
     status,
     metadata: booking.metadata ?? {},
     attendee: attendee === undefined ? null : contactOf(attendee, attendee.timeZone),
-    organizerUserId: host?.id ?? null,
+    organizerUserId: host?.id === undefined ? null : storableId(host.id),
     fromUid: booking.rescheduledFromUid ?? null,
     toUid: booking.rescheduledToUid ?? null,
     icalUid: booking.icsUid ?? null,

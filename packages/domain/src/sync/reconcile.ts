@@ -1,3 +1,4 @@
+import { storedEventTypeId } from '@calgate/calendar';
 import { syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
@@ -52,16 +53,16 @@ export async function reconcileBookings(
     const scope = await companyScope(deps.db, companyId);
     // On the shared account only the company's own event types are asked for: another company's
     // bookings (and its customers) are never even fetched. Nothing assigned: nothing to ask.
-    const filter = scope.kind === 'assigned' ? { eventTypeIds: scope.eventTypeIds } : {};
+    const filter =
+      scope.kind === 'assigned' ? { eventTypeIds: scope.eventTypeIds.map(storedEventTypeId) } : {};
     for (let page = 0; page < MAX_PAGES; page++) {
       if (scope.kind === 'assigned' && scope.eventTypeIds.length === 0) {
         complete = true;
         break;
       }
-      const { bookings, pagination } = await client.listBookings({
+      const { bookings, totalItems, hasNextPage } = await client.listChangedBookings({
         ...filter,
-        afterUpdatedAt: since,
-        sortUpdatedAt: 'asc',
+        updatedAfter: since,
         take: PAGE,
         skip: page * PAGE,
       });
@@ -77,8 +78,8 @@ export async function reconcileBookings(
         const updated = Date.parse(booking.updatedAt ?? '');
         if (!Number.isNaN(updated)) newest = Math.max(newest, updated);
       }
-      options.onProgress?.(counts.seen, pagination.totalItems);
-      if (!pagination.hasNextPage || bookings.length === 0) {
+      options.onProgress?.(counts.seen, totalItems);
+      if (!hasNextPage || bookings.length === 0) {
         complete = true;
         break;
       }

@@ -1,4 +1,4 @@
-import type { TeamMembership } from '@calgate/calcom';
+import { storableId, type TeamMember } from '@calgate/calendar';
 import { eventTypeMappings, newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, isNull, or } from 'drizzle-orm';
@@ -40,7 +40,7 @@ export async function importTeamMembers(
       ? teams.length === 1
         ? teams[0]
         : undefined
-      : teams.find((t) => t.id === options.teamId);
+      : teams.find((t) => storableId(t.id) === options.teamId);
   if (team === undefined) {
     if (options.teamId !== undefined) {
       throw new AppError('NOT_FOUND', `teamId: the Cal.com key is not in team ${options.teamId}`, {
@@ -49,18 +49,18 @@ export async function importTeamMembers(
     }
     throw new AppError(
       'VALIDATION_FAILED',
-      `teamId is required: the Cal.com key's user is in ${teams.length} teams (${teams.map((t) => t.id).join(', ') || 'none'})`,
+      `teamId is required: the Cal.com key's user is in ${teams.length} teams (${teams.map((t) => storableId(t.id)).join(', ') || 'none'})`,
       { details: { field: 'teamId' } },
     );
   }
-  const members: TeamMembership[] = [];
+  const members: TeamMember[] = [];
   for (let skip = 0; ; skip += 250) {
     const page = await client.listTeamMemberships(team.id, { take: 250, skip });
     members.push(...page.filter((m) => m.accepted));
     if (page.length < 250) break;
   }
   const result: TeamImportResult = {
-    teamId: team.id,
+    teamId: storableId(team.id),
     members: members.length,
     staffCreated: 0,
     staffUpdated: 0,
@@ -80,19 +80,20 @@ export async function importTeamMembers(
       username === null
         ? []
         : (await client.listEventTypes({ username })).filter(
-            (type) => (type.ownerId ?? member.userId) === member.userId && scopeContains(scope, type.id),
+            (type) =>
+              (type.ownerId ?? member.userId) === member.userId && scopeContains(scope, storableId(type.id)),
           );
     if (scope.kind === 'assigned' && own.length === 0) continue;
     const created = await upsertMember(deps, companyId, company.timezone, member);
     result[created ? 'staffCreated' : 'staffUpdated']++;
-    for (const type of own.filter((t) => !mapped.has(t.id))) {
+    for (const type of own.filter((t) => !mapped.has(storableId(t.id)))) {
       await importEventType(
         deps,
         companyId,
         { id: member.userId, username: username ?? '', email: member.user.email, timeZone: company.timezone },
         { ...type, ownerId: member.userId },
       );
-      mapped.add(type.id);
+      mapped.add(storableId(type.id));
       result.imported++;
     }
   }
@@ -105,8 +106,9 @@ async function upsertMember(
   deps: Pick<DomainDeps, 'db'>,
   companyId: string,
   timezone: string,
-  member: TeamMembership,
+  member: TeamMember,
 ): Promise<boolean> {
+  const calcomUserId = storableId(member.userId);
   const name = member.user.name ?? member.user.username ?? member.user.email;
   const [existing] = await deps.db
     .select({ id: staff.id })
@@ -114,14 +116,14 @@ async function upsertMember(
     .where(
       and(
         eq(staff.companyId, companyId),
-        or(eq(staff.calcomUserId, member.userId), eq(staff.email, member.user.email)),
+        or(eq(staff.calcomUserId, calcomUserId), eq(staff.email, member.user.email)),
       ),
     )
     .limit(1);
   if (existing !== undefined) {
     await deps.db
       .update(staff)
-      .set({ name, email: member.user.email, calcomUserId: member.userId, updatedAt: new Date() })
+      .set({ name, email: member.user.email, calcomUserId, updatedAt: new Date() })
       .where(eq(staff.id, existing.id));
     return false;
   }
@@ -130,7 +132,7 @@ async function upsertMember(
     companyId,
     name,
     email: member.user.email,
-    calcomUserId: member.userId,
+    calcomUserId,
     timezone,
   });
   return true;

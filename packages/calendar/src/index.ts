@@ -1,0 +1,31 @@
+export type {
+  BookingId,
+  BookingUid,
+  EventTypeId,
+  ProviderId,
+  ReservationUid,
+  TeamId,
+  UserId,
+  WebhookId,
+} from './ids.ts';
+export { storableId, storedEventTypeId, storedTextId } from './ids.ts';
+export type {
+  Account,
+  Booking,
+  BookingAttendee,
+  BookingsByMetadataQuery,
+  CalendarProvider,
+  CallOptions,
+  ChangedBookingsQuery,
+  CreateBookingInput,
+  CreateEventTypeInput,
+  EventType,
+  Reservation,
+  ReserveSlotInput,
+  SlotsByDay,
+  SlotsQuery,
+  Team,
+  TeamMember,
+  Webhook,
+  WebhookInput,
+} from './provider.ts';
