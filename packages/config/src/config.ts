@@ -1,4 +1,5 @@
 import { resolveFileSecrets } from './file-secrets.ts';
+import type { OperatorCredentials } from './operator.ts';
 import { type Env, envSchema } from './schema.ts';
 
 /** Typed, grouped configuration derived from the environment. */
@@ -52,7 +53,7 @@ export interface Config {
   /** Country whose national spelling a phone without a country code is read in; unset: + is required. */
   phone: { defaultRegion: string | undefined };
   sync: { eventTypesEveryMinutes: number; reconcileEveryMinutes: number; healthProbeTtlSeconds: number };
-  admin: { username: string; password: string } | undefined;
+  admin: OperatorCredentials | undefined;
   /** Outbound webhooks: appointment changes delivered to upstream systems' endpoints. */
   outbound: {
     /** Whether endpoints may resolve to loopback and private addresses (tests, the demo). */

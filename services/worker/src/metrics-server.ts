@@ -1,27 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { isOperator, OPERATOR_CHALLENGE, type OperatorCredentials } from '@calgate/config';
 import type { Metrics } from '@calgate/telemetry/metrics';
-
-export interface MetricsCredentials {
-  username: string;
-  password: string;
-}
-
-const equal = (given: string, expected: string): boolean => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
-
-/** Whether an Authorization header carries these basic-auth credentials (both always compared). */
-function authorized(header: string | undefined, credentials: MetricsCredentials): boolean {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
-  const decoded = match?.[1] === undefined ? '' : Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const userOk = equal(colon < 0 ? '' : decoded.slice(0, colon), credentials.username);
-  const passOk = equal(colon < 0 ? '' : decoded.slice(colon + 1), credentials.password);
-  return colon >= 0 && userOk && passOk;
-}
 
 /**
  * The worker's Prometheus endpoint: `GET /metrics` on its own port, nothing else, behind the same
@@ -32,7 +11,7 @@ export async function serveMetrics(
   metrics: Metrics,
   host: string,
   port: number,
-  credentials: MetricsCredentials | undefined,
+  credentials: OperatorCredentials | undefined,
 ): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== '/metrics') {
@@ -51,11 +30,11 @@ export async function serveMetrics(
       );
       return;
     }
-    if (!authorized(request.headers.authorization, credentials)) {
+    if (!isOperator(request.headers.authorization, credentials)) {
       response
         .writeHead(401, {
           'content-type': 'application/json',
-          'www-authenticate': 'Basic realm="calgate operators"',
+          'www-authenticate': OPERATOR_CHALLENGE,
         })
         .end(
           JSON.stringify({

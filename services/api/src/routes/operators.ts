@@ -43,7 +43,7 @@ export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       scope.get(`${DASHBOARD_PATH}/*`, { schema: { hide: true } }, disabled);
       return;
     }
-    await registerDashboardAuth(scope, admin);
+    registerDashboardAuth(scope, admin);
 
     scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       await readQueueDepths(deps);
