@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes a machine ready to run calgate: Node 24, pnpm, PostgreSQL and Redis up, dependencies
-# installed from the lockfile. Safe to run again; it only does what is missing.
+# Makes a machine ready to run calgate: Node 24, pnpm, PostgreSQL and Redis up, Chromium for the
+# dashboard's browser test, dependencies installed from the lockfile. Safe to run again; it only
+# does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,18 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
+
+# The dashboard's browser test drives Debian's Chromium (playwright-core never downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium (Debian package chromium)"
+  # Quiet unless it fails: then apt's own output says why.
+  apt_log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+  fi
+  rm -f "$apt_log"
+fi
+[ -x /usr/bin/chromium ] || { echo "Chromium is required at /usr/bin/chromium (Debian package chromium)" >&2; exit 1; }
 
 log "installing dependencies (frozen lockfile)"
 pnpm install --frozen-lockfile --reporter=silent
