@@ -1,4 +1,5 @@
 import { QUEUE_NAMES } from '@calgate/jobs';
+import { realClockEnv } from '@calgate/testkit';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Browser, chromium } from 'playwright-core';
@@ -28,7 +29,17 @@ beforeAll(async () => {
     env: { ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password },
   });
   dashboard = `${gw.baseUrl}/admin/queues`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  // An operator's browser runs on another machine: like the servers, it keeps the real clock when
+  // the suite runs with a moved one (scripts/test-any-day.sh; Chromium crawls under libfaketime).
+  const env = Object.entries(realClockEnv()).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    env: Object.fromEntries(env),
+  });
 });
 afterAll(async () => {
   await browser?.close();
