@@ -40,8 +40,9 @@ default_instants=(
 )
 if [ -n "${INSTANTS:-}" ]; then read -r -a instants <<<"$INSTANTS"; else instants=("${default_instants[@]}"); fi
 
-failed=()
-for entry in "${instants[@]}"; do
+# One instant: the suite with every process's clock moved there. Output goes to "$log".
+run_instant() {
+  local entry=$1 log=$2 at zone instant offset
   at="${entry%%|*}"
   zone="UTC"
   [ "$entry" != "$at" ] && zone="${entry#*|}"
@@ -49,23 +50,42 @@ for entry in "${instants[@]}"; do
   [[ "$at" =~ ^[0-9]+$ ]] || at=$(date -d "$at" +%s)
   instant=$(TZ=Europe/Berlin date -d "@$at" '+%a %Y-%m-%d %H:%M %Z')
   offset=$((at - $(date +%s)))
-  echo "== suite at $instant (processes' TZ=$zone, clock moved by ${offset}s)"
   # The monotonic clock stays real: timers and timeouts measure real durations; file times too.
   moved() { TZ="$zone" NO_FAKE_STAT=1 FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$( [ "$offset" -ge 0 ] && echo +)${offset}s" "$@"; }
-  moved node -e 'console.log(`[any-day] processes see ${new Date().toString()}`)'
-  log=$(mktemp)
-  if ! moved pnpm --silent vitest run "$@" 2>&1 | tee "$log"; then
-    # libfaketime can fail a process while it starts (a file it just opened "cannot be found"):
-    # that run says nothing about the suite, so it is run once more. A failed assertion is final.
-    if grep -qE "Worker exited unexpectedly|Cannot find module '/" "$log"; then
-      echo "[any-day] processes failed to start under libfaketime at $instant: running the suite there once more"
-      moved pnpm --silent vitest run "$@" || failed+=("$instant")
-    else
-      failed+=("$instant")
-    fi
+  {
+    echo "== suite at $instant (processes' TZ=$zone, clock moved by ${offset}s)"
+    moved node -e 'console.log(`[any-day] processes see ${new Date().toString()}`)'
+  } >"$log" 2>&1
+  if moved pnpm --silent vitest run "${filters[@]}" >>"$log" 2>&1; then return 0; fi
+  # libfaketime can fail a process while it starts (a file it just opened "cannot be found"):
+  # that run says nothing about the suite, so it is run once more. A failed assertion is final.
+  if grep -qE "Worker exited unexpectedly|Cannot find module '/" "$log"; then
+    echo "[any-day] processes failed to start under libfaketime at $instant: running the suite there once more" >>"$log"
+    moved pnpm --silent vitest run "${filters[@]}" >>"$log" 2>&1 && return 0
   fi
-  rm -f "$log"
+  echo "[any-day] FAILED at $instant" >>"$log"
+  return 1
+}
+
+# Two instants run at a time (each suite spends most of its time waiting on I/O), so the four
+# take about the time of two; each instant's output is printed whole when its pair is done.
+filters=("$@")
+parallel=${ANY_DAY_PARALLEL:-2}
+logs_dir=$(mktemp -d)
+failed=()
+for ((i = 0; i < ${#instants[@]}; i += parallel)); do
+  pids=()
+  for ((j = i; j < i + parallel && j < ${#instants[@]}; j++)); do
+    run_instant "${instants[$j]}" "$logs_dir/$j.log" &
+    pids+=("$!:$j")
+  done
+  for entry in "${pids[@]}"; do
+    j="${entry#*:}"
+    if ! wait "${entry%%:*}"; then failed+=("${instants[$j]}"); fi
+    cat "$logs_dir/$j.log"
+  done
 done
+rm -rf "$logs_dir"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "[any-day] the suite failed at: ${failed[*]}" >&2
   exit 1
