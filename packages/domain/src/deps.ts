@@ -2,9 +2,9 @@ import type { Budget } from '@calgate/budget';
 import type { Database } from '@calgate/db';
 import type { JobQueues } from '@calgate/jobs';
 import type { Redis } from 'ioredis';
+import type { CalcomAccess } from './accounts/calcom-access.ts';
+import type { OutcomeNotifier } from './appointments/outcomes.ts';
 import type { SlotCache } from './availability/slot-cache.ts';
-import type { OutcomeNotifier } from './bookings/outcomes.ts';
-import type { CalcomAccess } from './calcom-access.ts';
 import type { Counters } from './counters.ts';
 
 export interface DomainLogger {

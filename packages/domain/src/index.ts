@@ -1,4 +1,27 @@
 export { assertTimeZone, formatInZone, isValidTimeZone } from '@calgate/time';
+export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './accounts/calcom-access.ts';
+export { createCalcomAccess } from './accounts/calcom-access.ts';
+export { createApiToken, createCompany, setCompanySecrets } from './accounts/companies.ts';
+export type { CalcomHealth } from './accounts/health.ts';
+export { calcomHealth } from './accounts/health.ts';
+export type { CompanyScope } from './accounts/scope.ts';
+export {
+  assignEventTypes,
+  companyScope,
+  eventTypeInScope,
+  scopeContains,
+  scopeEventTypes,
+  sharedAccountOwner,
+  unassignEventTypes,
+} from './accounts/scope.ts';
+export type { WebhookSettings } from './accounts/webhook-registration.ts';
+export {
+  registerWebhook,
+  rotateWebhookSecret,
+  subscriberUrlFor,
+  WEBHOOK_PATH,
+  WEBHOOK_SECRET_OVERLAP_MS,
+} from './accounts/webhook-registration.ts';
 export { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from './admin/auth-changes.ts';
 export type { CatalogResult } from './admin/catalog-apply.ts';
 export { applyCatalog } from './admin/catalog-apply.ts';
@@ -25,6 +48,14 @@ export type { MappingView, SegmentInput, ServiceInput, ServiceView } from './adm
 export { getAdminService, listAdminServices } from './admin/services.ts';
 export type { StaffInput, StaffView } from './admin/staff.ts';
 export { createStaff, listStaff, updateStaff } from './admin/staff.ts';
+export type { CustomerInput } from './appointments/customers/intake.ts';
+export type { PhoneNormalisation } from './appointments/customers/normalize-stored.ts';
+export { normaliseStoredPhones } from './appointments/customers/normalize-stored.ts';
+export { normalizePhone } from './appointments/customers/phone.ts';
+export type { OutcomeNotifier, OutcomeWaiter } from './appointments/outcomes.ts';
+export { createOutcomeNotifier, createOutcomeWaiter, parsePreferWait } from './appointments/outcomes.ts';
+export type { AppointmentView } from './appointments/views.ts';
+export { getAppointmentView, loadAppointment } from './appointments/views.ts';
 export type { AvailabilityQuery, AvailabilitySlot, AvailabilityView } from './availability/availability.ts';
 export { getAvailability, MAX_WINDOW_DAYS, readWindow } from './availability/availability.ts';
 export type { CompositeSlot, SegmentAvailability } from './availability/composite-slots.ts';
@@ -32,16 +63,12 @@ export { combineSegments, segmentOffsets } from './availability/composite-slots.
 export { mergeStaffSlots, nearestAlternatives } from './availability/simple-slots.ts';
 export type { SlotCacheOptions, SlotsClient } from './availability/slot-cache.ts';
 export { SlotCache } from './availability/slot-cache.ts';
-export type { AppointmentView } from './bookings/appointments.ts';
-export { getAppointmentView, loadAppointment } from './bookings/appointments.ts';
 export {
   completeIdempotencyKey,
   IDEMPOTENCY_TTL_MS,
   requestFingerprint,
   validateIdempotencyKey,
 } from './bookings/idempotency.ts';
-export type { OutcomeNotifier, OutcomeWaiter } from './bookings/outcomes.ts';
-export { createOutcomeNotifier, createOutcomeWaiter, parsePreferWait } from './bookings/outcomes.ts';
 export { failCancelBooking, processCancelBooking } from './bookings/process-cancel.ts';
 export {
   failBookSegment,
@@ -61,15 +88,8 @@ export { requestBooking } from './bookings/request-booking.ts';
 export type { ChangeAccepted, RescheduleRequest } from './bookings/request-changes.ts';
 export { requestCancel, requestReschedule } from './bookings/request-changes.ts';
 export { sweepStuckAppointments } from './bookings/sweeper.ts';
-export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './calcom-access.ts';
-export { createCalcomAccess } from './calcom-access.ts';
-export { createApiToken, createCompany, setCompanySecrets } from './companies.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
-export type { CustomerInput } from './customers/intake.ts';
-export type { PhoneNormalisation } from './customers/normalize-stored.ts';
-export { normaliseStoredPhones } from './customers/normalize-stored.ts';
-export { normalizePhone } from './customers/phone.ts';
 export type { DomainDeps, DomainLogger } from './deps.ts';
 export type { HoldRequest, HoldSettings } from './holds/create-hold.ts';
 export { createHold, MAX_HOLD_TTL_SECONDS } from './holds/create-hold.ts';
@@ -114,16 +134,6 @@ export type { VerifyOptions } from './outbound/signature.ts';
 export { generateSigningSecret, signWebhook, verifyWebhook } from './outbound/signature.ts';
 export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
 export { createDomainRuntime } from './runtime.ts';
-export type { CompanyScope } from './scope.ts';
-export {
-  assignEventTypes,
-  companyScope,
-  eventTypeInScope,
-  scopeContains,
-  scopeEventTypes,
-  sharedAccountOwner,
-  unassignEventTypes,
-} from './scope.ts';
 export type { ServiceDefinition } from './services/catalog.ts';
 export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';
@@ -143,13 +153,3 @@ export type { TeamImportResult } from './sync/team-import.ts';
 export { importTeamMembers } from './sync/team-import.ts';
 export type { AcceptedWebhook, WebhookSecrets } from './sync/webhook-inbox.ts';
 export { acceptWebhook, failWebhook, processWebhook, sweepWebhookInbox } from './sync/webhook-inbox.ts';
-export type { WebhookSettings } from './sync/webhook-registration.ts';
-export {
-  registerWebhook,
-  rotateWebhookSecret,
-  subscriberUrlFor,
-  WEBHOOK_PATH,
-  WEBHOOK_SECRET_OVERLAP_MS,
-} from './sync/webhook-registration.ts';
-export type { CalcomHealth } from './sync/webhooks-and-health.ts';
-export { calcomHealth } from './sync/webhooks-and-health.ts';

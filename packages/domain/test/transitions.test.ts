@@ -2,7 +2,7 @@ import { appointmentHistory, appointments, createDb, customers, newId } from '@c
 import { createTestDatabase, seedCompany, type TestDatabase } from '@calgate/testkit';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transition } from '../src/bookings/transitions.ts';
+import { transition } from '../src/appointments/transitions.ts';
 
 let t: TestDatabase;
 let companyId: string;

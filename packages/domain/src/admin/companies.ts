@@ -1,7 +1,7 @@
 import { apiTokens, companies, generateApiToken, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
-import { createCompany } from '../companies.ts';
+import { createCompany } from '../accounts/companies.ts';
 import type { DomainDeps } from '../deps.ts';
 import { announceAuthChange } from './auth-changes.ts';
 

@@ -1,7 +1,7 @@
 import { type EventType, storableId } from '@calgate/calendar';
 import { AppError } from '@calgate/errors';
+import { scopeEventTypes } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { scopeEventTypes } from '../scope.ts';
 import { requireCompany } from './companies.ts';
 
 /** Event types per company, fetched once per operation (a catalog maps dozens of them). */

@@ -1,6 +1,6 @@
 import { AppError } from '@calgate/errors';
 import { assertTimeZone, formatInZone, parseWindowBound } from '@calgate/time';
-import type { CompanyKeySource } from '../calcom-access.ts';
+import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached, type SegmentStaffOption, type ServiceDefinition } from '../services/catalog.ts';
 import { compositeSlots } from './composite-availability.ts';

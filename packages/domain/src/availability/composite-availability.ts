@@ -1,4 +1,4 @@
-import type { CompanyKeySource } from '../calcom-access.ts';
+import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import type { DomainDeps } from '../deps.ts';
 import type { ServiceDefinition } from '../services/catalog.ts';
 import { type AvailabilityWindow, freeStartsByOption } from './availability.ts';

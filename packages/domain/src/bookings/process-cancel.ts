@@ -1,12 +1,12 @@
 import { storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
+import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
+import { loadWorkContext } from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { findBookingByMetadata } from './calcom-lookup.ts';
-import { invalidateAvailability } from './invalidate.ts';
-import { flagNeedsAttention, transition } from './transitions.ts';
-import { loadWorkContext } from './work-context.ts';
 
 /**
  * `booking.cancel`: cancels the appointment's Cal.com booking (already cancelled counts as done),

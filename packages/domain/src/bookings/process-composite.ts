@@ -3,14 +3,19 @@ import { appointmentHistory, appointmentSegments, appointments } from '@calgate/
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { findBookingByMetadata, METADATA_KEY } from '../appointments/calcom-lookup.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
+import {
+  calcomAttendee,
+  calcomNotes,
+  loadWorkContext,
+  type WorkContext,
+} from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
-import { invalidateAvailability } from './invalidate.ts';
 import { compositeAlternatives } from './request-composite.ts';
-import { flagNeedsAttention, transition } from './transitions.ts';
-import { calcomAttendee, calcomNotes, loadWorkContext, type WorkContext } from './work-context.ts';
 
 /** Metadata on every segment booking: our segment id (the lookup key) plus appointment and generation. */
 export const APPOINTMENT_KEY = 'calgateAppointmentId';

@@ -4,6 +4,15 @@ import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
+import { findBookingByMetadata, METADATA_KEY } from '../appointments/calcom-lookup.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { transition } from '../appointments/transitions.ts';
+import {
+  calcomAttendee,
+  calcomNotes,
+  loadWorkContext,
+  type WorkContext,
+} from '../appointments/work-context.ts';
 import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -15,10 +24,6 @@ import {
   type SegmentStaffOption,
   type ServiceDefinition,
 } from '../services/catalog.ts';
-import { findBookingByMetadata, METADATA_KEY } from './calcom-lookup.ts';
-import { invalidateAvailability } from './invalidate.ts';
-import { transition } from './transitions.ts';
-import { calcomAttendee, calcomNotes, loadWorkContext, type WorkContext } from './work-context.ts';
 
 /**
  * `booking.create`: books a pending simple appointment in Cal.com, at most once.

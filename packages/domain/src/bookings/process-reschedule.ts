@@ -1,14 +1,14 @@
 import { type Booking, storableId, storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { transition } from '../appointments/transitions.ts';
+import { loadHistory } from '../appointments/views.ts';
+import { loadWorkContext, type WorkContext } from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { loadHistory } from './appointments.ts';
-import { invalidateAvailability } from './invalidate.ts';
 import { alternativesFor } from './process-create.ts';
-import { transition } from './transitions.ts';
-import { loadWorkContext, type WorkContext } from './work-context.ts';
 
 export interface RescheduleTarget {
   requestId: string;

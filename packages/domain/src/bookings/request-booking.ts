@@ -3,13 +3,17 @@ import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import { sql } from 'drizzle-orm';
+import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import {
+  assertContactAccepted,
+  type CustomerInput,
+  prepareCustomer,
+} from '../appointments/customers/intake.ts';
+import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import { staffOptions } from '../availability/availability.ts';
-import type { CompanyKeySource } from '../calcom-access.ts';
-import { assertContactAccepted, type CustomerInput, prepareCustomer } from '../customers/intake.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeld, consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
 import { loadServiceCached } from '../services/catalog.ts';
-import { type AppointmentView, appointmentView } from './appointments.ts';
 import { idempotencyExpiresAt, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
 import { requestCompositeBooking } from './request-composite.ts';
 

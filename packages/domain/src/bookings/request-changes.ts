@@ -2,13 +2,13 @@ import { newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
-import type { CompanyKeySource } from '../calcom-access.ts';
+import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { transition } from '../appointments/transitions.ts';
+import { loadAppointment, loadHistory } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { loadAppointment, loadHistory } from './appointments.ts';
 import { enqueueSafely } from './request-booking.ts';
 import { requestCompositeReschedule } from './request-composite.ts';
-import { transition } from './transitions.ts';
 
 export interface RescheduleRequest {
   start: string;

@@ -3,8 +3,8 @@ import { companies, holdSegments, holds } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
-import { invalidateAvailability } from '../bookings/invalidate.ts';
-import type { CompanyKeySource } from '../calcom-access.ts';
+import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
 import type { DomainDeps } from '../deps.ts';
 import { getHoldView, type HoldView, loadHold } from './views.ts';
 

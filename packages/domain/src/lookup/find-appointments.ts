@@ -3,8 +3,8 @@ import { AppError } from '@calgate/errors';
 import { parseInstant } from '@calgate/time';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { type AppointmentView, appointmentView } from '../bookings/appointments.ts';
-import { normalizePhone } from '../customers/phone.ts';
+import { normalizePhone } from '../appointments/customers/phone.ts';
+import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import { decodeCursor, encodeCursor, filtersDigest } from './cursor.ts';
 import { executePrepared } from './prepared.ts';
 

@@ -1,7 +1,7 @@
 import { AppError } from '@calgate/errors';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { normalizePhone } from '../customers/phone.ts';
+import { normalizePhone } from '../appointments/customers/phone.ts';
 import { type AppointmentSummary, SELECT_SUMMARY, type SummaryRow, toSummary } from './find-appointments.ts';
 import { executePrepared } from './prepared.ts';
 

@@ -1,7 +1,7 @@
 import { type Database, eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
-import { mappingInScope } from '../scope.ts';
+import { mappingInScope } from '../accounts/scope.ts';
 
 export interface SegmentStaffOption {
   staffId: string;

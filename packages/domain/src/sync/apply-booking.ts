@@ -10,16 +10,16 @@ import {
 import { errorLogFields } from '@calgate/jobs';
 import { isValidTimeZone } from '@calgate/time';
 import { and, desc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
-import type { AppointmentRow } from '../bookings/appointments.ts';
-import { METADATA_KEY } from '../bookings/calcom-lookup.ts';
-import { invalidateAvailability } from '../bookings/invalidate.ts';
+import { eventTypeInScope, mappingInScope } from '../accounts/scope.ts';
+import { METADATA_KEY } from '../appointments/calcom-lookup.ts';
+import { normalizePhone } from '../appointments/customers/phone.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { outboundTypesFor, writeOutboundEvents } from '../appointments/outbound-events.ts';
+import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
+import type { AppointmentRow } from '../appointments/views.ts';
 import { APPOINTMENT_KEY, currentGeneration } from '../bookings/process-composite.ts';
 import { isUniqueViolation, upsertCustomer } from '../bookings/request-booking.ts';
-import { flagNeedsAttention, transition } from '../bookings/transitions.ts';
-import { normalizePhone } from '../customers/phone.ts';
 import type { DomainDeps } from '../deps.ts';
-import { outboundTypesFor, writeOutboundEvents } from '../outbound/events.ts';
-import { eventTypeInScope, mappingInScope } from '../scope.ts';
 import { withChainLock } from './chain-lock.ts';
 import type { ObservedBooking } from './observed.ts';
 

@@ -11,8 +11,8 @@ import {
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { mappingInScope, scopeEventTypes } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { mappingInScope, scopeEventTypes } from '../scope.ts';
 
 export interface Drift {
   eventTypeId: number;

@@ -1,8 +1,8 @@
 import { storedEventTypeId } from '@calgate/calendar';
 import { syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
+import { companyScope } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { companyScope } from '../scope.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { loadCompany, markFailed, markStarted } from './event-types.ts';
 import { observeApiBooking } from './observed.ts';

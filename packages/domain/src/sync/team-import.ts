@@ -2,8 +2,8 @@ import { storableId, type TeamMember } from '@calgate/calendar';
 import { eventTypeMappings, newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, isNull, or } from 'drizzle-orm';
+import { companyScope, scopeContains } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { companyScope, scopeContains } from '../scope.ts';
 import { importEventType, loadCompany } from './event-types.ts';
 
 export interface TeamImportResult {

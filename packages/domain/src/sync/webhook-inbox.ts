@@ -4,8 +4,8 @@ import { companies, type Database, decryptSecret, retiredWebhookSecrets, webhook
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { sharedAccountOwner } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { sharedAccountOwner } from '../scope.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';
 import { observeWebhook } from './observed.ts';

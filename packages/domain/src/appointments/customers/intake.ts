@@ -1,6 +1,6 @@
 import type { CalcomLanguage } from '@calgate/calcom';
 import { AppError } from '@calgate/errors';
-import type { ServiceDefinition } from '../services/catalog.ts';
+import type { ServiceDefinition } from '../../services/catalog.ts';
 import { normalizeOptionalPhone } from './phone.ts';
 
 /** A customer as a booking request gives it: an email, a phone, or both. */

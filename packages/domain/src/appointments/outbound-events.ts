@@ -1,6 +1,6 @@
 import { type Database, type HistoryActor, newId, type OutboundEventType } from '@calgate/db';
 import { type SQL, sql } from 'drizzle-orm';
-import type { AppointmentRow } from '../bookings/appointments.ts';
+import type { AppointmentRow } from './views.ts';
 
 type Status = AppointmentRow['status'];
 

@@ -1,7 +1,7 @@
 import { appointments, type Database, type HistoryActor } from '@calgate/db';
 import { eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
-import { OUTBOX_SOURCE_COLUMNS, outboundTypesFor, outboxInsert } from '../outbound/events.ts';
-import type { AppointmentRow } from './appointments.ts';
+import { OUTBOX_SOURCE_COLUMNS, outboundTypesFor, outboxInsert } from './outbound-events.ts';
+import type { AppointmentRow } from './views.ts';
 
 type Status = AppointmentRow['status'];
 

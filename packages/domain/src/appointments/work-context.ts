@@ -2,7 +2,7 @@ import { CALCOM_LANGUAGES, type CalcomLanguage } from '@calgate/calcom';
 import type { CreateBookingInput } from '@calgate/calendar';
 import { appointments, companies, customers, type Database } from '@calgate/db';
 import { eq, sql } from 'drizzle-orm';
-import type { AppointmentRow } from './appointments.ts';
+import type { AppointmentRow } from './views.ts';
 
 export interface WorkContext {
   appointment: AppointmentRow;

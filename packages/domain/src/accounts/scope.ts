@@ -2,7 +2,7 @@ import { type Account, type EventType, storableId } from '@calgate/calendar';
 import { companies, companyEventTypes, type Database, eventTypeMappings } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
-import type { DomainDeps } from './deps.ts';
+import type { DomainDeps } from '../deps.ts';
 
 /**
  * What part of a Cal.com account a company owns. With its own key it owns the whole account

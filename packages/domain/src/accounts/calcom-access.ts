@@ -3,7 +3,7 @@ import { calcomCalendarProvider, createCalcomClient, keyFingerprint } from '@cal
 import type { CalendarProvider } from '@calgate/calendar';
 import { decryptSecret } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import type { DomainLogger } from './deps.ts';
+import type { DomainLogger } from '../deps.ts';
 
 export interface CalcomAccessOptions {
   baseUrl: string;

@@ -2,7 +2,7 @@ import { companies, syncState } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
 import { eq, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { countMappedEventTypes } from './event-types.ts';
+import { countMappedEventTypes } from '../sync/event-types.ts';
 
 import { WEBHOOK_PATH } from './webhook-registration.ts';
 
