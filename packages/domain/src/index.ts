@@ -3,7 +3,7 @@ export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './acco
 export { createCalcomAccess } from './accounts/calcom-access.ts';
 export { createApiToken, createCompany, setCompanySecrets } from './accounts/companies.ts';
 export type { CalcomHealth } from './accounts/health.ts';
-export { calcomHealth } from './accounts/health.ts';
+export { calcomHealth, countMappedEventTypes } from './accounts/health.ts';
 export type { CompanyScope } from './accounts/scope.ts';
 export {
   assignEventTypes,
@@ -22,6 +22,7 @@ export {
   WEBHOOK_PATH,
   WEBHOOK_SECRET_OVERLAP_MS,
 } from './accounts/webhook-registration.ts';
+export { HANDLED_TRIGGERS } from './accounts/webhook-triggers.ts';
 export { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from './admin/auth-changes.ts';
 export type { CatalogResult } from './admin/catalog-apply.ts';
 export { applyCatalog } from './admin/catalog-apply.ts';
@@ -57,18 +58,20 @@ export { createOutcomeNotifier, createOutcomeWaiter, parsePreferWait } from './a
 export type { AppointmentView } from './appointments/views.ts';
 export { getAppointmentView, loadAppointment } from './appointments/views.ts';
 export type { AvailabilityQuery, AvailabilitySlot, AvailabilityView } from './availability/availability.ts';
-export { getAvailability, MAX_WINDOW_DAYS, readWindow } from './availability/availability.ts';
+export { getAvailability } from './availability/availability.ts';
 export type { CompositeSlot, SegmentAvailability } from './availability/composite-slots.ts';
 export { combineSegments, segmentOffsets } from './availability/composite-slots.ts';
 export { mergeStaffSlots, nearestAlternatives } from './availability/simple-slots.ts';
 export type { SlotCacheOptions, SlotsClient } from './availability/slot-cache.ts';
 export { SlotCache } from './availability/slot-cache.ts';
+export { MAX_WINDOW_DAYS, readWindow } from './availability/window.ts';
 export {
   completeIdempotencyKey,
   IDEMPOTENCY_TTL_MS,
   requestFingerprint,
   validateIdempotencyKey,
 } from './bookings/idempotency.ts';
+export type { BookingRequest } from './bookings/intake-shared.ts';
 export { failCancelBooking, processCancelBooking } from './bookings/process-cancel.ts';
 export {
   failBookSegment,
@@ -83,7 +86,6 @@ export {
   processRescheduleBooking,
   rescheduleTarget,
 } from './bookings/process-reschedule.ts';
-export type { BookingRequest } from './bookings/request-booking.ts';
 export { requestBooking } from './bookings/request-booking.ts';
 export type { ChangeAccepted, RescheduleRequest } from './bookings/request-changes.ts';
 export { requestCancel, requestReschedule } from './bookings/request-changes.ts';
@@ -141,12 +143,11 @@ export { applyObservedBooking } from './sync/apply-booking.ts';
 export type { Drift, EventTypeSyncResult } from './sync/event-types.ts';
 export {
   companyIds,
-  countMappedEventTypes,
   createServiceWithEventType,
   syncEventTypes,
 } from './sync/event-types.ts';
 export type { ObservedBooking } from './sync/observed.ts';
-export { HANDLED_TRIGGERS, observeApiBooking, observeWebhook } from './sync/observed.ts';
+export { observeApiBooking, observeWebhook } from './sync/observed.ts';
 export type { ReconcileResult } from './sync/reconcile.ts';
 export { reconcileBookings } from './sync/reconcile.ts';
 export type { TeamImportResult } from './sync/team-import.ts';

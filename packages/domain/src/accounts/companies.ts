@@ -10,6 +10,7 @@ import {
 import { AppError } from '@calgate/errors';
 import { isValidTimeZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
+import type { DomainDeps } from '../deps.ts';
 
 const CALCOM_KEY = /^cal_[A-Za-z0-9_]+$/;
 
@@ -125,4 +126,13 @@ async function requireCompany(db: Database, companyId: string): Promise<void> {
       details: { field: 'companyId' },
     });
   }
+}
+
+/** The company row, or NOT_FOUND naming `companyId`. */
+export async function loadCompany(deps: Pick<DomainDeps, 'db'>, companyId: string) {
+  const [company] = await deps.db.select().from(companies).where(eq(companies.id, companyId)).limit(1);
+  if (company === undefined) {
+    throw new AppError('NOT_FOUND', `No company ${companyId}`, { details: { field: 'companyId' } });
+  }
+  return company;
 }

@@ -1,8 +1,8 @@
-import { companies, syncState } from '@calgate/db';
+import { companies, eventTypeMappings, services, syncState } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { countMappedEventTypes } from '../sync/event-types.ts';
+import { mappingInScope } from './scope.ts';
 
 import { WEBHOOK_PATH } from './webhook-registration.ts';
 
@@ -120,4 +120,14 @@ async function runProbe(deps: Pick<DomainDeps, 'db' | 'calcom'>, publicBaseUrl: 
     .then((hooks) => hooks.some((h) => h.active && h.subscriberUrl.startsWith(prefix)))
     .catch(() => false);
   return { api_reachable: true, api_key_valid: true, webhook_registered: registered, checked_at };
+}
+
+/** Live mapped event types of a company (or all companies): the health endpoint's count. */
+export async function countMappedEventTypes(deps: Pick<DomainDeps, 'db'>): Promise<number> {
+  const [row] = await deps.db
+    .select({ n: sql<number>`count(distinct ${eventTypeMappings.calcomEventTypeId})::int` })
+    .from(eventTypeMappings)
+    .innerJoin(services, eq(services.id, eventTypeMappings.serviceId))
+    .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt), mappingInScope()));
+  return row?.n ?? 0;
 }

@@ -3,8 +3,8 @@ import { companies, decryptSecret, encryptSecret, newId, retiredWebhookSecrets }
 import { AppError } from '@calgate/errors';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { loadCompany } from '../sync/event-types.ts';
-import { HANDLED_TRIGGERS } from '../sync/observed.ts';
+import { loadCompany } from './companies.ts';
+import { HANDLED_TRIGGERS } from './webhook-triggers.ts';
 
 export const WEBHOOK_PATH = '/api/webhooks/calcom';
 

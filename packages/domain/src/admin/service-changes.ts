@@ -8,7 +8,7 @@ import {
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq, gte, inArray, isNull } from 'drizzle-orm';
-import { isUniqueViolation } from '../bookings/request-booking.ts';
+import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { DomainDeps } from '../deps.ts';
 import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';

@@ -2,7 +2,7 @@ import { newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { isValidTimeZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
-import { isUniqueViolation } from '../bookings/request-booking.ts';
+import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { DomainDeps } from '../deps.ts';
 import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';

@@ -1,7 +1,5 @@
 import { type Booking, type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
-
-/** The metadata key that ties a Cal.com booking to our appointment (or segment). */
-export const METADATA_KEY = 'calgateId';
+import { METADATA_KEY } from './metadata.ts';
 
 /**
  * Finds the live Cal.com booking that carries our id in its metadata — the check before a retried

@@ -2,9 +2,11 @@ import { storableId, storedEventTypeId, storedTextId } from '@calgate/calendar';
 import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { findBookingByMetadata, METADATA_KEY } from '../appointments/calcom-lookup.ts';
+import { and, asc, eq } from 'drizzle-orm';
+import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
+import { currentGeneration } from '../appointments/composite-state.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
 import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
 import {
   calcomAttendee,
@@ -12,14 +14,10 @@ import {
   loadWorkContext,
   type WorkContext,
 } from '../appointments/work-context.ts';
+import { compositeAlternatives } from '../availability/composite-availability.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { compositeAlternatives } from './request-composite.ts';
-
-/** Metadata on every segment booking: our segment id (the lookup key) plus appointment and generation. */
-export const APPOINTMENT_KEY = 'calgateAppointmentId';
-export const GENERATION_KEY = 'calgateGeneration';
 
 type SegmentRow = typeof appointmentSegments.$inferSelect;
 
@@ -229,26 +227,6 @@ export async function processFinalize(
   }
   await deps.outcomes.publish(payload.appointmentId);
   return done ? 'confirmed' : 'released';
-}
-
-/** The generation of a composite appointment that its last confirmation made current. */
-export async function currentGeneration(
-  deps: Pick<DomainDeps, 'db'>,
-  appointmentId: string,
-): Promise<number> {
-  const [latest] = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
-    .where(
-      and(
-        eq(appointmentHistory.appointmentId, appointmentId),
-        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
-      ),
-    )
-    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
-    .limit(1);
-  const generation = (latest?.data as { generation?: unknown } | undefined)?.generation;
-  return typeof generation === 'number' ? generation : 0;
 }
 
 /** True when the appointment is confirmed and this generation is the one it stands on. */

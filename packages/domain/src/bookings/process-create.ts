@@ -4,8 +4,9 @@ import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
-import { findBookingByMetadata, METADATA_KEY } from '../appointments/calcom-lookup.ts';
+import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { METADATA_KEY } from '../appointments/metadata.ts';
 import { transition } from '../appointments/transitions.ts';
 import {
   calcomAttendee,
@@ -13,8 +14,8 @@ import {
   loadWorkContext,
   type WorkContext,
 } from '../appointments/work-context.ts';
-import { freeStartsByOption, staffOptions } from '../availability/availability.ts';
 import { nearestAlternatives } from '../availability/simple-slots.ts';
+import { freeStartsByOption } from '../availability/window.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import {
@@ -23,6 +24,7 @@ import {
   loadServiceCached,
   type SegmentStaffOption,
   type ServiceDefinition,
+  staffOptions,
 } from '../services/catalog.ts';
 
 /**

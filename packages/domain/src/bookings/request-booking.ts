@@ -1,76 +1,23 @@
-import { type Database, idempotencyKeys, newId } from '@calgate/db';
+import { type Database, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import { sql } from 'drizzle-orm';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
-import {
-  assertContactAccepted,
-  type CustomerInput,
-  prepareCustomer,
-} from '../appointments/customers/intake.ts';
+import { assertContactAccepted, prepareCustomer } from '../appointments/customers/intake.ts';
+import { customerUpsert } from '../appointments/customers/upsert.ts';
+import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import { type AppointmentView, appointmentView } from '../appointments/views.ts';
-import { staffOptions } from '../availability/availability.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeld, consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
-import { loadServiceCached } from '../services/catalog.ts';
+import { loadServiceCached, staffOptions } from '../services/catalog.ts';
 import { idempotencyExpiresAt, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
+import {
+  type BookingAccepted,
+  type BookingRequest,
+  enqueueSafely,
+  type IdempotencyContext,
+} from './intake-shared.ts';
 import { requestCompositeBooking } from './request-composite.ts';
-
-export interface BookingRequest {
-  serviceId: string;
-  start: string;
-  timeZone: string;
-  customer: CustomerInput;
-  staffId?: string | undefined;
-  notes?: string | undefined;
-  metadata?: Record<string, string> | undefined;
-  /** Books exactly this held slot (`POST /api/v2/holds`); the hold is used up. */
-  holdId?: string | undefined;
-}
-
-export interface IdempotencyContext {
-  key: string;
-  fingerprint: string;
-}
-
-export interface BookingAccepted {
-  appointmentId: string;
-  /** True when an earlier request with the same Idempotency-Key produced this appointment. */
-  replayed: boolean;
-  /** The appointment as this request wrote it (so the answer needs no read-back), when it did. */
-  view?: AppointmentView;
-}
-
-/**
- * Upserts a customer by email, unique per company (case-insensitive), keeping the latest name, phone
- * and language; a customer without an email by phone (E.164, see `prepareCustomer`).
- */
-export async function upsertCustomer(
-  db: Pick<Database, 'execute'>,
-  companyId: string,
-  customer: BookingRequest['customer'],
-): Promise<string> {
-  const rows = await db.execute<{ id: string }>(customerUpsert(companyId, customer));
-  const row = rows[0];
-  if (row === undefined) throw new Error('customer upsert returned no row');
-  return row.id;
-}
-
-/** The upsert as one statement, returning the customer as it now is (also used inside the intake's statement). */
-function customerUpsert(companyId: string, customer: BookingRequest['customer']) {
-  const email = customer.email?.trim() ?? null;
-  const conflict =
-    email === null ? sql`(company_id, phone) where email is null` : sql`(company_id, lower(email))`;
-  return sql`
-    insert into customers (id, company_id, name, email, phone, language)
-    values (${newId('cus')}, ${companyId}, ${customer.name}, ${email}, ${customer.phone ?? null},
-      ${customer.language ?? null})
-    on conflict ${conflict} do update
-      set name = excluded.name, phone = coalesce(excluded.phone, customers.phone),
-        language = coalesce(excluded.language, customers.language), updated_at = now()
-    returning id, name, email, phone`;
-}
 
 /**
  * Validates a booking request, records the appointment as `pending` with its history row (and
@@ -258,49 +205,4 @@ async function insertPendingAppointment(
     updatedAt: new Date(row.updated_at),
     historyAt: new Date(row.history_at),
   };
-}
-
-/** Records the key as in flight for this appointment, in the caller's transaction. */
-export async function insertIdempotencyKey(
-  tx: Pick<Database, 'insert'>,
-  companyId: string,
-  idempotency: IdempotencyContext | undefined,
-  appointmentId: string,
-): Promise<void> {
-  if (idempotency === undefined) return;
-  await tx.insert(idempotencyKeys).values({
-    companyId,
-    key: idempotency.key,
-    method: 'POST',
-    path: '/api/v2/bookings',
-    requestHash: idempotency.fingerprint,
-    state: 'in_flight',
-    appointmentId,
-    expiresAt: idempotencyExpiresAt(),
-  });
-}
-
-/** Enqueues, logging instead of failing when Redis is away: Postgres already holds the work. */
-export async function enqueueSafely(
-  deps: Pick<DomainDeps, 'queues' | 'logger'>,
-  name: 'booking.create' | 'booking.cancel',
-  payload: { appointmentId: string },
-): Promise<void> {
-  try {
-    await deps.queues.enqueue(name, payload);
-  } catch (error) {
-    deps.logger.warn(
-      { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },
-      'enqueue failed; the sweeper will enqueue it',
-    );
-  }
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
-    if ((current as { code?: unknown }).code === '23505') return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }

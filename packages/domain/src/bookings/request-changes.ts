@@ -7,7 +7,7 @@ import { transition } from '../appointments/transitions.ts';
 import { loadAppointment, loadHistory } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
-import { enqueueSafely } from './request-booking.ts';
+import { enqueueSafely } from './intake-shared.ts';
 import { requestCompositeReschedule } from './request-composite.ts';
 
 export interface RescheduleRequest {

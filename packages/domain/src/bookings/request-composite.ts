@@ -1,12 +1,12 @@
 import { appointmentHistory, appointmentSegments, appointments, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
-import { formatInZone } from '@calgate/time';
 import { desc, eq } from 'drizzle-orm';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
-import { compositeSlots } from '../availability/composite-availability.ts';
+import { upsertCustomer } from '../appointments/customers/upsert.ts';
+import { isUniqueViolation } from '../appointments/unique-violation.ts';
+import { planComposite } from '../availability/composite-availability.ts';
 import type { CompositeSlot } from '../availability/composite-slots.ts';
-import { nearestAlternatives } from '../availability/simple-slots.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeld, consumeHold, type HeldSlot } from '../holds/consume.ts';
 import type { ServiceDefinition } from '../services/catalog.ts';
@@ -16,60 +16,9 @@ import {
   type BookingRequest,
   type IdempotencyContext,
   insertIdempotencyKey,
-  isUniqueViolation,
-  upsertCustomer,
-} from './request-booking.ts';
+} from './intake-shared.ts';
 
 type Deps = Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>;
-
-/**
- * Plans a composite appointment at `start`: every segment with a staff member free at exactly its
- * offset (from the shared availability cache), or SLOT_UNAVAILABLE with the nearest alternatives.
- */
-export async function planComposite(
-  deps: Deps,
-  company: CompanyKeySource,
-  service: ServiceDefinition,
-  start: Date,
-  timeZone: string,
-  staffId?: string,
-): Promise<CompositeSlot> {
-  const at = start.getTime();
-  const slots = await compositeSlots(deps, company, service, { start, end: new Date(at + 60_000) }, staffId);
-  const slot = slots.find((candidate) => candidate.start === at);
-  if (slot !== undefined) return slot;
-  throw new AppError('SLOT_UNAVAILABLE', 'The requested slot is no longer available', {
-    details: { alternatives: await compositeAlternatives(deps, company, service, start, timeZone, staffId) },
-  });
-}
-
-/** Up to three composite starts nearest `start` (within a day either side) that are bookable now. */
-export async function compositeAlternatives(
-  deps: Pick<DomainDeps, 'slotCache' | 'calcom'>,
-  company: CompanyKeySource,
-  service: ServiceDefinition,
-  start: Date,
-  timeZone: string,
-  staffId?: string,
-): Promise<Array<{ start: string; end: string; staff: string[] }>> {
-  const at = start.getTime();
-  const around = await compositeSlots(
-    deps,
-    company,
-    service,
-    { start: new Date(Math.max(Date.now(), at - 86_400_000)), end: new Date(at + 86_400_000) },
-    staffId,
-  ).catch(() => []);
-  const durationMs = service.totalMinutes * 60_000;
-  return nearestAlternatives(
-    around.map((s) => s.start),
-    at,
-  ).map((s) => ({
-    start: formatInZone(new Date(s), timeZone),
-    end: formatInZone(new Date(s + durationMs), timeZone),
-    staff: [...new Set(around.find((c) => c.start === s)?.segments.map((p) => p.staffId) ?? [])],
-  }));
-}
 
 /**
  * Records a composite appointment with its planned segments (generation 0), history and

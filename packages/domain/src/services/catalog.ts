@@ -203,3 +203,20 @@ async function hydrate(db: Database, rows: ServiceRow[]): Promise<ServiceDefinit
     };
   });
 }
+
+/** Staff options of a segment, narrowed to one member when the caller asked for one. */
+export function staffOptions(
+  service: ServiceDefinition,
+  position: number,
+  staffId: string | undefined,
+): SegmentStaffOption[] {
+  const options = service.segments[position]?.options ?? [];
+  if (staffId === undefined) return options;
+  const chosen = options.filter((option) => option.staffId === staffId);
+  if (chosen.length === 0) {
+    throw new AppError('STAFF_NOT_FOUND', `staffId: ${staffId.slice(0, 64)} does not perform this service`, {
+      details: { field: 'staffId' },
+    });
+  }
+  return chosen;
+}

@@ -10,8 +10,9 @@ import {
   syncState,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { mappingInScope, scopeEventTypes } from '../accounts/scope.ts';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { loadCompany } from '../accounts/companies.ts';
+import { scopeEventTypes } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
 
 export interface Drift {
@@ -31,14 +32,6 @@ export interface EventTypeSyncResult {
 }
 
 type SyncDeps = Pick<DomainDeps, 'db' | 'calcom' | 'logger'>;
-
-export async function loadCompany(deps: Pick<DomainDeps, 'db'>, companyId: string) {
-  const [company] = await deps.db.select().from(companies).where(eq(companies.id, companyId)).limit(1);
-  if (company === undefined) {
-    throw new AppError('NOT_FOUND', `No company ${companyId}`, { details: { field: 'companyId' } });
-  }
-  return company;
-}
 
 /**
  * Cal.com sends no event-type webhooks, so event types are polled: new ones inside the company's
@@ -258,16 +251,6 @@ export async function markFailed(
 export async function companyIds(deps: Pick<DomainDeps, 'db'>): Promise<string[]> {
   const rows = await deps.db.select({ id: companies.id }).from(companies);
   return rows.map((r) => r.id);
-}
-
-/** Live mapped event types of a company (or all companies): the health endpoint's count. */
-export async function countMappedEventTypes(deps: Pick<DomainDeps, 'db'>): Promise<number> {
-  const [row] = await deps.db
-    .select({ n: sql<number>`count(distinct ${eventTypeMappings.calcomEventTypeId})::int` })
-    .from(eventTypeMappings)
-    .innerJoin(services, eq(services.id, eventTypeMappings.serviceId))
-    .where(and(isNull(eventTypeMappings.deletedAt), isNull(services.deletedAt), mappingInScope()));
-  return row?.n ?? 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CalcomWebhook } from '@calgate/calcom';
 import { type Booking, storableId } from '@calgate/calendar';
+import { type ObservedStatus, TRIGGER_STATUS } from '../accounts/webhook-triggers.ts';
 
 /** What a Cal.com booking looks like now, seen through a webhook or the bookings list. */
 export interface ObservedBooking {
@@ -8,7 +9,7 @@ export interface ObservedBooking {
   eventTypeId: number | null;
   start: Date;
   end: Date;
-  status: 'accepted' | 'pending' | 'cancelled' | 'rejected' | 'completed';
+  status: ObservedStatus;
   metadata: Record<string, unknown>;
   /** The customer: an email, or for a phone-only booking (Cal.com's placeholder email) the phone. */
   attendee: { name: string; email: string | null; phone: string | null; timeZone: string | null } | null;
@@ -21,18 +22,6 @@ export interface ObservedBooking {
   sequence: number | null;
   cancellationReason: string | null;
 }
-
-/** The triggers we act on, and the booking status each one reports. */
-const TRIGGER_STATUS: Record<string, ObservedBooking['status']> = {
-  BOOKING_CREATED: 'accepted',
-  BOOKING_RESCHEDULED: 'accepted',
-  BOOKING_CANCELLED: 'cancelled',
-  BOOKING_REQUESTED: 'pending',
-  BOOKING_REJECTED: 'rejected',
-  MEETING_ENDED: 'completed',
-};
-
-export const HANDLED_TRIGGERS = Object.keys(TRIGGER_STATUS);
 
 function validDate(value: string): Date | undefined {
   const date = new Date(value);

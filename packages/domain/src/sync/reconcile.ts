@@ -1,10 +1,11 @@
 import { storedEventTypeId } from '@calgate/calendar';
 import { syncState } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
+import { loadCompany } from '../accounts/companies.ts';
 import { companyScope } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
-import { loadCompany, markFailed, markStarted } from './event-types.ts';
+import { markFailed, markStarted } from './event-types.ts';
 import { observeApiBooking } from './observed.ts';
 
 /** Re-read a little before the cursor: clocks differ, and applying twice changes nothing. */

@@ -2,9 +2,10 @@ import { storableId, type TeamMember } from '@calgate/calendar';
 import { eventTypeMappings, newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, eq, isNull, or } from 'drizzle-orm';
+import { loadCompany } from '../accounts/companies.ts';
 import { companyScope, scopeContains } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
-import { importEventType, loadCompany } from './event-types.ts';
+import { importEventType } from './event-types.ts';
 
 export interface TeamImportResult {
   teamId: number;

@@ -1,6 +1,6 @@
 import { customers, type Database } from '@calgate/db';
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
-import { isUniqueViolation } from '../../bookings/request-booking.ts';
+import { isUniqueViolation } from '../unique-violation.ts';
 import { normalizePhone } from './phone.ts';
 
 export interface PhoneNormalisation {

@@ -1,0 +1,67 @@
+import { type Database, idempotencyKeys } from '@calgate/db';
+import { errorLogFields } from '@calgate/jobs';
+import type { CustomerInput } from '../appointments/customers/intake.ts';
+import type { AppointmentView } from '../appointments/views.ts';
+import type { DomainDeps } from '../deps.ts';
+import { idempotencyExpiresAt } from './idempotency.ts';
+
+export interface BookingRequest {
+  serviceId: string;
+  start: string;
+  timeZone: string;
+  customer: CustomerInput;
+  staffId?: string | undefined;
+  notes?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  /** Books exactly this held slot (`POST /api/v2/holds`); the hold is used up. */
+  holdId?: string | undefined;
+}
+
+export interface IdempotencyContext {
+  key: string;
+  fingerprint: string;
+}
+
+export interface BookingAccepted {
+  appointmentId: string;
+  /** True when an earlier request with the same Idempotency-Key produced this appointment. */
+  replayed: boolean;
+  /** The appointment as this request wrote it (so the answer needs no read-back), when it did. */
+  view?: AppointmentView;
+}
+
+/** Records the key as in flight for this appointment, in the caller's transaction. */
+export async function insertIdempotencyKey(
+  tx: Pick<Database, 'insert'>,
+  companyId: string,
+  idempotency: IdempotencyContext | undefined,
+  appointmentId: string,
+): Promise<void> {
+  if (idempotency === undefined) return;
+  await tx.insert(idempotencyKeys).values({
+    companyId,
+    key: idempotency.key,
+    method: 'POST',
+    path: '/api/v2/bookings',
+    requestHash: idempotency.fingerprint,
+    state: 'in_flight',
+    appointmentId,
+    expiresAt: idempotencyExpiresAt(),
+  });
+}
+
+/** Enqueues, logging instead of failing when Redis is away: Postgres already holds the work. */
+export async function enqueueSafely(
+  deps: Pick<DomainDeps, 'queues' | 'logger'>,
+  name: 'booking.create' | 'booking.cancel',
+  payload: { appointmentId: string },
+): Promise<void> {
+  try {
+    await deps.queues.enqueue(name, payload);
+  } catch (error) {
+    deps.logger.warn(
+      { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },
+      'enqueue failed; the sweeper will enqueue it',
+    );
+  }
+}
