@@ -1,18 +1,12 @@
 import type { Budget } from '@calgate/budget';
 import type { Database } from '@calgate/db';
+import type { StructuredLogger } from '@calgate/errors';
 import type { JobQueues } from '@calgate/jobs';
 import type { Redis } from 'ioredis';
 import type { CalcomAccess } from './accounts/calcom-access.ts';
 import type { OutcomeNotifier } from './appointments/outcomes.ts';
 import type { SlotCache } from './availability/slot-cache.ts';
 import type { Counters } from './counters.ts';
-
-export interface DomainLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 /** What the booking steps need; built once by each service host and passed down. */
 export interface DomainDeps {
@@ -26,7 +20,7 @@ export interface DomainDeps {
   budget: Budget;
   outcomes: OutcomeNotifier;
   counters: Counters;
-  logger: DomainLogger;
+  logger: StructuredLogger;
   /** PHONE_DEFAULT_REGION: the country a customer phone without a country code is read in. */
   phoneRegion?: string | undefined;
 }

@@ -92,7 +92,7 @@ export { requestCancel, requestReschedule } from './bookings/request-changes.ts'
 export { sweepStuckAppointments } from './bookings/sweeper.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
-export type { DomainDeps, DomainLogger } from './deps.ts';
+export type { DomainDeps } from './deps.ts';
 export type { HoldRequest, HoldSettings } from './holds/create-hold.ts';
 export { createHold, MAX_HOLD_TTL_SECONDS } from './holds/create-hold.ts';
 export { processReleaseHold, releaseHold, sweepExpiredHolds } from './holds/release-hold.ts';

@@ -13,6 +13,6 @@ export type {
   JobHandlers,
   JobLogFields,
   JobWorkersOptions,
-  MinimalLogger,
+  SomeJobHandlers,
 } from './worker.ts';
 export { createJobWorkers, createProcessor, customBackoff, errorLogFields, jobLogFields } from './worker.ts';

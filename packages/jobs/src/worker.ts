@@ -1,4 +1,9 @@
-import { isAppError, isBackingServiceUnavailable } from '@calgate/errors';
+import {
+  isAppError,
+  isBackingServiceUnavailable,
+  type StructuredLogger,
+  withLogFields,
+} from '@calgate/errors';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
@@ -15,6 +20,8 @@ export interface JobContext {
   job: Job;
   token: string | undefined;
   signal: AbortSignal | undefined;
+  /** The worker's logger with this job's id, queue, attempt (and appointment id) on every line. */
+  logger: StructuredLogger;
 }
 
 export interface JobHandler<N extends JobName> {
@@ -26,14 +33,11 @@ export interface JobHandler<N extends JobName> {
   onFinalFailure?(payload: JobPayload<N>, error: unknown, context: JobContext): Promise<void>;
 }
 
-export type JobHandlers = { [N in JobName]?: JobHandler<N> };
+/** A handler for every job of the catalog: a job added to the catalog without one does not compile. */
+export type JobHandlers = { [N in JobName]: JobHandler<N> };
 
-export interface MinimalLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** Handlers for some jobs only (tests that run one queue); the worker host uses `JobHandlers`. */
+export type SomeJobHandlers = Partial<JobHandlers>;
 
 /** The fields every line written while a job runs carries. */
 export type JobLogFields = Record<string, string | number | undefined>;
@@ -50,8 +54,8 @@ export interface JobWorkersOptions {
   concurrency: number;
   /** @defaultValue 30000 (BullMQ's default) */
   lockDurationMs?: number;
-  handlers: JobHandlers;
-  logger: MinimalLogger;
+  handlers: SomeJobHandlers;
+  logger: StructuredLogger;
   /** Binds the job's fields to every line written while it runs. */
   bindLogFields?: BindLogFields;
   /** Continue the trace carried in each job (bullmq-otel). @defaultValue true */
@@ -127,8 +131,8 @@ export const BACKING_SERVICE_WAIT_MS = 2_000;
  * a final error fails it at once, anything else is rethrown for BullMQ's backoff.
  */
 export function createProcessor(
-  handlers: JobHandlers,
-  logger: MinimalLogger,
+  handlers: SomeJobHandlers,
+  logger: StructuredLogger,
   onJobEvent?: JobEventListener,
   bindLogFields: BindLogFields = passThrough,
   /** Errors this boundary has logged, so the worker's `failed` event does not log them again. */
@@ -138,8 +142,9 @@ export function createProcessor(
     const name = job.name;
     const handler = handlers[name as JobName] as JobHandler<JobName> | undefined;
     if (handler === undefined) throw new UnrecoverableError(`no handler for job ${name}`);
-    const context: JobContext = { job, token, signal };
-    return bindLogFields(jobLogFields(job), async () => {
+    const fields = jobLogFields(job);
+    const context: JobContext = { job, token, signal, logger: withLogFields(logger, fields) };
+    return bindLogFields(fields, async () => {
       const payload = parseJobPayload(name as JobName, job.data);
       try {
         const result = await handler.process(payload as never, context);

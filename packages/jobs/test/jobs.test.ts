@@ -1,16 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { AppError } from '@calgate/errors';
+import { AppError, type StructuredLogger } from '@calgate/errors';
 import { type Job, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type BindLogFields,
-  createJobQueues,
-  createJobWorkers,
-  type JobHandlers,
-  type MinimalLogger,
-} from '../src/index.ts';
+import { type BindLogFields, createJobQueues, createJobWorkers, type SomeJobHandlers } from '../src/index.ts';
 
 const connection = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
@@ -27,9 +21,9 @@ afterAll(async () => {
 });
 
 async function runUntilSettled(
-  handlers: JobHandlers,
+  handlers: SomeJobHandlers,
   job: Job,
-  logging: { logger: MinimalLogger; bindLogFields?: BindLogFields } = { logger: silent },
+  logging: { logger: StructuredLogger; bindLogFields?: BindLogFields } = { logger: silent },
 ): Promise<Job> {
   const events = new QueueEvents(job.queueName, { connection: connection.duplicate(), prefix });
   await events.waitUntilReady();
@@ -189,6 +183,32 @@ describe('the job boundary', () => {
           appointmentId: 'apt_logged',
         });
       }
+      await queues.queue('bookings').obliterate({ force: true });
+    });
+
+    it("hands the handler a child logger carrying the job's id and attempt", async () => {
+      const log = recorder();
+      let attempts = 0;
+      const job = await queues.enqueue('booking.create', { appointmentId: 'apt_child' });
+      await runUntilSettled(
+        {
+          'booking.create': {
+            async process(_payload, context) {
+              attempts++;
+              context.logger.info({ step: attempts }, 'handler line');
+              if (attempts === 1) throw new AppError('UPSTREAM_UNAVAILABLE', 'try again', { retry: true });
+              return 'done';
+            },
+          },
+        },
+        job,
+        // No bound fields: what the line carries comes from the child logger alone.
+        { logger: log.logger },
+      );
+      const lines = log.lines.filter((l) => l.msg === 'handler line');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatchObject({ jobId: 'booking-create-apt_child', attempt: 1, step: 1 });
+      expect(lines[1]).toMatchObject({ jobId: 'booking-create-apt_child', attempt: 2, step: 2 });
       await queues.queue('bookings').obliterate({ force: true });
     });
 

@@ -2,8 +2,7 @@ import type { Budget } from '@calgate/budget';
 import { calcomCalendarProvider, createCalcomClient, keyFingerprint } from '@calgate/calcom';
 import type { CalendarProvider } from '@calgate/calendar';
 import { decryptSecret } from '@calgate/db';
-import { AppError } from '@calgate/errors';
-import type { DomainLogger } from '../deps.ts';
+import { AppError, type StructuredLogger } from '@calgate/errors';
 
 export interface CalcomAccessOptions {
   baseUrl: string;
@@ -14,7 +13,7 @@ export interface CalcomAccessOptions {
   debug: boolean;
   encryptionKey: Buffer;
   budget: Budget;
-  logger: DomainLogger;
+  logger: StructuredLogger;
   /** Observes every Cal.com response (metrics). */
   onResponse?: (event: { operation: string; status: number; durationMs: number }) => void;
 }
