@@ -72,15 +72,11 @@ export {
   validateIdempotencyKey,
 } from './bookings/idempotency.ts';
 export type { BookingRequest } from './bookings/intake-shared.ts';
+export { failBookSegment, processBookSegment } from './bookings/process-book-segment.ts';
 export { failCancelBooking, processCancelBooking } from './bookings/process-cancel.ts';
-export {
-  failBookSegment,
-  failCompensate,
-  processBookSegment,
-  processCompensate,
-  processFinalize,
-} from './bookings/process-composite.ts';
+export { failCompensate, processCompensate } from './bookings/process-compensate.ts';
 export { failCreateBooking, processCreateBooking } from './bookings/process-create.ts';
+export { processFinalize } from './bookings/process-finalize.ts';
 export {
   failRescheduleBooking,
   processRescheduleBooking,

@@ -1,0 +1,226 @@
+import { storedEventTypeId, storedTextId } from '@calgate/calendar';
+import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
+import { isAppError } from '@calgate/errors';
+import { errorLogFields, type JobContext } from '@calgate/jobs';
+import { and, desc, eq } from 'drizzle-orm';
+import {
+  alreadyConfirmed,
+  requestIdOf,
+  type SegmentRow,
+  segmentsOf,
+} from '../appointments/composite-state.ts';
+import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
+import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
+import { loadWorkContext, type WorkContext } from '../appointments/work-context.ts';
+import { compositeAlternatives } from '../availability/composite-availability.ts';
+import type { DomainDeps } from '../deps.ts';
+import { EXISTING, loadService } from '../services/catalog.ts';
+
+/**
+ * `composite.compensate`: cancels every live Cal.com booking of one generation — the uids Postgres
+ * recorded and, by a metadata lookup in Cal.com, any booking made just before a crash — then
+ * records the outcome. Already cancelled counts as done. Retried for a long time (capped backoff).
+ */
+export async function processCompensate(
+  deps: DomainDeps,
+  payload: { appointmentId: string; generation: number; purpose: 'failed' | 'cancelled' | 'replaced' },
+  context: JobContext,
+): Promise<number> {
+  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  if (work === undefined) return 0;
+  if (payload.purpose === 'failed' && (await alreadyConfirmed(deps, payload))) {
+    // Never release the generation a confirmed appointment stands on.
+    deps.logger.warn(
+      { appointmentId: payload.appointmentId, generation: payload.generation },
+      'compensation skipped: this generation is the confirmed one',
+    );
+    return 0;
+  }
+  // A cancel releases every generation still holding bookings; the others one generation.
+  const segments =
+    payload.purpose === 'cancelled'
+      ? await deps.db
+          .select()
+          .from(appointmentSegments)
+          .where(eq(appointmentSegments.appointmentId, payload.appointmentId))
+      : await segmentsOf(deps, payload.appointmentId, payload.generation);
+  const { client } = deps.calcom.forCompany(work.company);
+  const reason =
+    payload.purpose === 'cancelled'
+      ? await cancelReason(deps, payload.appointmentId)
+      : payload.purpose === 'replaced'
+        ? 'Appointment rescheduled'
+        : 'Composite booking failed: automatic compensation';
+
+  const live = new Map<string, string | undefined>();
+  for (const segment of segments) {
+    if (segment.calcomBookingUid !== null && segment.status !== 'cancelled')
+      live.set(segment.calcomBookingUid, segment.id);
+  }
+  const generation = payload.purpose === 'cancelled' ? undefined : payload.generation;
+  for (const booking of await lookupGeneration(deps, work, segments, generation, context.signal)) {
+    live.set(
+      booking.uid,
+      typeof booking.metadata?.[METADATA_KEY] === 'string'
+        ? String(booking.metadata[METADATA_KEY])
+        : undefined,
+    );
+  }
+  for (const [uid, segmentId] of live) {
+    try {
+      await client.cancelBooking(
+        storedTextId(uid),
+        { cancellationReason: reason },
+        { signal: context.signal },
+      );
+    } catch (error) {
+      const gone =
+        client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
+      if (!gone) throw error;
+    }
+    if (segmentId !== undefined) {
+      await deps.db
+        .update(appointmentSegments)
+        .set({ status: 'cancelled', calcomBookingUid: uid, updatedAt: new Date() })
+        .where(eq(appointmentSegments.id, segmentId));
+    }
+  }
+  await invalidateAvailability(deps, {
+    staffId: null,
+    eventTypeIds: segments.map((s) => s.calcomEventTypeId),
+    spans: segments.map((s) => ({ start: s.startsAt, end: s.endsAt })),
+  });
+  if (work.appointment.needsAttention) {
+    // An operator retried an exhausted compensation and it went through; cleared
+    // before the final status so that nobody sees a settled appointment still flagged.
+    await deps.db
+      .update(appointments)
+      .set({ needsAttention: false })
+      .where(eq(appointments.id, payload.appointmentId));
+  }
+  await recordCompensated(deps, work, payload);
+  await deps.outcomes.publish(payload.appointmentId);
+  return live.size;
+}
+
+async function lookupGeneration(
+  deps: DomainDeps,
+  work: WorkContext,
+  segments: SegmentRow[],
+  generation: number | undefined,
+  signal: AbortSignal | undefined,
+) {
+  if (segments.length === 0) return [];
+  const { client } = deps.calcom.forCompany(work.company);
+  return client.findBookingsByMetadata(
+    {
+      metadata: {
+        [APPOINTMENT_KEY]: work.appointment.id,
+        ...(generation === undefined ? {} : { [GENERATION_KEY]: String(generation) }),
+      },
+      attendeeEmail: work.customer.email ?? undefined,
+      eventTypeIds: [...new Set(segments.map((s) => s.calcomEventTypeId))].map(storedEventTypeId),
+      from: new Date(Math.min(...segments.map((s) => s.startsAt.getTime())) - 60_000).toISOString(),
+      to: new Date(Math.max(...segments.map((s) => s.endsAt.getTime())) + 60_000).toISOString(),
+    },
+    { signal },
+  );
+}
+
+async function recordCompensated(
+  deps: DomainDeps,
+  work: WorkContext,
+  payload: { appointmentId: string; generation: number; purpose: 'failed' | 'cancelled' | 'replaced' },
+): Promise<void> {
+  const { appointment } = work;
+  if (payload.purpose === 'cancelled') {
+    await transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['cancelling'],
+      to: 'cancelled',
+      event: 'cancelled',
+      actor: 'worker',
+      set: { cancelledAt: new Date() },
+      data: { generation: payload.generation },
+    });
+    return;
+  }
+  if (payload.purpose === 'replaced') return;
+  if (payload.generation === 0 && appointment.status === 'pending') {
+    const code = appointment.failureCode ?? 'INTERNAL';
+    const alternatives =
+      code === 'SLOT_UNAVAILABLE'
+        ? await loadService(deps.db, appointment.companyId, appointment.serviceId, EXISTING)
+            .then((service) =>
+              compositeAlternatives(deps, work.company, service, appointment.startsAt, appointment.timezone),
+            )
+            .catch(() => [])
+        : [];
+    await transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['pending'],
+      to: 'failed',
+      event: 'failed',
+      actor: 'worker',
+      set: { failureCode: code },
+      data: { code, compensated: true, alternatives },
+    });
+  } else if (payload.generation > 0 && appointment.status === 'rescheduling') {
+    await transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['rescheduling'],
+      to: 'confirmed',
+      event: 'reschedule_failed',
+      actor: 'worker',
+      data: {
+        generation: payload.generation,
+        code: 'SLOT_UNAVAILABLE',
+        requestId: await requestIdOf(deps, payload),
+      },
+    });
+  }
+}
+
+/** The reason the latest cancel request gave (a row order is only what ORDER BY says it is). */
+async function cancelReason(deps: DomainDeps, appointmentId: string): Promise<string> {
+  const [latest] = await deps.db
+    .select({ data: appointmentHistory.data })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, appointmentId),
+        eq(appointmentHistory.event, 'cancel_requested'),
+      ),
+    )
+    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
+    .limit(1);
+  const reason = (latest?.data as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : 'Cancelled via booking gateway';
+}
+
+/**
+ * Compensation exhausted its attempts: never silent. The appointment is flagged for an operator,
+ * the failure is logged at error level, and the failed job stays in the dashboard to be retried.
+ */
+export async function failCompensate(
+  deps: DomainDeps,
+  payload: { appointmentId: string; generation: number; purpose: string },
+  error: unknown,
+): Promise<void> {
+  await flagNeedsAttention(deps.db, {
+    appointmentId: payload.appointmentId,
+    event: 'compensation_exhausted',
+    actor: 'worker',
+  });
+  await deps.counters.increment('compensations_exhausted');
+  deps.logger.error(
+    {
+      appointmentId: payload.appointmentId,
+      generation: payload.generation,
+      purpose: payload.purpose,
+      ...errorLogFields(error).fields,
+    },
+    'composite compensation exhausted its attempts: Cal.com bookings may remain; needs attention',
+  );
+}
