@@ -33,6 +33,8 @@ export interface JobQueues {
    * leaves it alone if waiting, active, delayed or completed. Returns what it did.
    */
   ensure<N extends JobName>(name: N, payload: JobPayload<N>): Promise<'added' | 'retried' | 'present'>;
+  /** The job of this work, looked up in its queue under the catalog's id for it. */
+  find<N extends JobName>(name: N, payload: JobPayload<N>): Promise<Job | undefined>;
   /**
    * One composite booking as a flow: a `composite.finalize` parent over a chain of segment jobs
    * nested so the LAST segment is the leaf and is booked first (the design's reverse order). A
@@ -133,10 +135,13 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
         ...(child === undefined ? {} : { children: [child] }),
       });
     },
-    async ensure(name, payload) {
+    async find(name, payload) {
       const definition = jobCatalog[name];
       const data = parseJobPayload(name, payload);
-      const existing = await queue(definition.queue).getJob(definition.jobId(data as never));
+      return queue(definition.queue).getJob(definition.jobId(data as never));
+    },
+    async ensure(name, payload) {
+      const existing = await this.find(name, payload);
       if (existing === undefined) {
         await this.enqueue(name, payload);
         return 'added';

@@ -74,7 +74,7 @@ async function sweepComposite(
     return done === 'present' ? 'present' : 'added';
   }
   if (row.status !== 'pending') return 'present';
-  const finalize = await deps.queues.queue('composite').getJob(`composite-finalize-${row.id}-g0`);
+  const finalize = await deps.queues.find('composite.finalize', { appointmentId: row.id, generation: 0 });
   if (finalize !== undefined) return 'present';
   const segments = await deps.db
     .select({ id: appointmentSegments.id })
