@@ -265,6 +265,7 @@ describe('composites of two companies sharing a segment uid', () => {
       endsAt: new Date(start.getTime() + 45 * 60_000),
       timezone: 'Europe/Berlin',
       compositeGroupUid: newId('grp'),
+      currentGeneration: gen,
     });
     await gw.database.db.insert(appointmentHistory).values({
       appointmentId: id,

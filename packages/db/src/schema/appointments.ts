@@ -59,6 +59,15 @@ export const appointments = pgTable(
     /** Cal.com's `iCalSequence` of the last change applied; older webhook deliveries are stale. */
     calcomSequence: integer('calcom_sequence'),
     compositeGroupUid: text('composite_group_uid'),
+    /** A composite appointment: the generation of segments its last confirmation made current. */
+    currentGeneration: integer('current_generation').notNull().default(0),
+    /**
+     * The latest reschedule request: its id, the time asked for and (composite) the generation of
+     * segments planned for it. Pending while the status is `rescheduling`; history keeps the log.
+     */
+    rescheduleRequestId: text('reschedule_request_id'),
+    rescheduleStart: timestamp('reschedule_start', { withTimezone: true }),
+    rescheduleGeneration: integer('reschedule_generation'),
     /**
      * The Idempotency-Key the appointment was requested with, for the record only: the key is held
      * (and expires) in `idempotency_keys`, so an expired key may be used again for a new booking.

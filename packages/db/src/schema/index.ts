@@ -1,6 +1,6 @@
 export { apiTokens } from './api-tokens.ts';
-export type { HistoryActor } from './appointment-history.ts';
-export { appointmentHistory, HISTORY_ACTORS } from './appointment-history.ts';
+export type { HistoryActor, HistoryEvent } from './appointment-history.ts';
+export { appointmentHistory, HISTORY_ACTORS, HISTORY_EVENTS } from './appointment-history.ts';
 export type { SegmentStatus } from './appointment-segments.ts';
 export { appointmentSegments, SEGMENT_STATUSES } from './appointment-segments.ts';
 export type { AppointmentSource, AppointmentStatus } from './appointments.ts';

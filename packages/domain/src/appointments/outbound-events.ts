@@ -1,4 +1,10 @@
-import { type Database, type HistoryActor, newId, type OutboundEventType } from '@calgate/db';
+import {
+  type Database,
+  type HistoryActor,
+  type HistoryEvent,
+  newId,
+  type OutboundEventType,
+} from '@calgate/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppointmentRow } from './views.ts';
 
@@ -7,7 +13,7 @@ type Status = AppointmentRow['status'];
 /** What a change says about itself; enough to name the events it sends upstream. */
 export interface ChangeFacts {
   /** The history event (`confirmed`, `rescheduled`, `times_changed`, ...). */
-  event: string;
+  event: HistoryEvent;
   to: Status;
   actor: HistoryActor;
   /** Whether the change raises the needs-attention flag. */

@@ -1,4 +1,4 @@
-import { appointments, type Database, type HistoryActor } from '@calgate/db';
+import { appointments, type Database, type HistoryActor, type HistoryEvent } from '@calgate/db';
 import { eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import { OUTBOX_SOURCE_COLUMNS, outboundTypesFor, outboxInsert } from './outbound-events.ts';
 import type { AppointmentRow } from './views.ts';
@@ -10,7 +10,7 @@ export interface Transition {
   /** Only applied while the appointment is in one of these states (optimistic concurrency). */
   from: Status[];
   to: Status;
-  event: string;
+  event: HistoryEvent;
   actor: HistoryActor;
   set?: Partial<typeof appointments.$inferInsert>;
   data?: Record<string, unknown>;
@@ -78,7 +78,7 @@ function assignmentsOf(set: Transition['set']): SQL[] {
  */
 export async function flagNeedsAttention(
   db: Pick<Database, 'execute'>,
-  flag: { appointmentId: string; event: string; actor: HistoryActor; set?: Transition['set'] },
+  flag: { appointmentId: string; event: HistoryEvent; actor: HistoryActor; set?: Transition['set'] },
 ): Promise<void> {
   await db.execute(sql`
     with before as (

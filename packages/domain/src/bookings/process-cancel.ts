@@ -2,6 +2,7 @@ import { storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
+import { cancelRequestReason } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
 import { loadWorkContext } from '../appointments/work-context.ts';
@@ -23,7 +24,7 @@ export async function processCancelBooking(
   const { appointment } = work;
   if (appointment.status !== 'cancelling') return `skipped-${appointment.status}`;
   const { client } = deps.calcom.forCompany(work.company);
-  const reason = await cancellationReason(deps, appointment.id);
+  const reason = await cancelRequestReason(deps.db, appointment.id);
 
   let uid = appointment.calcomBookingUid;
   if (uid === null) {
@@ -69,17 +70,6 @@ export async function processCancelBooking(
   });
   await deps.outcomes.publish(appointment.id);
   return 'cancelled';
-}
-
-/** The reason given with the cancel request (Cal.com requires one with the host's key). */
-async function cancellationReason(deps: DomainDeps, appointmentId: string): Promise<string> {
-  const rows = await deps.db.query.appointmentHistory.findMany({
-    where: (h, { and, eq }) => and(eq(h.appointmentId, appointmentId), eq(h.event, 'cancel_requested')),
-    orderBy: (h, { desc }) => [desc(h.createdAt)],
-    limit: 1,
-  });
-  const reason = (rows[0]?.data as { reason?: unknown } | undefined)?.reason;
-  return typeof reason === 'string' && reason.length > 0 ? reason : 'Cancelled via booking gateway';
 }
 
 /**

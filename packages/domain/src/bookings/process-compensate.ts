@@ -1,16 +1,12 @@
 import { storedEventTypeId, storedTextId } from '@calgate/calendar';
-import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
+import { appointmentSegments, appointments } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
-import { and, desc, eq } from 'drizzle-orm';
-import {
-  alreadyConfirmed,
-  requestIdOf,
-  type SegmentRow,
-  segmentsOf,
-} from '../appointments/composite-state.ts';
+import { eq } from 'drizzle-orm';
+import { cancelRequestReason } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
+import { alreadyConfirmed, requestIdOf, type SegmentRow, segmentsOf } from '../appointments/state.ts';
 import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
 import { loadWorkContext, type WorkContext } from '../appointments/work-context.ts';
 import { compositeAlternatives } from '../availability/composite-availability.ts';
@@ -48,7 +44,7 @@ export async function processCompensate(
   const { client } = deps.calcom.forCompany(work.company);
   const reason =
     payload.purpose === 'cancelled'
-      ? await cancelReason(deps, payload.appointmentId)
+      ? await cancelRequestReason(deps.db, payload.appointmentId)
       : payload.purpose === 'replaced'
         ? 'Appointment rescheduled'
         : 'Composite booking failed: automatic compensation';
@@ -180,23 +176,6 @@ async function recordCompensated(
       },
     });
   }
-}
-
-/** The reason the latest cancel request gave (a row order is only what ORDER BY says it is). */
-async function cancelReason(deps: DomainDeps, appointmentId: string): Promise<string> {
-  const [latest] = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
-    .where(
-      and(
-        eq(appointmentHistory.appointmentId, appointmentId),
-        eq(appointmentHistory.event, 'cancel_requested'),
-      ),
-    )
-    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
-    .limit(1);
-  const reason = (latest?.data as { reason?: unknown } | undefined)?.reason;
-  return typeof reason === 'string' && reason !== '' ? reason : 'Cancelled via booking gateway';
 }
 
 /**

@@ -1,10 +1,5 @@
 import { AppError } from '@calgate/errors';
-import {
-  alreadyConfirmed,
-  requestIdOf,
-  type SegmentRow,
-  segmentsOf,
-} from '../appointments/composite-state.ts';
+import { alreadyConfirmed, requestIdOf, type SegmentRow, segmentsOf } from '../appointments/state.ts';
 import { transition } from '../appointments/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
 
@@ -40,7 +35,7 @@ export async function processFinalize(
           to: 'confirmed',
           event: 'rescheduled',
           actor: 'worker',
-          set: { startsAt: first.startsAt, endsAt: last.endsAt },
+          set: { startsAt: first.startsAt, endsAt: last.endsAt, currentGeneration: payload.generation },
           data: { generation: payload.generation, uids, requestId: await requestIdOf(deps, payload) },
         });
   if (!done && (await alreadyConfirmed(deps, payload))) {

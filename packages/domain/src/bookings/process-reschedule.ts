@@ -1,6 +1,7 @@
 import { type Booking, storableId, storedTextId } from '@calgate/calendar';
 import { isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
+import { historyData } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { transition } from '../appointments/transitions.ts';
 import { loadHistory } from '../appointments/views.ts';
@@ -26,16 +27,16 @@ export async function rescheduleTarget(
   { target: RescheduleTarget; outcome: 'rescheduled' | 'reschedule_failed' | undefined } | undefined
 > {
   const history = await loadHistory(deps.db, appointmentId);
-  const byRequest = (event: string) =>
-    history.find((h) => h.event === event && (h.data as { requestId?: string }).requestId === requestId);
-  const requested = byRequest('reschedule_requested');
+  const ofRequest = <E extends 'reschedule_requested' | 'rescheduled' | 'reschedule_failed'>(event: E) =>
+    history.map((h) => historyData(h, event)).find((data) => data?.requestId === requestId);
+  const requested = ofRequest('reschedule_requested');
   if (requested === undefined) return undefined;
-  const outcome = byRequest('rescheduled')
+  const outcome = ofRequest('rescheduled')
     ? 'rescheduled'
-    : byRequest('reschedule_failed')
+    : ofRequest('reschedule_failed')
       ? 'reschedule_failed'
       : undefined;
-  return { target: requested.data as unknown as RescheduleTarget, outcome };
+  return { target: requested, outcome };
 }
 
 /**

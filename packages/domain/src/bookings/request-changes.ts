@@ -3,8 +3,9 @@ import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { pendingReschedule } from '../appointments/state.ts';
 import { transition } from '../appointments/transitions.ts';
-import { loadAppointment, loadHistory } from '../appointments/views.ts';
+import { loadAppointment } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { enqueueSafely } from './intake-shared.ts';
@@ -43,12 +44,9 @@ export async function requestReschedule(
   }
   const appointment = await loadAppointment(deps.db, companyId, appointmentId);
   if (appointment.status === 'rescheduling') {
-    const pending = [...(await loadHistory(deps.db, appointmentId))]
-      .reverse()
-      .find((h) => h.event === 'reschedule_requested');
-    const data = (pending?.data ?? {}) as { requestId?: string; start?: string };
-    if (data.start !== undefined && Date.parse(data.start) === start.getTime()) {
-      return { kind: 'accepted', requestId: data.requestId };
+    const pending = await pendingReschedule(deps.db, appointmentId);
+    if (pending !== undefined && pending.start.getTime() === start.getTime()) {
+      return { kind: 'accepted', requestId: pending.requestId };
     }
     throw invalidState('A reschedule of this booking is already in progress', appointment.status);
   }
@@ -68,6 +66,7 @@ export async function requestReschedule(
     to: 'rescheduling',
     event: 'reschedule_requested',
     actor: 'api',
+    set: { rescheduleRequestId: requestId, rescheduleStart: start, rescheduleGeneration: null },
     data: { requestId, start: start.toISOString(), timeZone: request.timeZone, reason: request.reason },
   });
   if (!moved) throw invalidState('The booking changed meanwhile; read it and try again', 'changed');

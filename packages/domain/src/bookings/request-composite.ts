@@ -148,7 +148,13 @@ export async function requestCompositeReschedule(
     if (row?.status !== 'confirmed') return false;
     await tx
       .update(appointments)
-      .set({ status: 'rescheduling', updatedAt: new Date() })
+      .set({
+        status: 'rescheduling',
+        rescheduleRequestId: requestId,
+        rescheduleStart: start,
+        rescheduleGeneration: generation,
+        updatedAt: new Date(),
+      })
       .where(eq(appointments.id, appointmentId));
     await tx.insert(appointmentHistory).values({
       appointmentId,

@@ -1,5 +1,5 @@
-import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { appointmentSegments, appointments } from '@calgate/db';
+import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 
 /** Work younger than this is left alone: its job was enqueued moments ago. */
@@ -15,7 +15,12 @@ export async function sweepStuckAppointments(
   deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
 ): Promise<number> {
   const rows = await deps.db
-    .select({ id: appointments.id, status: appointments.status, composite: appointments.compositeGroupUid })
+    .select({
+      id: appointments.id,
+      status: appointments.status,
+      composite: appointments.compositeGroupUid,
+      requestId: appointments.rescheduleRequestId,
+    })
     .from(appointments)
     .where(
       and(
@@ -35,19 +40,8 @@ export async function sweepStuckAppointments(
     } else if (row.status === 'cancelling') {
       if ((await deps.queues.ensure('booking.cancel', { appointmentId: row.id })) === 'present') continue;
     } else {
-      const [requested] = await deps.db
-        .select({ data: appointmentHistory.data })
-        .from(appointmentHistory)
-        .where(
-          and(
-            eq(appointmentHistory.appointmentId, row.id),
-            eq(appointmentHistory.event, 'reschedule_requested'),
-          ),
-        )
-        .orderBy(desc(appointmentHistory.createdAt))
-        .limit(1);
-      const requestId = (requested?.data as { requestId?: string } | undefined)?.requestId;
-      if (requestId === undefined) continue;
+      const requestId = row.requestId;
+      if (requestId === null) continue;
       if (
         (await deps.queues.ensure('booking.reschedule', { appointmentId: row.id, requestId })) === 'present'
       ) {

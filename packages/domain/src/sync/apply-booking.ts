@@ -4,6 +4,7 @@ import {
   appointments,
   companies,
   eventTypeMappings,
+  type HistoryEvent,
   newId,
   staff,
 } from '@calgate/db';
@@ -11,12 +12,12 @@ import { errorLogFields } from '@calgate/jobs';
 import { isValidTimeZone } from '@calgate/time';
 import { and, desc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import { eventTypeInScope, mappingInScope } from '../accounts/scope.ts';
-import { currentGeneration } from '../appointments/composite-state.ts';
 import { normalizePhone } from '../appointments/customers/phone.ts';
 import { upsertCustomer } from '../appointments/customers/upsert.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { APPOINTMENT_KEY, METADATA_KEY } from '../appointments/metadata.ts';
 import { outboundTypesFor, writeOutboundEvents } from '../appointments/outbound-events.ts';
+import { currentGeneration } from '../appointments/state.ts';
 import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
 import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { AppointmentRow } from '../appointments/views.ts';
@@ -171,7 +172,7 @@ async function applyToAppointment(
     calcomIcalUid: observed.icalUid ?? row.calcomIcalUid,
     calcomSequence: observed.sequence ?? row.calcomSequence,
   };
-  const change = async (from: Status[], to: Status, event: string, set = {}, data = {}) => {
+  const change = async (from: Status[], to: Status, event: HistoryEvent, set = {}, data = {}) => {
     const done = await transition(deps.db, {
       appointmentId: row.id,
       from,

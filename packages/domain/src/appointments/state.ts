@@ -1,5 +1,9 @@
-import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+/**
+ * The state the booking flows keep on the appointment row (not read back out of its history): the
+ * composite generation it stands on, the segments of a generation, and the pending reschedule.
+ */
+import { appointmentSegments, appointments, type Database } from '@calgate/db';
+import { and, asc, eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 
 export type SegmentRow = typeof appointmentSegments.$inferSelect;
@@ -9,19 +13,11 @@ export async function currentGeneration(
   deps: Pick<DomainDeps, 'db'>,
   appointmentId: string,
 ): Promise<number> {
-  const [latest] = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
-    .where(
-      and(
-        eq(appointmentHistory.appointmentId, appointmentId),
-        inArray(appointmentHistory.event, ['confirmed', 'rescheduled']),
-      ),
-    )
-    .orderBy(desc(appointmentHistory.createdAt), desc(appointmentHistory.id))
-    .limit(1);
-  const generation = (latest?.data as { generation?: unknown } | undefined)?.generation;
-  return typeof generation === 'number' ? generation : 0;
+  const [row] = await deps.db
+    .select({ generation: appointments.currentGeneration })
+    .from(appointments)
+    .where(eq(appointments.id, appointmentId));
+  return row?.generation ?? 0;
 }
 
 /** The segments of one generation, in order. */
@@ -61,18 +57,28 @@ export async function alreadyConfirmed(
 export async function requestIdOf(
   deps: Pick<DomainDeps, 'db'>,
   payload: { appointmentId: string; generation: number },
-) {
-  const rows = await deps.db
-    .select({ data: appointmentHistory.data })
-    .from(appointmentHistory)
+): Promise<string | undefined> {
+  const [row] = await deps.db
+    .select({ requestId: appointments.rescheduleRequestId })
+    .from(appointments)
     .where(
       and(
-        eq(appointmentHistory.appointmentId, payload.appointmentId),
-        eq(appointmentHistory.event, 'reschedule_requested'),
+        eq(appointments.id, payload.appointmentId),
+        eq(appointments.rescheduleGeneration, payload.generation),
       ),
     );
-  const match = rows
-    .map((r) => r.data as { requestId?: string; generation?: number })
-    .find((d) => d.generation === payload.generation);
-  return match?.requestId;
+  return row?.requestId ?? undefined;
+}
+
+/** The reschedule request an appointment in `rescheduling` is waiting on: its id and the start asked for. */
+export async function pendingReschedule(
+  db: Pick<Database, 'select'>,
+  appointmentId: string,
+): Promise<{ requestId: string; start: Date } | undefined> {
+  const [row] = await db
+    .select({ requestId: appointments.rescheduleRequestId, start: appointments.rescheduleStart })
+    .from(appointments)
+    .where(and(eq(appointments.id, appointmentId), eq(appointments.status, 'rescheduling')));
+  if (row === undefined || row.requestId === null || row.start === null) return undefined;
+  return { requestId: row.requestId, start: row.start };
 }
