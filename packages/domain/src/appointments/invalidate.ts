@@ -2,6 +2,7 @@ import { eventTypeMappings } from '@calgate/db';
 import { errorLogFields } from '@calgate/jobs';
 import { utcDaysBetween } from '@calgate/time';
 import { and, eq, isNull } from 'drizzle-orm';
+import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 
@@ -26,23 +27,21 @@ export async function invalidateAvailability(
   }
 }
 
-const staffTypes = new Map<string, { at: number; ids: Promise<number[]> }>();
+const staffTypes = new LocalCache<string, Promise<number[]>>({
+  name: 'staff-event-types',
+  ttlMs: SERVICE_CACHE_MS,
+});
 
 /**
  * The event types of a staff member, reused for `SERVICE_CACHE_MS` like service definitions (a
  * query fewer per booking). A mapping added meanwhile has no cached days from before it existed.
  */
 function staffEventTypes(db: DomainDeps['db'], staffId: string): Promise<number[]> {
-  const now = Date.now();
-  const hit = staffTypes.get(staffId);
-  if (hit !== undefined && now - hit.at < SERVICE_CACHE_MS) return hit.ids;
-  if (staffTypes.size > 1_000) staffTypes.clear();
-  const ids = db
-    .select({ eventTypeId: eventTypeMappings.calcomEventTypeId })
-    .from(eventTypeMappings)
-    .where(and(eq(eventTypeMappings.staffId, staffId), isNull(eventTypeMappings.deletedAt)))
-    .then((rows) => rows.map((row) => row.eventTypeId));
-  staffTypes.set(staffId, { at: now, ids });
-  ids.catch(() => staffTypes.delete(staffId));
-  return ids;
+  return staffTypes.getOrSet(staffId, () =>
+    db
+      .select({ eventTypeId: eventTypeMappings.calcomEventTypeId })
+      .from(eventTypeMappings)
+      .where(and(eq(eventTypeMappings.staffId, staffId), isNull(eventTypeMappings.deletedAt)))
+      .then((rows) => rows.map((row) => row.eventTypeId)),
+  );
 }

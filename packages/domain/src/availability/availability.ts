@@ -1,5 +1,6 @@
 import { formatInZone } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached, type ServiceDefinition, staffOptions } from '../services/catalog.ts';
 import { compositeSlots } from './composite-availability.ts';
@@ -111,7 +112,6 @@ export async function getAvailability(
     const next = starts.find((s) => s > now);
     if (next !== undefined && next < validUntil) validUntil = next;
   }
-  if (simpleViews.size > 1_000) simpleViews.clear();
   simpleViews.set(memoKey, { service, inputs: perOption.map((p) => p.starts), validUntil, view });
   return view;
 }
@@ -135,7 +135,7 @@ const VIEW_REUSE_MS = 60_000;
  * identity: see `SlotCache`) are reused as they are: the same phone-assistant question asked
  * again costs the Redis lookup, not the building of the slot list.
  */
-const simpleViews = new Map<
+const simpleViews = new LocalCache<
   string,
   { service: ServiceDefinition; inputs: number[][]; validUntil: number; view: AvailabilityView }
->();
+>({ name: 'availability-views' });

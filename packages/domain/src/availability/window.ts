@@ -1,6 +1,7 @@
 import { AppError } from '@calgate/errors';
 import { assertTimeZone, parseWindowBound } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import type { SegmentStaffOption } from '../services/catalog.ts';
 
@@ -25,16 +26,11 @@ export interface WindowQuery {
  */
 export function readWindow(query: WindowQuery): AvailabilityWindow {
   const key = `${query.start}|${query.end}|${query.timeZone}`;
-  const known = windows.get(key);
-  if (known !== undefined) return known;
-  const window = parseWindow(query);
-  if (windows.size >= 1_000) windows.clear();
-  windows.set(key, window);
-  return window;
+  return windows.getOrSet(key, () => parseWindow(query));
 }
 
 /** Windows already read (a pure function of the query): the same question is asked again and again. */
-const windows = new Map<string, AvailabilityWindow>();
+const windows = new LocalCache<string, AvailabilityWindow>({ name: 'availability-windows' });
 
 function parseWindow(query: WindowQuery): AvailabilityWindow {
   assertTimeZone(query.timeZone);

@@ -10,6 +10,7 @@ import {
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq } from 'drizzle-orm';
+import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { checkEndpointUrl } from './address-guard.ts';
 import { requeueEndpoint } from './requeue.ts';
@@ -148,17 +149,13 @@ export async function loadEndpoint(
 }
 
 /** Decrypted secrets by their ciphertext: every delivery needs one, and decrypting showed in profiles. */
-const secrets = new Map<string, string>();
-const SECRET_CACHE_SIZE = 1_000;
+const secrets = new LocalCache<string, string>({ name: 'outbound-secrets' });
 
 /** The endpoint's signing secret, decrypted (for the delivery job only). */
 export function endpointSecret(deps: Pick<OutboundDeps, 'config'>, row: { secretEncrypted: string }): string {
-  const cached = secrets.get(row.secretEncrypted);
-  if (cached !== undefined) return cached;
-  const secret = decryptSecret(row.secretEncrypted, parseEncryptionKey(deps.config.secretsEncryptionKey));
-  if (secrets.size >= SECRET_CACHE_SIZE) secrets.clear();
-  secrets.set(row.secretEncrypted, secret);
-  return secret;
+  return secrets.getOrSet(row.secretEncrypted, () =>
+    decryptSecret(row.secretEncrypted, parseEncryptionKey(deps.config.secretsEncryptionKey)),
+  );
 }
 
 export interface EndpointChange {

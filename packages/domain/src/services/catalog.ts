@@ -2,6 +2,7 @@ import { type Database, eventTypeMappings, serviceSegments, services, staff } fr
 import { AppError } from '@calgate/errors';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { mappingInScope } from '../accounts/scope.ts';
+import { LocalCache } from '../cache.ts';
 
 export interface SegmentStaffOption {
   staffId: string;
@@ -105,7 +106,10 @@ export async function loadService(
 
 /** How long a read path may reuse a service definition (availability asks come in bursts). */
 export const SERVICE_CACHE_MS = 5_000;
-const cache = new Map<string, { at: number; definition: Promise<ServiceDefinition> }>();
+const cache = new LocalCache<string, Promise<ServiceDefinition>>({
+  name: 'service-definitions',
+  ttlMs: SERVICE_CACHE_MS,
+});
 
 /**
  * Forgets every service definition this process reuses: an operator changed a service or a staff
@@ -126,14 +130,7 @@ export function loadServiceCached(
   options: LoadServiceOptions = {},
 ): Promise<ServiceDefinition> {
   const key = `${companyId}:${serviceId}:${options.includeInactive === true ? 'any' : 'active'}`;
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit !== undefined && now - hit.at < SERVICE_CACHE_MS) return hit.definition;
-  if (cache.size > 1_000) cache.clear();
-  const definition = loadService(db, companyId, serviceId, options);
-  cache.set(key, { at: now, definition });
-  definition.catch(() => cache.delete(key));
-  return definition;
+  return cache.getOrSet(key, () => loadService(db, companyId, serviceId, options));
 }
 
 type ServiceRow = typeof services.$inferSelect;

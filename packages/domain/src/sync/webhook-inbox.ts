@@ -5,6 +5,7 @@ import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { sharedAccountOwner } from '../accounts/scope.ts';
+import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';
@@ -99,7 +100,11 @@ export async function acceptWebhook(
  * stored ones, so a rotation takes effect at once.
  */
 const SECRET_CACHE_MS = 10_000;
-const companySecrets = new Map<string, { secrets: string[]; until: number }>();
+// Each entry carries its own end (a retired secret's overlap may end first), checked on reading.
+const companySecrets = new LocalCache<string, { secrets: string[]; until: number }>({
+  name: 'webhook-secrets',
+  maxEntries: 10_000,
+});
 
 async function secretsFor(
   db: Database,
@@ -140,7 +145,6 @@ async function secretsFor(
   ];
   // A retired secret stops verifying when its overlap ends, even from the cache.
   const until = Math.min(now + SECRET_CACHE_MS, ...retired.map((r) => r.validUntil.getTime()));
-  if (companySecrets.size >= 10_000) companySecrets.clear();
   companySecrets.set(companyId, { secrets: list, until });
   return { secrets: list, cached: false };
 }
