@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { buildApp, createApiDeps } from '@calgate/api';
 import { type Config, loadConfig } from '@calgate/config';
-import { createDomainRuntime, type DomainRuntime } from '@calgate/domain';
 import { QUEUE_NAMES } from '@calgate/jobs';
+import { createDomainRuntime, type DomainRuntime } from '@calgate/runtime';
 import { DEMO_API_KEY, type RunningSandbox, type SandboxOptions, startSandbox } from '@calgate/sandbox';
 import { createLogger } from '@calgate/telemetry';
 import {

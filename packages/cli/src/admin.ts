@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import {
   applyCatalog,
-  type DomainRuntime,
   formatCatalogChanges,
   listTokens,
   type Mismatch,
@@ -11,6 +10,7 @@ import {
   setCompanyDisabled,
 } from '@calgate/domain';
 import { isAppError } from '@calgate/errors';
+import type { DomainRuntime } from '@calgate/runtime';
 import { parse as parseYaml } from 'yaml';
 
 export interface AdminContext {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
-import { createDomainRuntime } from '@calgate/domain';
+import { createDomainRuntime } from '@calgate/runtime';
 import { createLogger } from '@calgate/telemetry';
 import { catalogApply, companyDisable, tokenList, tokenRevoke } from './admin.ts';
 import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.ts';

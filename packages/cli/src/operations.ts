@@ -4,13 +4,13 @@ import {
   createApiToken,
   createCompany,
   createServiceWithEventType,
-  type DomainRuntime,
   normaliseStoredPhones,
   reconcileBookings,
   registerWebhook,
   setCompanySecrets,
   syncEventTypes,
 } from '@calgate/domain';
+import type { DomainRuntime } from '@calgate/runtime';
 
 type Out = (line: string) => void;
 

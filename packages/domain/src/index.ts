@@ -132,8 +132,6 @@ export type { DeliveryView } from './outbound/requeue.ts';
 export { listDeliveries, resendDeliveries } from './outbound/requeue.ts';
 export type { VerifyOptions } from './outbound/signature.ts';
 export { generateSigningSecret, signWebhook, verifyWebhook } from './outbound/signature.ts';
-export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
-export { createDomainRuntime } from './runtime.ts';
 export type { ServiceDefinition } from './services/catalog.ts';
 export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';

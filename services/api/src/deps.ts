@@ -1,11 +1,6 @@
 import type { Config } from '@calgate/config';
-import {
-  createDomainRuntime,
-  createOutcomeWaiter,
-  type DomainRuntime,
-  listenForAuthChanges,
-  type OutcomeWaiter,
-} from '@calgate/domain';
+import { createOutcomeWaiter, listenForAuthChanges, type OutcomeWaiter } from '@calgate/domain';
+import { createDomainRuntime, type DomainRuntime } from '@calgate/runtime';
 import type { Logger } from '@calgate/telemetry';
 import { Redis } from 'ioredis';
 import { createTokenLookup, type TokenLookup } from './plugins/auth.ts';

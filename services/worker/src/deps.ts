@@ -1,5 +1,5 @@
 import type { Config } from '@calgate/config';
-import { createDomainRuntime, type DomainRuntime } from '@calgate/domain';
+import { createDomainRuntime, type DomainRuntime } from '@calgate/runtime';
 import type { Logger } from '@calgate/telemetry';
 
 export type WorkerDeps = DomainRuntime;

@@ -1,17 +1,20 @@
 import { createBudget } from '@calgate/budget';
 import type { Config } from '@calgate/config';
 import { createDb, parseEncryptionKey } from '@calgate/db';
+import {
+  createCalcomAccess,
+  createCounters,
+  createOutcomeNotifier,
+  type DomainDeps,
+  observeCalcom,
+  observeCounters,
+  SlotCache,
+} from '@calgate/domain';
 import { createJobQueues, errorLogFields } from '@calgate/jobs';
 import { calcomLogger, type Logger } from '@calgate/telemetry';
 import { createMetrics, type Metrics } from '@calgate/telemetry/metrics';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
-import { createCalcomAccess } from './accounts/calcom-access.ts';
-import { createOutcomeNotifier } from './appointments/outcomes.ts';
-import { SlotCache } from './availability/slot-cache.ts';
-import { createCounters } from './counters.ts';
-import type { DomainDeps } from './deps.ts';
-import { observeCalcom, observeCounters } from './metrics-bridge.ts';
 
 export interface DomainRuntime extends DomainDeps {
   config: Config;

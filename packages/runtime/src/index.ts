@@ -1,0 +1,2 @@
+export type { DomainRuntime, RuntimeOptions } from './runtime.ts';
+export { createDomainRuntime } from './runtime.ts';
