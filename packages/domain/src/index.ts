@@ -86,8 +86,6 @@ export { requestBooking } from './bookings/request-booking.ts';
 export type { ChangeAccepted, RescheduleRequest } from './bookings/request-changes.ts';
 export { requestCancel, requestReschedule } from './bookings/request-changes.ts';
 export { sweepStuckAppointments } from './bookings/sweeper.ts';
-export type { LocalCacheOptions } from './cache.ts';
-export { cacheSizes, LocalCache, resetCaches } from './cache.ts';
 export type { CounterName, Counters } from './counters.ts';
 export { COUNTERS, createCounters } from './counters.ts';
 export type { DomainDeps } from './deps.ts';

@@ -1,11 +1,14 @@
+import { LocalCache } from '@calgate/cache';
 import { AppError } from '@calgate/errors';
 
-const zoneCache = new Map<string, boolean>();
+const zoneCache = new LocalCache<string, boolean>({ name: 'time-zone-names' });
 
 /** True for IANA zone names this runtime knows (e.g. Europe/Berlin, UTC). */
 export function isValidTimeZone(timeZone: string): boolean {
-  const known = zoneCache.get(timeZone);
-  if (known !== undefined) return known;
+  return zoneCache.getOrSet(timeZone, () => checkTimeZone(timeZone));
+}
+
+function checkTimeZone(timeZone: string): boolean {
   let valid = false;
   if (timeZone.length > 0 && timeZone.length <= 64) {
     try {
@@ -15,7 +18,6 @@ export function isValidTimeZone(timeZone: string): boolean {
       valid = false;
     }
   }
-  if (zoneCache.size < 1_000) zoneCache.set(timeZone, valid);
   return valid;
 }
 
@@ -32,38 +34,32 @@ export function assertTimeZone(timeZone: string, field = 'timeZone'): void {
   }
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const formatters = new LocalCache<string, Intl.DateTimeFormat>({ name: 'time-zone-formatters' });
 function partsFormatter(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
+  return formatters.getOrSet(
+    timeZone,
+    () =>
+      new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      }),
+  );
 }
 
 /** Offsets already computed, per zone and UTC minute (zone offsets only change on whole minutes). */
-const offsets = new Map<string, number>();
 const MAX_OFFSETS = 100_000;
+const offsets = new LocalCache<string, number>({ name: 'time-zone-offsets', maxEntries: MAX_OFFSETS });
 
 /** Offset of `timeZone` from UTC at `instant`, in minutes (Berlin in winter: 60). */
 export function offsetMinutes(instant: Date, timeZone: string): number {
   const key = `${timeZone}|${Math.floor(instant.getTime() / 60_000)}`;
-  const known = offsets.get(key);
-  if (known !== undefined) return known;
-  const offset = computeOffsetMinutes(instant, timeZone);
-  if (offsets.size >= MAX_OFFSETS) offsets.clear();
-  offsets.set(key, offset);
-  return offset;
+  return offsets.getOrSet(key, () => computeOffsetMinutes(instant, timeZone));
 }
 
 function computeOffsetMinutes(instant: Date, timeZone: string): number {
@@ -83,7 +79,7 @@ function computeOffsetMinutes(instant: Date, timeZone: string): number {
   return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
 }
 
-const formatted = new Map<string, string>();
+const formatted = new LocalCache<string, string>({ name: 'formatted-instants', maxEntries: MAX_OFFSETS });
 
 /** ISO 8601 with the zone's offset at that instant: `2026-03-17T10:00:00+01:00`. */
 export function formatInZone(instant: Date, timeZone: string): string {
@@ -91,12 +87,7 @@ export function formatInZone(instant: Date, timeZone: string): string {
   // Slot starts repeat across requests: whole minutes are remembered per zone.
   if (ms % 60_000 !== 0) return computeFormatInZone(instant, timeZone);
   const key = `${timeZone}|${ms}`;
-  const known = formatted.get(key);
-  if (known !== undefined) return known;
-  const text = computeFormatInZone(instant, timeZone);
-  if (formatted.size >= MAX_OFFSETS) formatted.clear();
-  formatted.set(key, text);
-  return text;
+  return formatted.getOrSet(key, () => computeFormatInZone(instant, timeZone));
 }
 
 function computeFormatInZone(instant: Date, timeZone: string): string {

@@ -1,8 +1,8 @@
+import { LocalCache } from '@calgate/cache';
 import { eventTypeMappings } from '@calgate/db';
 import { errorLogFields } from '@calgate/jobs';
 import { utcDaysBetween } from '@calgate/time';
 import { and, eq, isNull } from 'drizzle-orm';
-import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 

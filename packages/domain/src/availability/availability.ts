@@ -1,6 +1,6 @@
+import { LocalCache } from '@calgate/cache';
 import { formatInZone } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
-import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached, type ServiceDefinition, staffOptions } from '../services/catalog.ts';
 import { compositeSlots } from './composite-availability.ts';

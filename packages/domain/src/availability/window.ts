@@ -1,7 +1,7 @@
+import { LocalCache } from '@calgate/cache';
 import { AppError } from '@calgate/errors';
 import { assertTimeZone, parseWindowBound } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
-import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import type { SegmentStaffOption } from '../services/catalog.ts';
 

@@ -1,3 +1,4 @@
+import { LocalCache } from '@calgate/cache';
 import type { Config } from '@calgate/config';
 import {
   decryptSecret,
@@ -10,7 +11,6 @@ import {
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq } from 'drizzle-orm';
-import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { checkEndpointUrl } from './address-guard.ts';
 import { requeueEndpoint } from './requeue.ts';

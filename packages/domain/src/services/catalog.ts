@@ -1,8 +1,8 @@
+import { LocalCache } from '@calgate/cache';
 import { type Database, eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { mappingInScope } from '../accounts/scope.ts';
-import { LocalCache } from '../cache.ts';
 
 export interface SegmentStaffOption {
   staffId: string;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
+import { LocalCache } from '@calgate/cache';
 import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
 import { companies, type Database, decryptSecret, retiredWebhookSecrets, webhookInbox } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { sharedAccountOwner } from '../accounts/scope.ts';
-import { LocalCache } from '../cache.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';

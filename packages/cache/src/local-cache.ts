@@ -1,6 +1,6 @@
 /**
- * The process-local caches of the domain (service definitions, decrypted secrets, parsed windows,
- * ...): one small type with one eviction rule, each registered by name so that its size can be
+ * The process-local caches (service definitions, decrypted secrets, parsed windows, time-zone
+ * offsets, ...): one small type with one eviction rule, each registered by name so that its size can be
  * observed and every cache reset (tests, and an operator who changed something under us).
  *
  * The rule: an entry lives `ttlMs` (forever without one); a cache that reaches `maxEntries` is
@@ -34,19 +34,20 @@ export class LocalCache<K, V> {
   }
 
   /** The entry's value, unless it is absent or older than the cache's TTL. */
-  get(key: K, now = Date.now()): V | undefined {
+  get(key: K, now?: number): V | undefined {
     const hit = this.#entries.get(key);
     if (hit === undefined) return undefined;
-    if (this.#ttlMs !== undefined && now - hit.at >= this.#ttlMs) {
+    // The clock is read only by caches with a TTL: the time-zone caches sit on hot paths.
+    if (this.#ttlMs !== undefined && (now ?? Date.now()) - hit.at >= this.#ttlMs) {
       this.#entries.delete(key);
       return undefined;
     }
     return hit.value;
   }
 
-  set(key: K, value: V, now = Date.now()): V {
+  set(key: K, value: V, now?: number): V {
     if (!this.#entries.has(key) && this.#entries.size >= this.#maxEntries) this.#entries.clear();
-    this.#entries.set(key, { value, at: now });
+    this.#entries.set(key, { value, at: this.#ttlMs === undefined ? 0 : (now ?? Date.now()) });
     return value;
   }
 
@@ -62,7 +63,7 @@ export class LocalCache<K, V> {
    * The cached value, or `load()`'s, kept under the same rule; a promise that rejects is dropped
    * so that the next caller tries again.
    */
-  getOrSet(key: K, load: () => V, now = Date.now()): V {
+  getOrSet(key: K, load: () => V, now?: number): V {
     const hit = this.get(key, now);
     if (hit !== undefined) return hit;
     const value = this.set(key, load(), now);
@@ -82,7 +83,7 @@ export function cacheSizes(): Record<string, number> {
   return Object.fromEntries([...registry].map(([name, cache]) => [name, cache.size]));
 }
 
-/** Empties every local cache of the process. */
+/** Empties every local cache of the process (tests; nothing is lost but the time to rebuild). */
 export function resetCaches(): void {
   for (const cache of registry.values()) cache.clear();
 }
