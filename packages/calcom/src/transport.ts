@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { StructuredLogger } from '@calgate/errors';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import got, { type Method, RequestError } from 'got';
 import type { z } from 'zod';
@@ -8,12 +9,8 @@ import { API_VERSIONS, type CalcomOperation, familyOf } from './operations.ts';
 import { type RateLimitInfo, readRateLimit } from './rate-limit.ts';
 import { keyFingerprint, redact } from './redact.ts';
 
-export interface CalcomLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** The project's one logger shape (`StructuredLogger`), under the name this package exported. */
+export type CalcomLogger = StructuredLogger;
 
 export interface RequestContext {
   operation: CalcomOperation;
