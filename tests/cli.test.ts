@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { keyFingerprint, signCalcomPayload } from '@calgate/calcom';
-import { apiTokens, companies, decryptSecret, parseEncryptionKey, services } from '@calgate/db';
+import { apiTokens, companies, openSecret, SECRET_COLUMNS, type SecretColumn, services } from '@calgate/db';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
 import { eq } from 'drizzle-orm';
@@ -66,7 +66,9 @@ const inherited = () =>
 
 const tokenIn = (stdout: string) => /API token \(shown once, store it now\): (\S+)/.exec(stdout)?.[1];
 const companyIn = (stdout: string) => /^company (cmp_\S+)$/m.exec(stdout)?.[1];
-const key = () => parseEncryptionKey(gw.config.secretsEncryptionKey);
+/** A stored value decrypted as the gateway does: bound to its company and column. */
+const opened = (stored: string | null | undefined, companyId: string, column: SecretColumn) =>
+  openSecret(stored as string, gw.runtime().keyring, { companyId, column });
 const companyRow = async (id: string) =>
   (await gw.database.db.select().from(companies).where(eq(companies.id, id)))[0];
 const listServices = (token: string) =>
@@ -113,9 +115,11 @@ describe('pnpm cli company:create', () => {
     expect(run.stdout).not.toContain(CASEY_KEY);
     const row = await companyRow(companyId);
     expect(row?.calcomApiKeyEncrypted).not.toContain(CASEY_KEY);
-    expect(decryptSecret(row?.calcomApiKeyEncrypted as string, key())).toBe(CASEY_KEY);
+    expect(opened(row?.calcomApiKeyEncrypted, companyId, SECRET_COLUMNS.calcomApiKey)).toBe(CASEY_KEY);
     expect(row?.calcomWebhookSecretEncrypted).not.toContain('ost-webhook-secret-0001');
-    expect(decryptSecret(row?.calcomWebhookSecretEncrypted as string, key())).toBe('ost-webhook-secret-0001');
+    expect(opened(row?.calcomWebhookSecretEncrypted, companyId, SECRET_COLUMNS.calcomWebhookSecret)).toBe(
+      'ost-webhook-secret-0001',
+    );
   });
 
   it('refuses a bad time zone or a missing name with exit code 1, creating nothing', async () => {
@@ -164,7 +168,7 @@ describe('pnpm cli company:set-key and service:create', () => {
     expect(set.stdout).toContain(`company ${companyId}: calcomApiKey updated (stored encrypted)`);
     const row = await companyRow(companyId);
     expect(row?.calcomApiKeyEncrypted).not.toContain(CASEY_KEY);
-    expect(decryptSecret(row?.calcomApiKeyEncrypted as string, key())).toBe(CASEY_KEY);
+    expect(opened(row?.calcomApiKeyEncrypted, companyId, SECRET_COLUMNS.calcomApiKey)).toBe(CASEY_KEY);
 
     const before = eventTypeCreates().length;
     const created = await cli([
@@ -288,7 +292,9 @@ describe('pnpm cli company:set-webhook-secret', () => {
     expect(set.stdout).not.toContain(secret);
     const row = await companyRow(companyId);
     expect(row?.calcomWebhookSecretEncrypted).not.toContain(secret);
-    expect(decryptSecret(row?.calcomWebhookSecretEncrypted as string, key())).toBe(secret);
+    expect(opened(row?.calcomWebhookSecretEncrypted, companyId, SECRET_COLUMNS.calcomWebhookSecret)).toBe(
+      secret,
+    );
 
     expect((await deliver(companyId, ping(1), secret)).statusCode).toBe(200);
     expect((await deliver(companyId, ping(2), gw.config.calcom.webhookSecret as string)).statusCode).toBe(

@@ -220,7 +220,7 @@ describe('two companies on one shared Cal.com account', () => {
     const d = await seedCompany(gw.database.db, { name: 'Moving out' });
     await assignEventTypes(gw.database.db, d.companyId, [304]);
     await expect(assignEventTypes(gw.database.db, b.companyId, [304])).rejects.toThrow(/another company/);
-    await setCompanySecrets(gw.database.db, parseEncryptionKey(gw.config.secretsEncryptionKey), d.companyId, {
+    await setCompanySecrets(gw.database.db, gw.runtime().keyring, d.companyId, {
       calcomApiKey: CASEY_KEY,
     });
     expect(await assignEventTypes(gw.database.db, b.companyId, [304])).toEqual({

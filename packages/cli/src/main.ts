@@ -24,6 +24,7 @@ import {
   endpointSetEnabled,
 } from './outbound.ts';
 import { createOutput } from './output.ts';
+import { reencryptSecrets } from './secrets.ts';
 import { companyScopeEdit, importTeamNow, parseEventTypeIds, rotateSecretNow } from './tenancy-operations.ts';
 
 const USAGE = `Usage: pnpm cli <command> [options]
@@ -77,6 +78,11 @@ Jobs
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
 
+Secrets at rest
+  secrets:reencrypt [--batch N]           re-encrypt every stored secret under the current key
+                                          (SECRETS_ENCRYPTION_KEY_VERSION) while the gateway runs;
+                                          idempotent, N rows at a time (default 100)
+
 Customers
   customers:normalize-phones              stored phones to E.164 (national ones read in PHONE_DEFAULT_REGION)
 
@@ -116,6 +122,7 @@ const { positionals, values } = parseArgs({
     endpoint: { type: 'string' },
     delivery: { type: 'string' },
     status: { type: 'string' },
+    batch: { type: 'string' },
   },
 });
 const [command] = positionals;
@@ -267,6 +274,9 @@ try {
       break;
     case 'appointments:attention':
       await listNeedsAttention(jobs);
+      break;
+    case 'secrets:reencrypt':
+      code = (await reencryptSecrets(ops, values.batch)) > 0 ? 1 : 0;
       break;
     case 'customers:normalize-phones':
       code = (await normalisePhonesNow(ops)) > 0 ? 1 : 0;

@@ -1,5 +1,5 @@
-import { parseEncryptionKey } from '@calgate/db';
 import {
+  announceAuthChange,
   companyIds,
   createApiToken,
   createCompany,
@@ -21,8 +21,6 @@ export interface OperationsContext {
   record?: (value: Record<string, unknown>) => void;
 }
 
-const key = (context: OperationsContext) => parseEncryptionKey(context.runtime.config.secretsEncryptionKey);
-
 /** The companies a command applies to: the one named, or all of them. */
 async function targets(context: OperationsContext, companyId: string | undefined): Promise<string[]> {
   return companyId === undefined ? companyIds(context.runtime) : [companyId];
@@ -32,7 +30,7 @@ export async function companyCreate(
   context: OperationsContext,
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
 ): Promise<{ companyId: string; token: string }> {
-  const created = await createCompany(context.runtime.db, key(context), input);
+  const created = await createCompany(context.runtime.db, context.runtime.keyring, input);
   context.record?.({ companyId: created.companyId, token: created.token });
   context.out(`company ${created.companyId}`);
   context.out(`API token (shown once, store it now): ${created.token}`);
@@ -55,7 +53,9 @@ export async function companySetSecrets(
   companyId: string,
   secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
 ): Promise<void> {
-  await setCompanySecrets(context.runtime.db, key(context), companyId, secrets);
+  await setCompanySecrets(context.runtime.db, context.runtime.keyring, companyId, secrets);
+  // API processes may remember failures of the company's webhook URL: the new secret verifies at once.
+  await announceAuthChange(context.runtime, companyId);
   const changed = Object.keys(secrets).join(' and ');
   context.record?.({ companyId, updated: Object.keys(secrets) });
   context.out(`company ${companyId}: ${changed} updated (stored encrypted)`);
@@ -130,7 +130,6 @@ export async function registerWebhooksNow(context: OperationsContext, companyId?
       const result = await registerWebhook(context.runtime, id, {
         publicBaseUrl: config.http.publicBaseUrl,
         defaultSecret: config.calcom.webhookSecret,
-        encryptionKey: key(context),
       });
       context.record?.({ companyId: id, ok: true, ...result });
       context.out(

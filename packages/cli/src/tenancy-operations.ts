@@ -1,4 +1,3 @@
-import { parseEncryptionKey } from '@calgate/db';
 import {
   assignEventTypes,
   companyScope,
@@ -55,7 +54,6 @@ export async function rotateSecretNow(context: OperationsContext, companyId: str
   const result = await rotateWebhookSecret(context.runtime, companyId, {
     publicBaseUrl: config.http.publicBaseUrl,
     defaultSecret: config.calcom.webhookSecret,
-    encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
   });
   context.out(
     `company ${companyId}: new webhook secret stored and ${result.action} in Cal.com for ${result.subscriberUrl}; the old one verifies until ${result.overlapUntil.toISOString()}`,

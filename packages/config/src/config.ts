@@ -20,7 +20,13 @@ export interface Config {
   };
   database: { url: string; poolMax: number };
   redis: { url: string; queuePrefix: string };
+  /** SECRETS_ENCRYPTION_KEY: the current key (the one that encrypts). */
   secretsEncryptionKey: string;
+  /**
+   * Every key that decrypts, by version; values are encrypted under `currentVersion`. Turned into
+   * key bytes once per process (`keyringFrom` of `@calgate/db`, in the domain runtime).
+   */
+  encryption: { currentVersion: number; keys: Array<{ version: number; key: string }> };
   http: { host: string; port: number; bodyLimitBytes: number; publicBaseUrl: string | undefined };
   worker: {
     concurrency: number;
@@ -47,6 +53,11 @@ export interface Config {
     burst: number;
     /** `Prefer: wait` requests one API process holds at once per company; more are answered at once. */
     waitersPerCompany: number;
+    /**
+     * How long an unknown API token, an unknown company or a bad signature on a company's webhook
+     * URL is answered 401 from memory (no query, no decryption); 0 turns it off.
+     */
+    negativeCacheMs: number;
   };
   /** Slot holds (`POST /api/v2/holds`): the lifetime when the caller names none, and the shortest allowed. */
   holds: { defaultTtlSeconds: number; minTtlSeconds: number };
@@ -118,6 +129,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if ((env.ADMIN_USERNAME === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
   }
+  const encryption = encryptionKeys(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const warnings = startupWarnings(env);
 
@@ -137,6 +149,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX },
     redis: { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX },
     secretsEncryptionKey: env.SECRETS_ENCRYPTION_KEY,
+    encryption,
     http: {
       host: env.HOST,
       port: env.PORT,
@@ -162,6 +175,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,
       burst: env.API_RATE_LIMIT_BURST,
       waitersPerCompany: env.MAX_WAITERS_PER_COMPANY,
+      negativeCacheMs: env.NEGATIVE_CACHE_SECONDS * 1000,
     },
     holds: {
       defaultTtlSeconds: Math.max(env.HOLD_DEFAULT_TTL_SECONDS, env.HOLD_MIN_TTL_SECONDS),
@@ -191,6 +205,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     warnings,
   };
+}
+
+function encryptionKeys(env: Env, problems: string[]): Config['encryption'] {
+  const currentVersion = env.SECRETS_ENCRYPTION_KEY_VERSION;
+  const keys = [{ version: currentVersion, key: env.SECRETS_ENCRYPTION_KEY }];
+  for (const entry of env.SECRETS_ENCRYPTION_KEYS?.split(',') ?? []) {
+    const [, version, key] = /^\s*(\d+):(\S+)\s*$/.exec(entry) as RegExpExecArray;
+    const existing = keys.find((k) => k.version === Number(version));
+    if (existing === undefined) keys.push({ version: Number(version), key: key as string });
+    else if (existing.key !== key) {
+      problems.push(
+        `SECRETS_ENCRYPTION_KEYS names version ${version} twice or with another key than SECRETS_ENCRYPTION_KEY; one key per version`,
+      );
+    }
+  }
+  return { currentVersion, keys };
 }
 
 function startupWarnings(env: Env): string[] {

@@ -5,6 +5,10 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be one of true, false, 1, 0, yes, no' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+function isEncryptionKey(value: string): boolean {
+  return /^[0-9a-fA-F]{64}$/.test(value) || Buffer.from(value, 'base64').length === 32;
+}
+
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 
 const url = (protocols: readonly string[]) =>
@@ -54,11 +58,25 @@ export const envSchema = z.object({
     .regex(/^[a-z0-9-]+$/, { message: 'must be lowercase letters, digits and dashes' })
     .default('calgate'),
 
-  SECRETS_ENCRYPTION_KEY: z
+  SECRETS_ENCRYPTION_KEY: z.string().refine(isEncryptionKey, {
+    message: 'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
+  }),
+  /** The version SECRETS_ENCRYPTION_KEY is known by: stored values name the version that encrypted them. */
+  SECRETS_ENCRYPTION_KEY_VERSION: positiveInt(1_000_000).default(1),
+  /** Other keys that still decrypt (older ones, or the next one before it becomes current): `2:<key>,3:<key>`. */
+  SECRETS_ENCRYPTION_KEYS: z
     .string()
-    .refine((value) => /^[0-9a-fA-F]{64}$/.test(value) || Buffer.from(value, 'base64').length === 32, {
-      message: 'must be 32 bytes as 64 hex characters or base64 (openssl rand -hex 32)',
-    }),
+    .refine(
+      (value) =>
+        value.split(',').every((entry) => {
+          const match = /^\s*(\d{1,7}):(\S+)\s*$/.exec(entry);
+          return match !== null && Number(match[1]) >= 1 && isEncryptionKey(match[2] as string);
+        }),
+      {
+        message: 'must be a comma-separated list of <version>:<key> (each key 32 bytes as 64 hex or base64)',
+      },
+    )
+    .optional(),
 
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -76,6 +94,8 @@ export const envSchema = z.object({
   AVAILABILITY_MAX_DAYS_AHEAD: positiveInt(3650).default(365),
   API_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(600),
   API_RATE_LIMIT_BURST: positiveInt(1_000_000).default(100),
+  /** Seconds an unknown API token, or a bad signature on a company's webhook URL, is answered from memory. */
+  NEGATIVE_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   MAX_WAITERS_PER_COMPANY: z.coerce.number().int().min(0).max(10_000).default(20),
   PHONE_DEFAULT_REGION: z
     .string()

@@ -129,6 +129,46 @@ const PROMISES: Record<string, SettingPromise> = {
     },
     behaviour: ['packages/db/test/crypto-and-ids.test.ts', 'refuse a tampered value and a wrong key'],
   },
+  SECRETS_ENCRYPTION_KEY_VERSION: {
+    config: () => {
+      const config = withVar('SECRETS_ENCRYPTION_KEY_VERSION', '4');
+      expect(config.encryption.currentVersion).toBe(4);
+      expect(config.encryption.keys).toEqual([{ version: 4, key: minimal.SECRETS_ENCRYPTION_KEY }]);
+      expect(loadConfig(minimal).encryption.currentVersion).toBe(1);
+      rejects('SECRETS_ENCRYPTION_KEY_VERSION', '0');
+    },
+    behaviour: [
+      'tests/key-rotation.test.ts',
+      're-encrypts every stored secret under the new key, once, and the gateway works with only the new key',
+    ],
+  },
+  SECRETS_ENCRYPTION_KEYS: {
+    config: () => {
+      const other = 'b'.repeat(64);
+      expect(withVar('SECRETS_ENCRYPTION_KEYS', `2:${other}`).encryption.keys).toEqual([
+        { version: 1, key: minimal.SECRETS_ENCRYPTION_KEY },
+        { version: 2, key: other },
+      ]);
+      rejects('SECRETS_ENCRYPTION_KEYS', `2:short`);
+      rejects('SECRETS_ENCRYPTION_KEYS', other);
+      rejects('SECRETS_ENCRYPTION_KEYS', `1:${other}`);
+    },
+    behaviour: [
+      'packages/db/test/keyring.test.ts',
+      'opens values of every version it holds and seals under the current one',
+    ],
+  },
+  NEGATIVE_CACHE_SECONDS: {
+    config: () => {
+      expect(loadConfig(minimal).limits.negativeCacheMs).toBe(5_000);
+      expect(withVar('NEGATIVE_CACHE_SECONDS', '0').limits.negativeCacheMs).toBe(0);
+      rejects('NEGATIVE_CACHE_SECONDS', '301');
+    },
+    behaviour: [
+      'tests/negative-lookups.test.ts',
+      'costs one query however often it comes, and a token change forgets it',
+    ],
+  },
   HOST: { config: () => expect(withVar('HOST', '0.0.0.0').http.host).toBe('0.0.0.0') },
   PORT: {
     config: () => {

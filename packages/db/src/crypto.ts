@@ -12,7 +12,11 @@ export function parseEncryptionKey(value: string): Buffer {
   return key;
 }
 
-/** AES-256-GCM with a random IV: `v1.<iv>.<tag>.<ciphertext>`, each base64url. */
+/**
+ * The first format, AES-256-GCM with a random IV: `v1.<iv>.<tag>.<ciphertext>`, each base64url,
+ * bound to nothing. The gateway writes `sealSecret` (keyring.ts) values now; this stays so that
+ * old values read, and so tests can make such values.
+ */
 export function encryptSecret(plain: string, key: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

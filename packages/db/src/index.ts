@@ -8,7 +8,18 @@ export {
   parseEncryptionKey,
 } from './crypto.ts';
 export { newId } from './ids.ts';
+export type { Keyring, SecretBinding, SecretColumn } from './keyring.ts';
+export {
+  keyringFrom,
+  needsReseal,
+  openSecret,
+  SECRET_COLUMNS,
+  sealSecret,
+  singleKeyring,
+} from './keyring.ts';
 export { ensureDatabase, MIGRATIONS_FOLDER, runMigrations } from './migrate.ts';
+export type { ResealResult } from './reseal.ts';
+export { resealSecrets } from './reseal.ts';
 export type {
   AppointmentSource,
   AppointmentStatus,

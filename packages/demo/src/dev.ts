@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@calgate/config';
-import { createDb, ensureDatabase, parseEncryptionKey, runMigrations } from '@calgate/db';
+import { createDb, ensureDatabase, runMigrations } from '@calgate/db';
 import { companyIds, createEndpoint, registerWebhook } from '@calgate/domain';
 import { createDomainRuntime } from '@calgate/runtime';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
@@ -120,7 +120,6 @@ if (demo) {
       await registerWebhook(runtime, id, {
         publicBaseUrl: config.http.publicBaseUrl ?? base,
         defaultSecret: config.calcom.webhookSecret,
-        encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
       });
     }
     say(`Webhooks      the sandbox delivers to ${base}/api/webhooks/calcom`);

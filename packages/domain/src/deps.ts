@@ -1,5 +1,5 @@
 import type { Budget } from '@calgate/budget';
-import type { Database } from '@calgate/db';
+import type { Database, Keyring } from '@calgate/db';
 import type { StructuredLogger } from '@calgate/errors';
 import type { JobQueues } from '@calgate/jobs';
 import type { Redis } from 'ioredis';
@@ -21,6 +21,8 @@ export interface DomainDeps {
   outcomes: OutcomeNotifier;
   counters: Counters;
   logger: StructuredLogger;
+  /** The encryption keys (SECRETS_ENCRYPTION_KEY*), parsed once per process. */
+  keyring: Keyring;
   /** PHONE_DEFAULT_REGION: the country a customer phone without a country code is read in. */
   phoneRegion?: string | undefined;
 }

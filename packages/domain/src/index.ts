@@ -147,4 +147,10 @@ export { reconcileBookings } from './sync/reconcile.ts';
 export type { TeamImportResult } from './sync/team-import.ts';
 export { importTeamMembers } from './sync/team-import.ts';
 export type { AcceptedWebhook, WebhookSecrets } from './sync/webhook-inbox.ts';
-export { acceptWebhook, failWebhook, processWebhook, sweepWebhookInbox } from './sync/webhook-inbox.ts';
+export {
+  acceptWebhook,
+  failWebhook,
+  forgetWebhookSecrets,
+  processWebhook,
+  sweepWebhookInbox,
+} from './sync/webhook-inbox.ts';

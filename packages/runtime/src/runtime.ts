@@ -1,6 +1,6 @@
 import { createBudget } from '@calgate/budget';
 import type { Config } from '@calgate/config';
-import { createDb, parseEncryptionKey } from '@calgate/db';
+import { createDb, keyringFrom } from '@calgate/db';
 import {
   createCalcomAccess,
   createCounters,
@@ -64,6 +64,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
   );
 
   const prefix = config.redis.queuePrefix;
+  const keyring = keyringFrom(config.encryption);
   const metrics = createMetrics({ service: options.service });
   const budget = createBudget({ redis, prefix, limitPerMinute: config.calcom.rateLimitPerMinute });
   const queues = createJobQueues({
@@ -84,6 +85,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     sql,
     redis,
     redisPrefix: prefix,
+    keyring,
     phoneRegion: config.phone.defaultRegion,
     connection,
     queues,
@@ -94,7 +96,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
       bookingsApiVersion: config.calcom.bookingsApiVersion,
       timeoutMs: config.calcom.timeoutMs,
       debug: config.calcom.debug,
-      encryptionKey: parseEncryptionKey(config.secretsEncryptionKey),
+      keyring,
       budget,
       logger: calcomLogger(logger, config.calcom.debug),
       onResponse: observeCalcom(metrics),

@@ -3,12 +3,14 @@ import {
   companies,
   companyEventTypes,
   type Database,
-  encryptSecret,
   eventTypeMappings,
   generateApiToken,
   newId,
+  SECRET_COLUMNS,
+  sealSecret,
   serviceSegments,
   services,
+  singleKeyring,
   staff,
 } from '@calgate/db';
 
@@ -28,7 +30,10 @@ export interface SeedSegment {
 
 export interface SeedCompanyOptions {
   name?: string;
-  /** Stored encrypted when given (needs `encryptionKey`); otherwise the env default key applies. */
+  /**
+   * Stored encrypted when given (needs `encryptionKey`, taken as key version 1, as
+   * SECRETS_ENCRYPTION_KEY alone is); otherwise the env default key applies.
+   */
   calcomApiKey?: string;
   encryptionKey?: Buffer;
   staff?: SeedStaff[];
@@ -58,7 +63,10 @@ export async function seedCompany(db: Database, options: SeedCompanyOptions = {}
     slug: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${companyId.slice(-6)}`,
     calcomApiKeyEncrypted:
       options.calcomApiKey !== undefined && options.encryptionKey !== undefined
-        ? encryptSecret(options.calcomApiKey, options.encryptionKey)
+        ? sealSecret(options.calcomApiKey, singleKeyring(options.encryptionKey), {
+            companyId,
+            column: SECRET_COLUMNS.calcomApiKey,
+          })
         : null,
   });
   const { token, hash, prefix } = generateApiToken();

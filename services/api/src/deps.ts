@@ -1,5 +1,10 @@
 import type { Config } from '@calgate/config';
-import { createOutcomeWaiter, listenForAuthChanges, type OutcomeWaiter } from '@calgate/domain';
+import {
+  createOutcomeWaiter,
+  forgetWebhookSecrets,
+  listenForAuthChanges,
+  type OutcomeWaiter,
+} from '@calgate/domain';
 import { createDomainRuntime, type DomainRuntime } from '@calgate/runtime';
 import type { Logger } from '@calgate/telemetry';
 import { Redis } from 'ioredis';
@@ -21,10 +26,11 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
   const subscriber = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   subscriber.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
   const waiter = createOutcomeWaiter(subscriber, config.redis.queuePrefix);
-  const tokens = createTokenLookup(runtime.db);
-  const hearingTokenChanges = listenForAuthChanges(subscriber, config.redis.queuePrefix, (companyId) =>
-    tokens.forget(companyId),
-  );
+  const tokens = createTokenLookup(runtime.db, { negativeCacheMs: config.limits.negativeCacheMs });
+  const hearingTokenChanges = listenForAuthChanges(subscriber, config.redis.queuePrefix, (companyId) => {
+    tokens.forget(companyId);
+    forgetWebhookSecrets(companyId);
+  });
   return {
     ...runtime,
     waiter,

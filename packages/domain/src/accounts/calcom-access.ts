@@ -1,7 +1,7 @@
 import type { Budget } from '@calgate/budget';
 import { calcomCalendarProvider, createCalcomClient, keyFingerprint } from '@calgate/calcom';
 import type { CalendarProvider } from '@calgate/calendar';
-import { decryptSecret } from '@calgate/db';
+import { type Keyring, openSecret, SECRET_COLUMNS } from '@calgate/db';
 import { AppError, type StructuredLogger } from '@calgate/errors';
 
 export interface CalcomAccessOptions {
@@ -11,7 +11,7 @@ export interface CalcomAccessOptions {
   bookingsApiVersion: string;
   timeoutMs: number;
   debug: boolean;
-  encryptionKey: Buffer;
+  keyring: Keyring;
   budget: Budget;
   logger: StructuredLogger;
   /** Observes every Cal.com response (metrics). */
@@ -74,7 +74,8 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
     return entry;
   }
 
-  // A company's stored key is decrypted and fingerprinted once, not on every request.
+  // A company's stored key is decrypted and fingerprinted once, not on every request. Keyed by
+  // company and ciphertext: a value is bound to its company and must not open for another one.
   const byCiphertext = new Map<string, { client: CalendarProvider; keyId: string }>();
   const defaultEntry = options.defaultApiKey === undefined ? undefined : clientForKey(options.defaultApiKey);
 
@@ -83,11 +84,17 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
     forCompany(company) {
       const encrypted = company.calcomApiKeyEncrypted;
       if (encrypted !== null) {
-        let entry = byCiphertext.get(encrypted);
+        const cacheKey = `${company.id}:${encrypted}`;
+        let entry = byCiphertext.get(cacheKey);
         if (entry === undefined) {
-          entry = clientForKey(decryptSecret(encrypted, options.encryptionKey));
+          entry = clientForKey(
+            openSecret(encrypted, options.keyring, {
+              companyId: company.id,
+              column: SECRET_COLUMNS.calcomApiKey,
+            }),
+          );
           if (byCiphertext.size >= 10_000) byCiphertext.clear();
-          byCiphertext.set(encrypted, entry);
+          byCiphertext.set(cacheKey, entry);
         }
         return entry;
       }

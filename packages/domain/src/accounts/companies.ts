@@ -3,9 +3,11 @@ import {
   companies,
   companyEventTypes,
   type Database,
-  encryptSecret,
   generateApiToken,
+  type Keyring,
   newId,
+  SECRET_COLUMNS,
+  sealSecret,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { isValidTimeZone } from '@calgate/time';
@@ -36,7 +38,7 @@ function checkSecret(secret: string): void {
  */
 export async function createCompany(
   db: Database,
-  encryptionKey: Buffer,
+  keyring: Keyring,
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
 ): Promise<{ companyId: string; token: string }> {
   const name = input.name.trim();
@@ -62,9 +64,16 @@ export async function createCompany(
         .replace(/^-|-$/g, '')}-${companyId.slice(-6)}`,
       timezone,
       calcomApiKeyEncrypted:
-        input.calcomApiKey === undefined ? null : encryptSecret(input.calcomApiKey, encryptionKey),
+        input.calcomApiKey === undefined
+          ? null
+          : sealSecret(input.calcomApiKey, keyring, { companyId, column: SECRET_COLUMNS.calcomApiKey }),
       calcomWebhookSecretEncrypted:
-        input.webhookSecret === undefined ? null : encryptSecret(input.webhookSecret, encryptionKey),
+        input.webhookSecret === undefined
+          ? null
+          : sealSecret(input.webhookSecret, keyring, {
+              companyId,
+              column: SECRET_COLUMNS.calcomWebhookSecret,
+            }),
     });
     await tx
       .insert(apiTokens)
@@ -91,7 +100,7 @@ export async function createApiToken(db: Database, companyId: string, name: stri
  */
 export async function setCompanySecrets(
   db: Database,
-  encryptionKey: Buffer,
+  keyring: Keyring,
   companyId: string,
   secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
 ): Promise<void> {
@@ -100,12 +109,19 @@ export async function setCompanySecrets(
   if (secrets.calcomApiKey !== undefined) {
     if (secrets.calcomApiKey !== null) checkKey(secrets.calcomApiKey);
     set.calcomApiKeyEncrypted =
-      secrets.calcomApiKey === null ? null : encryptSecret(secrets.calcomApiKey, encryptionKey);
+      secrets.calcomApiKey === null
+        ? null
+        : sealSecret(secrets.calcomApiKey, keyring, { companyId, column: SECRET_COLUMNS.calcomApiKey });
   }
   if (secrets.webhookSecret !== undefined) {
     if (secrets.webhookSecret !== null) checkSecret(secrets.webhookSecret);
     set.calcomWebhookSecretEncrypted =
-      secrets.webhookSecret === null ? null : encryptSecret(secrets.webhookSecret, encryptionKey);
+      secrets.webhookSecret === null
+        ? null
+        : sealSecret(secrets.webhookSecret, keyring, {
+            companyId,
+            column: SECRET_COLUMNS.calcomWebhookSecret,
+          });
   }
   await db.transaction(async (tx) => {
     await tx.update(companies).set(set).where(eq(companies.id, companyId));

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { companies, decryptSecret, encryptSecret, newId, retiredWebhookSecrets } from '@calgate/db';
+import { companies, newId, openSecret, retiredWebhookSecrets, SECRET_COLUMNS, sealSecret } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { eq } from 'drizzle-orm';
+import { announceAuthChange } from '../admin/auth-changes.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadCompany } from './companies.ts';
 import { HANDLED_TRIGGERS } from './webhook-triggers.ts';
@@ -19,7 +20,6 @@ export interface WebhookSettings {
   publicBaseUrl: string;
   /** CALCOM_WEBHOOK_SECRET: installed only in the shared account, never in a company's own. */
   defaultSecret: string | undefined;
-  encryptionKey: Buffer;
 }
 
 interface ConnectionCompany {
@@ -52,7 +52,7 @@ function freshSecret(): string {
  * account is served by the shared account's one subscription of the global URL.
  */
 export async function registerWebhook(
-  deps: Pick<DomainDeps, 'db' | 'calcom'>,
+  deps: Pick<DomainDeps, 'db' | 'calcom' | 'keyring' | 'redis' | 'redisPrefix' | 'logger'>,
   companyId: string,
   settings: WebhookSettings,
 ): Promise<{ action: 'created' | 'updated' | 'unchanged'; id: string; subscriberUrl: string }> {
@@ -66,17 +66,25 @@ export async function registerWebhook(
     const stored =
       company.calcomWebhookSecretEncrypted === null
         ? undefined
-        : decryptSecret(company.calcomWebhookSecretEncrypted, settings.encryptionKey);
+        : openSecret(company.calcomWebhookSecretEncrypted, deps.keyring, {
+            companyId,
+            column: SECRET_COLUMNS.calcomWebhookSecret,
+          });
     if (stored === undefined || stored === settings.defaultSecret) {
       secret = freshSecret();
       secretChanged = true;
       await deps.db
         .update(companies)
         .set({
-          calcomWebhookSecretEncrypted: encryptSecret(secret, settings.encryptionKey),
+          calcomWebhookSecretEncrypted: sealSecret(secret, deps.keyring, {
+            companyId,
+            column: SECRET_COLUMNS.calcomWebhookSecret,
+          }),
           updatedAt: new Date(),
         })
         .where(eq(companies.id, companyId));
+      // API processes may remember this URL's failures: the new secret must verify at once.
+      await announceAuthChange(deps, companyId);
     } else secret = stored;
   } else {
     if (settings.defaultSecret === undefined || settings.defaultSecret === '') {
@@ -119,7 +127,7 @@ export async function registerWebhook(
  *   signed with CALCOM_WEBHOOK_SECRET, rotated by changing that variable).
  */
 export async function rotateWebhookSecret(
-  deps: Pick<DomainDeps, 'db' | 'calcom'>,
+  deps: Pick<DomainDeps, 'db' | 'calcom' | 'keyring' | 'redis' | 'redisPrefix' | 'logger'>,
   companyId: string,
   settings: WebhookSettings,
 ): Promise<{ subscriberUrl: string; overlapUntil: Date; action: 'created' | 'updated' | 'unchanged' }> {
@@ -139,18 +147,30 @@ export async function rotateWebhookSecret(
       await tx.insert(retiredWebhookSecrets).values({
         id: newId('whs'),
         companyId,
-        secretEncrypted: company.calcomWebhookSecretEncrypted,
+        // Sealed again: a value is bound to its column, and this one moves to another.
+        secretEncrypted: sealSecret(
+          openSecret(company.calcomWebhookSecretEncrypted, deps.keyring, {
+            companyId,
+            column: SECRET_COLUMNS.calcomWebhookSecret,
+          }),
+          deps.keyring,
+          { companyId, column: SECRET_COLUMNS.retiredWebhookSecret },
+        ),
         validUntil: overlapUntil,
       });
     }
     await tx
       .update(companies)
       .set({
-        calcomWebhookSecretEncrypted: encryptSecret(secret, settings.encryptionKey),
+        calcomWebhookSecretEncrypted: sealSecret(secret, deps.keyring, {
+          companyId,
+          column: SECRET_COLUMNS.calcomWebhookSecret,
+        }),
         updatedAt: new Date(),
       })
       .where(eq(companies.id, companyId));
   });
+  await announceAuthChange(deps, companyId);
   // Stored first: until Cal.com has the new secret it signs with the old one, which still verifies.
   const registered = await registerWebhookSecret(deps, company, settings, secret);
   return { subscriberUrl: registered.subscriberUrl, overlapUntil, action: registered.action };

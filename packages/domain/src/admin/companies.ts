@@ -79,11 +79,10 @@ export async function requireCompany(deps: Pick<DomainDeps, 'db'>, companyId: st
 
 /** A new company with its first API token, whose secret is returned this once. */
 export async function adminCreateCompany(
-  deps: Pick<DomainDeps, 'db'>,
-  encryptionKey: Buffer,
+  deps: Pick<DomainDeps, 'db' | 'keyring'>,
   input: { name: string; timeZone?: string | undefined; calcomApiKey?: string | undefined },
 ): Promise<{ company: CompanyView; token: TokenView & { secret: string } }> {
-  const created = await createCompany(deps.db, encryptionKey, {
+  const created = await createCompany(deps.db, deps.keyring, {
     name: input.name,
     ...(input.timeZone === undefined ? {} : { timezone: input.timeZone }),
     ...(input.calcomApiKey === undefined ? {} : { calcomApiKey: input.calcomApiKey }),

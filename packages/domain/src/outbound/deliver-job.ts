@@ -27,6 +27,7 @@ interface LoadedRow extends Record<string, unknown> {
   data: Record<string, unknown>;
   event_at: string;
   url: string;
+  company_id: string;
   secret_encrypted: string;
   failure_streak: number;
   disabled: boolean;
@@ -49,7 +50,7 @@ export async function processDelivery(
     select d.id, d.round, d.status, d.endpoint_id, d.appointment_id, d.event_seq::float8 as event_seq, d.attempts,
       ev.id as event_id, ev.type, ev.data,
       to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as event_at,
-      e.url, e.secret_encrypted, e.failure_streak, e.disabled_at is not null as disabled,
+      e.company_id, e.url, e.secret_encrypted, e.failure_streak, e.disabled_at is not null as disabled,
       exists (
         select 1 from outbound_deliveries earlier
         where earlier.endpoint_id = d.endpoint_id and earlier.appointment_id = d.appointment_id
@@ -72,6 +73,7 @@ export async function processDelivery(
   const event = { id: found.event_id, type: found.type, at: found.event_at, data: found.data };
   const endpoint = {
     id: found.endpoint_id,
+    companyId: found.company_id,
     url: found.url,
     secretEncrypted: found.secret_encrypted,
     failureStreak: found.failure_streak,

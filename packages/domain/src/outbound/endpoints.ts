@@ -1,13 +1,13 @@
 import { LocalCache } from '@calgate/cache';
 import type { Config } from '@calgate/config';
 import {
-  decryptSecret,
-  encryptSecret,
   newId,
   OUTBOUND_EVENT_TYPES,
   type OutboundEventType,
+  openSecret,
   outboundEndpoints,
-  parseEncryptionKey,
+  SECRET_COLUMNS,
+  sealSecret,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, eq } from 'drizzle-orm';
@@ -16,7 +16,7 @@ import { checkEndpointUrl } from './address-guard.ts';
 import { requeueEndpoint } from './requeue.ts';
 import { generateSigningSecret } from './signature.ts';
 
-export type OutboundDeps = Pick<DomainDeps, 'db' | 'queues' | 'logger'> & { config: Config };
+export type OutboundDeps = Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'keyring'> & { config: Config };
 type EndpointRow = typeof outboundEndpoints.$inferSelect;
 
 /** An endpoint as operators see it (never its secret). */
@@ -102,7 +102,7 @@ export async function createEndpoint(
       url: url.toString(),
       description: description(input.description),
       eventTypes: eventTypes(input.events),
-      secretEncrypted: encryptSecret(secret, parseEncryptionKey(deps.config.secretsEncryptionKey)),
+      secretEncrypted: sealSecret(secret, deps.keyring, { companyId, column: SECRET_COLUMNS.outboundSecret }),
     })
     .returning();
   return { endpoint: endpointView(row as EndpointRow), secret };
@@ -148,13 +148,22 @@ export async function loadEndpoint(
   return row;
 }
 
-/** Decrypted secrets by their ciphertext: every delivery needs one, and decrypting showed in profiles. */
+/**
+ * Decrypted secrets by company and ciphertext (a value opens only for its company): every
+ * delivery needs one, and decrypting showed in profiles.
+ */
 const secrets = new LocalCache<string, string>({ name: 'outbound-secrets' });
 
 /** The endpoint's signing secret, decrypted (for the delivery job only). */
-export function endpointSecret(deps: Pick<OutboundDeps, 'config'>, row: { secretEncrypted: string }): string {
-  return secrets.getOrSet(row.secretEncrypted, () =>
-    decryptSecret(row.secretEncrypted, parseEncryptionKey(deps.config.secretsEncryptionKey)),
+export function endpointSecret(
+  deps: Pick<OutboundDeps, 'keyring'>,
+  row: { companyId: string; secretEncrypted: string },
+): string {
+  return secrets.getOrSet(`${row.companyId}:${row.secretEncrypted}`, () =>
+    openSecret(row.secretEncrypted, deps.keyring, {
+      companyId: row.companyId,
+      column: SECRET_COLUMNS.outboundSecret,
+    }),
   );
 }
 

@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
 import { LocalCache } from '@calgate/cache';
 import { parseCalcomWebhook, peekCalcomWebhook, verifyCalcomSignature } from '@calgate/calcom';
-import { companies, type Database, decryptSecret, retiredWebhookSecrets, webhookInbox } from '@calgate/db';
+import {
+  companies,
+  type Database,
+  type Keyring,
+  openSecret,
+  retiredWebhookSecrets,
+  SECRET_COLUMNS,
+  webhookInbox,
+} from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { sharedAccountOwner } from '../accounts/scope.ts';
+import { ALL_COMPANIES } from '../admin/auth-changes.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';
@@ -14,7 +23,11 @@ import { observeWebhook } from './observed.ts';
 export interface WebhookSecrets {
   /** CALCOM_WEBHOOK_SECRET: the shared account's, verifying the global URL only. */
   defaultSecret: string | undefined;
-  encryptionKey: Buffer;
+  /**
+   * NEGATIVE_CACHE_SECONDS: how long a company URL that failed against its stored secrets (or
+   * names no company) answers 401 from memory, without a query or a decryption.
+   */
+  negativeCacheMs: number;
 }
 
 export interface AcceptedWebhook {
@@ -32,17 +45,17 @@ export interface AcceptedWebhook {
  * @throws AppError UNAUTHORIZED (bad or missing signature, unknown company), VALIDATION_FAILED (not JSON / not a webhook).
  */
 export async function acceptWebhook(
-  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters'>,
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters' | 'keyring'>,
   secrets: WebhookSecrets,
   delivery: { rawBody: Buffer; signature: string | undefined; companyId: string | undefined },
 ): Promise<AcceptedWebhook> {
   const verifies = (candidates: string[]) =>
     candidates.some((secret) => verifyCalcomSignature(delivery.rawBody, delivery.signature, secret));
-  const known = await secretsFor(deps.db, secrets, delivery.companyId);
+  const known = await secretsFor(deps, secrets, delivery.companyId);
   let valid = verifies(known.secrets);
-  if (!valid && known.cached) {
+  if (!valid && known.cached && mayRecheck(delivery.companyId as string, secrets.negativeCacheMs)) {
     // The secret may have been rotated since it was cached: check against the stored ones.
-    valid = verifies((await secretsFor(deps.db, secrets, delivery.companyId, { fresh: true })).secrets);
+    valid = verifies((await secretsFor(deps, secrets, delivery.companyId, { fresh: true })).secrets);
   }
   if (!valid) {
     await deps.counters.increment('webhooks_rejected');
@@ -89,6 +102,36 @@ export async function acceptWebhook(
 }
 
 /**
+ * Drops what is cached of a company's webhook secrets (`ALL_COMPANIES`: every company's), e.g.
+ * after its secret was set: its next delivery is checked against the stored secrets.
+ */
+export function forgetWebhookSecrets(companyId: string): void {
+  if (companyId === ALL_COMPANIES) {
+    companySecrets.clear();
+    rechecks.clear();
+  } else {
+    companySecrets.delete(companyId);
+    rechecks.delete(companyId);
+  }
+}
+
+/**
+ * Whether a failure against cached secrets may be checked against the stored ones: a few times
+ * per `negativeCacheMs` window and company, so a secret set meanwhile verifies at once, while a
+ * flood of bad signatures costs at most that many queries and decryptions per window.
+ */
+function mayRecheck(companyId: string, negativeCacheMs: number): boolean {
+  const now = Date.now();
+  let window = rechecks.get(companyId);
+  if (window === undefined || window.until <= now) {
+    window = { until: now + negativeCacheMs, count: 0 };
+    rechecks.set(companyId, window);
+  }
+  window.count++;
+  return window.count <= RECHECKS_PER_WINDOW || negativeCacheMs === 0;
+}
+
+/**
  * The secrets a delivery to a URL may be signed with. The global URL takes only
  * CALCOM_WEBHOOK_SECRET (the shared account's); a company's URL takes only the company's own
  * secret and, for `WEBHOOK_SECRET_OVERLAP_MS` after a rotation, the one it replaced. A company
@@ -97,17 +140,30 @@ export async function acceptWebhook(
  *
  * A company's secrets, decrypted, are reused for `SECRET_CACHE_MS` (one query and one decryption
  * fewer per delivery). A delivery that fails against cached secrets is checked again against the
- * stored ones, so a rotation takes effect at once.
+ * stored ones, so a rotation takes effect at once, up to `RECHECKS_PER_WINDOW` times per
+ * `negativeCacheMs`; further failures in that window answer from memory (a flood of bad
+ * signatures costs a few queries, not one each). A secret set during such a flood verifies within
+ * that window, at once when this process hears of the change (`forgetWebhookSecrets`). An
+ * unknown company is remembered for `negativeCacheMs`.
  */
 const SECRET_CACHE_MS = 10_000;
+const RECHECKS_PER_WINDOW = 3;
 // Each entry carries its own end (a retired secret's overlap may end first), checked on reading.
-const companySecrets = new LocalCache<string, { secrets: string[]; until: number }>({
+// `secrets` undefined: no such company.
+const companySecrets = new LocalCache<string, { secrets: string[] | undefined; until: number }>({
   name: 'webhook-secrets',
   maxEntries: 10_000,
 });
+const rechecks = new LocalCache<string, { until: number; count: number }>({
+  name: 'webhook-secret-rechecks',
+  maxEntries: 10_000,
+});
+
+const unknownCompany = () =>
+  new AppError('UNAUTHORIZED', 'Unknown company in the webhook URL', { details: { field: 'companyId' } });
 
 async function secretsFor(
-  db: Database,
+  deps: Pick<DomainDeps, 'db' | 'keyring'>,
   secrets: WebhookSecrets,
   companyId: string | undefined,
   options: { fresh?: boolean } = {},
@@ -118,18 +174,30 @@ async function secretsFor(
   const hit = companySecrets.get(companyId);
   const now = Date.now();
   if (options.fresh !== true && hit !== undefined && hit.until > now) {
+    if (hit.secrets === undefined) throw unknownCompany();
     return { secrets: hit.secrets, cached: true };
   }
+  const found = await storedSecrets(deps.db, deps.keyring, companyId, now);
+  if (found === undefined) {
+    companySecrets.set(companyId, { secrets: undefined, until: now + secrets.negativeCacheMs });
+    throw unknownCompany();
+  }
+  companySecrets.set(companyId, { secrets: found.secrets, until: found.until });
+  return { secrets: found.secrets, cached: false };
+}
+
+async function storedSecrets(
+  db: Database,
+  keyring: Keyring,
+  companyId: string,
+  now: number,
+): Promise<{ secrets: string[]; until: number } | undefined> {
   const [company] = await db
     .select({ secret: companies.calcomWebhookSecretEncrypted })
     .from(companies)
     .where(eq(companies.id, companyId))
     .limit(1);
-  if (company === undefined) {
-    throw new AppError('UNAUTHORIZED', 'Unknown company in the webhook URL', {
-      details: { field: 'companyId' },
-    });
-  }
+  if (company === undefined) return undefined;
   const retired = await db
     .select({ secret: retiredWebhookSecrets.secretEncrypted, validUntil: retiredWebhookSecrets.validUntil })
     .from(retiredWebhookSecrets)
@@ -140,13 +208,16 @@ async function secretsFor(
       ),
     );
   const list = [
-    ...(company.secret === null ? [] : [decryptSecret(company.secret, secrets.encryptionKey)]),
-    ...retired.map((r) => decryptSecret(r.secret, secrets.encryptionKey)),
+    ...(company.secret === null
+      ? []
+      : [openSecret(company.secret, keyring, { companyId, column: SECRET_COLUMNS.calcomWebhookSecret })]),
+    ...retired.map((r) =>
+      openSecret(r.secret, keyring, { companyId, column: SECRET_COLUMNS.retiredWebhookSecret }),
+    ),
   ];
   // A retired secret stops verifying when its overlap ends, even from the cache.
   const until = Math.min(now + SECRET_CACHE_MS, ...retired.map((r) => r.validUntil.getTime()));
-  companySecrets.set(companyId, { secrets: list, until });
-  return { secrets: list, cached: false };
+  return { secrets: list, until };
 }
 
 /** The row stays `received` until processed: the sweeper treats received and queued alike. */

@@ -19,6 +19,9 @@ declare module 'fastify' {
 /**
  * Token lookups are cached briefly. A revoked token or a disabled company is forgotten at once on
  * every API process (see `forget`); the lifetime bounds what a lost notification can cost.
+ * Unknown tokens are remembered too (`negativeCacheMs`), so a flood of made-up tokens costs no
+ * queries; a token created since cannot be among them (tokens are random), and every `forget`
+ * drops them all anyway.
  */
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
@@ -26,12 +29,16 @@ const CACHE_MAX = 10_000;
 /** The API process's token lookups, shared by the company auth hook and the admin routes. */
 export interface TokenLookup {
   lookup(token: string): Promise<AuthenticatedCompany | undefined>;
-  /** Drops cached lookups of a company (`ALL_COMPANIES` for all), e.g. after a revocation. */
+  /**
+   * Drops cached lookups of a company (`ALL_COMPANIES` for all), e.g. after a revocation, and
+   * every remembered unknown token.
+   */
   forget(companyId: string): void;
 }
 
-export function createTokenLookup(db: Database): TokenLookup {
+export function createTokenLookup(db: Database, options: { negativeCacheMs: number }): TokenLookup {
   const cache = new Map<string, { company: AuthenticatedCompany; until: number }>();
+  const unknown = new Map<string, number>();
   // Bumped by every forget: a lookup that read the database before the change does not store
   // its (now stale) answer after it.
   let generation = 0;
@@ -42,6 +49,7 @@ export function createTokenLookup(db: Database): TokenLookup {
     async lookup(token) {
       const hit = cache.get(token);
       if (hit !== undefined && hit.until > Date.now()) return hit.company;
+      if ((unknown.get(token) ?? 0) > Date.now()) return undefined;
       const startedAt = generation;
       const hash = hashApiToken(token);
       const [row] = await db
@@ -55,7 +63,13 @@ export function createTokenLookup(db: Database): TokenLookup {
         .innerJoin(companies, eq(companies.id, apiTokens.companyId))
         .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt), isNull(companies.disabledAt)))
         .limit(1);
-      if (row === undefined) return undefined;
+      if (row === undefined) {
+        if (startedAt === generation && options.negativeCacheMs > 0) {
+          if (unknown.size >= CACHE_MAX) unknown.clear();
+          unknown.set(token, Date.now() + options.negativeCacheMs);
+        }
+        return undefined;
+      }
       const company = { id: row.id, name: row.name, calcomApiKeyEncrypted: row.calcomApiKeyEncrypted };
       if (startedAt === generation) {
         if (cache.size >= CACHE_MAX) cache.clear();
@@ -70,6 +84,7 @@ export function createTokenLookup(db: Database): TokenLookup {
     },
     forget(companyId) {
       generation++;
+      unknown.clear();
       if (companyId === ALL_COMPANIES) {
         cache.clear();
         return;

@@ -1,10 +1,7 @@
-import { parseEncryptionKey } from '@calgate/db';
 import { acceptWebhook, WEBHOOK_PATH } from '@calgate/domain';
-import { AppError, isAppError, isBackingServiceUnavailable } from '@calgate/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
-import { isUnstorableInput } from '../plugins/error-handler.ts';
 
 /** Validated by the route's schema: a bad id is a 400 naming it, never an error inside the handler. */
 const companyParams = z.object({ companyId: z.string().min(1).max(64) });
@@ -25,39 +22,22 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   );
   const secrets = {
     defaultSecret: deps.config.calcom.webhookSecret,
-    encryptionKey: parseEncryptionKey(deps.config.secretsEncryptionKey),
+    negativeCacheMs: deps.config.limits.negativeCacheMs,
   };
 
   const handler = async (request: FastifyRequest) => {
     const { companyId } = request.params as { companyId?: string };
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['x-cal-signature-256'];
-    try {
-      const accepted = await acceptWebhook(deps, secrets, {
-        rawBody,
-        signature: Array.isArray(header) ? header[0] : header,
-        companyId,
-      });
-      return { received: true, id: accepted.inboxId, duplicate: accepted.duplicate };
-    } catch (error) {
-      if (isAppError(error)) throw error;
-      if (isUnstorableInput(error)) {
-        throw new AppError(
-          'VALIDATION_FAILED',
-          'The body holds text that cannot be stored (NUL or unpaired surrogates)',
-          {
-            details: { field: 'body' },
-          },
-        );
-      }
-      // Anything else is a bug: the error handler answers 500 and logs it with its stack.
-      if (!isBackingServiceUnavailable(error)) throw error;
-      // Verified but not stored: Postgres is away. Cal.com does not retry; reconciliation will.
-      request.log.error({ err: error }, 'webhook could not be stored');
-      throw new AppError('DATABASE_UNAVAILABLE', 'The webhook could not be stored; try again shortly', {
-        retry: true,
-      });
-    }
+    // Errors take the one mapping of the error handler: a backing service away (verified but not
+    // stored; Cal.com does not retry, the reconciliation catches up) is a retryable 503, text
+    // PostgreSQL cannot store is a 400, anything else is a bug answered 500 and logged.
+    const accepted = await acceptWebhook(deps, secrets, {
+      rawBody,
+      signature: Array.isArray(header) ? header[0] : header,
+      companyId,
+    });
+    return { received: true, id: accepted.inboxId, duplicate: accepted.duplicate };
   };
   const schema = { hide: false, tags: ['webhooks'] };
   app.post(

@@ -1,4 +1,3 @@
-import { parseEncryptionKey } from '@calgate/db';
 import {
   adminCreateCompany,
   assignEventTypes,
@@ -31,7 +30,6 @@ const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
 /** Companies and their API tokens. */
 export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
-  const encryptionKey = parseEncryptionKey(deps.config.secretsEncryptionKey);
 
   app.post(
     '/companies',
@@ -44,8 +42,7 @@ export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps):
         response: { 201: z.object({ company: companySchema, token: newTokenSchema }), ...errors },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(await adminCreateCompany(deps, encryptionKey, request.body)),
+    async (request, reply) => reply.status(201).send(await adminCreateCompany(deps, request.body)),
   );
 
   app.get(
