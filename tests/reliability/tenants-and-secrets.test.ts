@@ -409,6 +409,15 @@ describe('scenario 8: secrets', () => {
     }
     // Emails and phones are redacted from the debug bodies too.
     if (logText.includes('+4915112345678')) leaks.push('phone in logs');
+    // So are customers' emails and names, in every line (LOG_PERSONAL_DATA is off): the booking's
+    // customer above and the attendee of the forged delivery of scenario 7b.
+    for (const [what, value] of [
+      ['customer email', 'secret@example.org'],
+      ['customer name', 'Sec Ret'],
+      ['attendee email', 'm@example.org'],
+    ]) {
+      if (logText.includes(value as string)) leaks.push(`${what} in logs`);
+    }
     const [stored] = await gw.database.db.select().from(companies).where(eq(companies.id, b.companyId));
     const storedText = JSON.stringify(stored);
     if (storedText.includes(DEMO_API_KEY)) leaks.push('Cal.com key stored in plain text');

@@ -106,6 +106,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const logger = createLogger({
     name: 'test',
     level: config.logLevel,
+    personalData: config.logPersonalData,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
   const deps = createApiDeps(config, logger);

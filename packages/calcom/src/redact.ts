@@ -11,20 +11,25 @@ const PHONE_FIELD = /phone/i;
 // Customers' names and free text (a booking's title carries the attendee's name).
 const PERSONAL_FIELD =
   /^(name|firstName|lastName|displayName|title|notes|additionalNotes|description|cancellationReason|reschedulingReason)$/i;
+// Answers to a booking's questions: any key (a custom question may ask anything), so every text
+// inside goes, whatever its field is called.
+const PERSONAL_CONTAINER = /^(responses|bookingFieldsResponses|userFieldsResponses)$/i;
 
 /**
  * A copy of a request or response body safe to log with CALCOM_DEBUG: emails masked to their
- * first letter and domain; phone numbers, names, notes and secret-looking fields removed.
+ * first letter and domain; phone numbers, names, notes, every answer inside `responses` and
+ * secret-looking fields removed, at any depth.
  */
-export function redact(value: unknown, field = ''): unknown {
+export function redact(value: unknown, field = '', inPersonal = false): unknown {
   if (SECRET_FIELD.test(field)) return '[redacted]';
+  const personal = inPersonal || PERSONAL_CONTAINER.test(field);
   if (typeof value === 'string') {
-    if (PHONE_FIELD.test(field) || PERSONAL_FIELD.test(field)) return '***';
+    if (personal || PHONE_FIELD.test(field) || PERSONAL_FIELD.test(field)) return '***';
     return value.replace(EMAIL, '$1***@$2');
   }
-  if (Array.isArray(value)) return value.map((item) => redact(item, field));
+  if (Array.isArray(value)) return value.map((item) => redact(item, field, personal));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k, personal)]));
   }
   return value;
 }

@@ -138,6 +138,7 @@ const logger = createLogger({
   name: 'calgate-cli',
   level: values.verbose === true ? config.logLevel : 'warn',
   destination: process.stderr,
+  personalData: config.logPersonalData,
 });
 const output = createOutput({ json: values.json === true });
 const runtime = createDomainRuntime(config, logger, { service: 'calgate-cli', failFast: false });

@@ -6,6 +6,8 @@ import { type Env, envSchema } from './schema.ts';
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
+  /** Whether log lines may carry customers' personal data (a debugging setting; off by default). */
+  logPersonalData: boolean;
   calcom: {
     /** The env default key; a company's own key takes precedence. */
     apiKey: string | undefined;
@@ -136,6 +138,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
+    logPersonalData: env.LOG_PERSONAL_DATA,
     calcom: {
       apiKey: env.CALCOM_API_KEY,
       bookingsApiVersion: env.CALCOM_API_VERSION,

@@ -31,6 +31,7 @@ const optionalSecret = (minLength: number) =>
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_PERSONAL_DATA: booleanFlag.default(false),
 
   CALCOM_API_KEY: z
     .string()

@@ -409,6 +409,17 @@ const PROMISES: Record<string, SettingPromise> = {
     },
     behaviour: ['tests/log-volume.test.ts', 'log bytes per booking'],
   },
+  LOG_PERSONAL_DATA: {
+    config: () => {
+      expect(loadConfig(minimal).logPersonalData).toBe(false);
+      expect(withVar('LOG_PERSONAL_DATA', 'true').logPersonalData).toBe(true);
+      rejects('LOG_PERSONAL_DATA', 'maybe');
+    },
+    behaviour: [
+      'tests/log-privacy.test.ts',
+      "logs a failed query's SQLSTATE and statement, never its values",
+    ],
+  },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     config: () => {
       expect(loadConfig(minimal).tracing).toBe(false);

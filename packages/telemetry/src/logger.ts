@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, trace } from '@opentelemetry/api';
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { scrubLogObject, serializeError } from './scrub.ts';
 
 /**
  * Paths pino blanks out wherever they appear in a log object. The Cal.com client never logs
- * keys in the first place; this is the second line of defence for everything else.
+ * keys in the first place; this is the second line of defence for everything else (and
+ * `scrubLogObject` the third, at any depth).
  */
 export const REDACT_PATHS = [
   'apiKey',
@@ -28,6 +30,11 @@ export interface CreateLoggerOptions {
   level?: string;
   /** Where to write; defaults to stdout. Tests pass a stream to capture lines. */
   destination?: NodeJS.WritableStream;
+  /**
+   * LOG_PERSONAL_DATA: keep customers' emails, phones, names and notes in log lines (for a
+   * debugging session). Secrets are removed regardless. @defaultValue false
+   */
+  personalData?: boolean;
 }
 
 type Bindings = Record<string, string | number | undefined>;
@@ -47,13 +54,21 @@ export function withLogBindings<T>(bindings: Bindings, fn: () => T): T {
 
 /**
  * A pino logger whose every line carries the active trace and span ids, so a log line can be
- * joined to its trace, and the fields bound by `withLogBindings`.
+ * joined to its trace, and the fields bound by `withLogBindings`. Lines carry ids, not personal
+ * data: secrets at any depth are redacted, customers' personal data too unless `personalData`,
+ * and an error (`err`) is logged without the values of the statement that failed.
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
+  const scrub = { personalData: options.personalData ?? false };
   const pinoOptions: LoggerOptions = {
     name: options.name,
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      err: (error: unknown) => serializeError(error, scrub),
+      error: (error: unknown) => serializeError(error, scrub),
+    },
+    formatters: { log: (object) => scrubLogObject(object, scrub) as Record<string, unknown> },
     mixin() {
       const fields = bound.getStore();
       const span = trace.getSpan(context.active());

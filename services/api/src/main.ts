@@ -6,7 +6,7 @@ import { createApiDeps } from './deps.ts';
 
 const telemetry = await startTelemetry('calgate-api');
 const config = loadConfigOrExit();
-const logger = createLogger({ name: 'api', level: config.logLevel });
+const logger = createLogger({ name: 'api', level: config.logLevel, personalData: config.logPersonalData });
 for (const warning of config.warnings) logger.warn(warning);
 const deps = createApiDeps(config, logger);
 const app = await buildApp(deps);

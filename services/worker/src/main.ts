@@ -5,7 +5,7 @@ import { startWorkerHost } from './host.ts';
 
 const telemetry = await startTelemetry('calgate-worker');
 const config = loadConfigOrExit();
-const logger = createLogger({ name: 'worker', level: config.logLevel });
+const logger = createLogger({ name: 'worker', level: config.logLevel, personalData: config.logPersonalData });
 const host = await startWorkerHost(config, logger);
 
 let closing = false;
