@@ -10,6 +10,7 @@ import {
   parseEncryptionKey,
   webhookInbox,
 } from '@calgate/db';
+import { setCompanySecrets } from '@calgate/domain';
 import { seedCompany } from '@calgate/testkit';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,27 @@ describe("a company's own webhook secret", () => {
     expect(forged.body).not.toContain('second-company-secret-2');
     const unknown = await deliver(ping(5), signCalcomPayload(ping(5), SECRET), '/no-such-company');
     expect(unknown.statusCode).toBe(401);
+  });
+
+  it("refuses a secret copied from another company's row: 500, logged as a bug, never verified", async () => {
+    const owner = await seedCompany(gw.database.db, { name: 'Secret owner', staff: [], services: [] });
+    const thief = await seedCompany(gw.database.db, { name: 'Copied into', staff: [], services: [] });
+    await setCompanySecrets(gw.database.db, gw.runtime().keyring, owner.companyId, {
+      webhookSecret: 'owners-secret-0000001',
+    });
+    const [row] = await gw.database.db.select().from(companies).where(eq(companies.id, owner.companyId));
+    await gw.database.db
+      .update(companies)
+      .set({ calcomWebhookSecretEncrypted: row?.calcomWebhookSecretEncrypted ?? null })
+      .where(eq(companies.id, thief.companyId));
+    const body = JSON.stringify({ triggerEvent: 'PING', createdAt: '2026-11-24T12:00:00.000Z', payload: {} });
+    const signed = signCalcomPayload(body, 'owners-secret-0000001');
+    expect((await deliver(body, signed, `/${owner.companyId}`)).statusCode).toBe(200);
+    const copied = await deliver(body, signed, `/${thief.companyId}`);
+    expect(copied.statusCode, copied.body).toBe(500);
+    expect(copied.json().error.code).toBe('INTERNAL');
+    expect(copied.json().error.details.requestId).toBeTruthy();
+    expect(copied.body).not.toContain('owners-secret');
   });
 
   it('stores the same delivery once per receiving company, not as a duplicate of another company’s', async () => {

@@ -119,7 +119,8 @@ export async function setCompanyDisabled(
     .set({ disabledAt: disabled ? now : null, updatedAt: now })
     .where(eq(companies.id, companyId))
     .returning();
-  if (disabled) await announceAuthChange(deps, companyId);
+  // Enabling too: API processes may remember the company's tokens as unknown (negative lookups).
+  await announceAuthChange(deps, companyId);
   return companyView(row ?? current);
 }
 

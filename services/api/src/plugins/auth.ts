@@ -1,7 +1,7 @@
 import { apiTokens, companies, type Database, hashApiToken } from '@calgate/db';
 import { ALL_COMPANIES } from '@calgate/domain';
 import { AppError } from '@calgate/errors';
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 export interface AuthenticatedCompany {
@@ -19,9 +19,10 @@ declare module 'fastify' {
 /**
  * Token lookups are cached briefly. A revoked token or a disabled company is forgotten at once on
  * every API process (see `forget`); the lifetime bounds what a lost notification can cost.
- * Unknown tokens are remembered too (`negativeCacheMs`), so a flood of made-up tokens costs no
- * queries; a token created since cannot be among them (tokens are random), and every `forget`
- * drops them all anyway.
+ * Unknown and revoked tokens are remembered too (`negativeCacheMs`), so a flood of made-up tokens
+ * costs no queries; a token created since cannot be among them (tokens are random), and every
+ * `forget` drops them all anyway. A disabled company's tokens are not remembered (it may be
+ * enabled again).
  */
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
@@ -58,12 +59,16 @@ export function createTokenLookup(db: Database, options: { negativeCacheMs: numb
           name: companies.name,
           calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted,
           tokenId: apiTokens.id,
+          revokedAt: apiTokens.revokedAt,
+          disabledAt: companies.disabledAt,
         })
         .from(apiTokens)
         .innerJoin(companies, eq(companies.id, apiTokens.companyId))
-        .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt), isNull(companies.disabledAt)))
+        .where(eq(apiTokens.tokenHash, hash))
         .limit(1);
-      if (row === undefined) {
+      // A disabled company's token is not remembered as unknown: enabling it takes effect at once.
+      if (row !== undefined && row.revokedAt === null && row.disabledAt !== null) return undefined;
+      if (row === undefined || row.revokedAt !== null) {
         if (startedAt === generation && options.negativeCacheMs > 0) {
           if (unknown.size >= CACHE_MAX) unknown.clear();
           unknown.set(token, Date.now() + options.negativeCacheMs);
