@@ -3,7 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { keyFingerprint, signCalcomPayload } from '@calgate/calcom';
-import { companies, encryptSecret, newId, outboundEndpoints, SECRET_COLUMNS, sealSecret } from '@calgate/db';
+import {
+  companies,
+  encryptSecret,
+  keyringFrom,
+  newId,
+  openSecret,
+  outboundEndpoints,
+  resealOne,
+  SECRET_COLUMNS,
+  sealSecret,
+} from '@calgate/db';
 import { setCompanySecrets } from '@calgate/domain';
 import { type SeededCompany, seedCompany } from '@calgate/testkit';
 import { eq } from 'drizzle-orm';
@@ -95,6 +105,38 @@ const storedValues = async () => {
     union all select secret_encrypted from outbound_endpoints`;
   return rows.map((row) => String(row.v));
 };
+
+describe('a secret written while the re-encryption runs', () => {
+  it('keeps the newer value: the one the command read is not written over it', async () => {
+    const db = before.database.db;
+    const next = keyringFrom({
+      currentVersion: 2,
+      keys: [
+        { version: 2, key: NEW_KEY },
+        { version: 1, key: OLD_KEY },
+      ],
+    });
+    const company = await seedCompany(db, { name: 'Concurrent writer' });
+    const stored = async () =>
+      (await db.select().from(companies).where(eq(companies.id, company.companyId)))[0]
+        ?.calcomWebhookSecretEncrypted as string;
+    await setCompanySecrets(db, before.runtime().keyring, company.companyId, {
+      webhookSecret: 'read-by-the-command-1',
+    });
+    const read = await stored();
+    // A process already on the new key sets another secret between the command's read and write.
+    await setCompanySecrets(db, next, company.companyId, { webhookSecret: 'written-meanwhile-22' });
+    const binding = { companyId: company.companyId, column: SECRET_COLUMNS.calcomWebhookSecret };
+    expect(
+      await resealOne(db, next, binding.column, {
+        id: company.companyId,
+        companyId: company.companyId,
+        value: read,
+      }),
+    ).toBe('changed-meanwhile');
+    expect(openSecret(await stored(), next, binding)).toBe('written-meanwhile-22');
+  });
+});
 
 describe('rotating the encryption key while the gateway runs', () => {
   it('re-encrypts every stored secret under the new key, once, and the gateway works with only the new key', async () => {

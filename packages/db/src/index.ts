@@ -19,7 +19,7 @@ export {
 } from './keyring.ts';
 export { ensureDatabase, MIGRATIONS_FOLDER, runMigrations } from './migrate.ts';
 export type { ResealResult } from './reseal.ts';
-export { resealSecrets } from './reseal.ts';
+export { resealOne, resealSecrets } from './reseal.ts';
 export type {
   AppointmentSource,
   AppointmentStatus,

@@ -76,25 +76,48 @@ export async function resealSecrets(
         order by id limit ${batchSize}`);
       if (rows.length === 0) break;
       for (const row of rows) {
-        let sealed: string;
-        try {
-          const plain = openSecret(row.value, keyring, { companyId: row.company_id, column: target.binding });
-          sealed = sealSecret(plain, keyring, { companyId: row.company_id, column: target.binding });
-        } catch {
-          result.unreadable++;
-          continue;
-        }
-        const swapped: unknown[] = await db.execute(
-          compareAndSet(table, column, { id: row.id, from: row.value, to: sealed }),
-        );
-        if (swapped.length === 1) result.resealed++;
-        else result.changedMeanwhile++;
+        const outcome = await resealOne(db, keyring, target.binding, {
+          id: row.id,
+          companyId: row.company_id,
+          value: row.value,
+        });
+        if (outcome === 'resealed') result.resealed++;
+        else if (outcome === 'changed-meanwhile') result.changedMeanwhile++;
+        else result.unreadable++;
       }
       after = (rows.at(-1) as { id: string }).id;
     }
     results.push(result);
   }
   return results;
+}
+
+/**
+ * Re-encrypts one stored value as read (`value`) under the current key, writing it only if the
+ * row still holds that value: a writer that changed it since keeps its own.
+ */
+export async function resealOne(
+  db: Database,
+  keyring: Keyring,
+  column: SecretColumn,
+  row: { id: string; companyId: string; value: string },
+): Promise<'resealed' | 'changed-meanwhile' | 'unreadable'> {
+  const target = TARGETS.find((t) => t.binding === column) as Target;
+  let sealed: string;
+  try {
+    const plain = openSecret(row.value, keyring, { companyId: row.companyId, column });
+    sealed = sealSecret(plain, keyring, { companyId: row.companyId, column });
+  } catch {
+    return 'unreadable';
+  }
+  const swapped: unknown[] = await db.execute(
+    compareAndSet(sql.identifier(target.table), sql.identifier(target.column), {
+      id: row.id,
+      from: row.value,
+      to: sealed,
+    }),
+  );
+  return swapped.length === 1 ? 'resealed' : 'changed-meanwhile';
 }
 
 function compareAndSet(table: Name, column: Name, change: { id: string; from: string; to: string }): SQL {
