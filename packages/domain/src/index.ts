@@ -1,4 +1,5 @@
 export { assertTimeZone, formatInZone, isValidTimeZone } from '@calgate/time';
+export { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from './accounts/auth-changes.ts';
 export type { CalcomAccess, CalcomAccessOptions, CompanyKeySource } from './accounts/calcom-access.ts';
 export { createCalcomAccess } from './accounts/calcom-access.ts';
 export { createApiToken, createCompany, setCompanySecrets } from './accounts/companies.ts';
@@ -23,7 +24,6 @@ export {
   WEBHOOK_SECRET_OVERLAP_MS,
 } from './accounts/webhook-registration.ts';
 export { HANDLED_TRIGGERS } from './accounts/webhook-triggers.ts';
-export { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from './admin/auth-changes.ts';
 export type { CatalogResult } from './admin/catalog-apply.ts';
 export { applyCatalog } from './admin/catalog-apply.ts';
 export type { CatalogChange } from './admin/catalog-diff.ts';

@@ -1,7 +1,7 @@
 import { createTestRedis, TEST_REDIS_URL } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from '../src/admin/auth-changes.ts';
+import { ALL_COMPANIES, announceAuthChange, listenForAuthChanges } from '../src/accounts/auth-changes.ts';
 
 const { redis, prefix, cleanup } = createTestRedis();
 const subscriber = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { companies, newId, openSecret, retiredWebhookSecrets, SECRET_COLUMNS, sealSecret } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { eq } from 'drizzle-orm';
-import { announceAuthChange } from '../admin/auth-changes.ts';
 import type { DomainDeps } from '../deps.ts';
+import { announceAuthChange } from './auth-changes.ts';
 import { loadCompany } from './companies.ts';
 import { HANDLED_TRIGGERS } from './webhook-triggers.ts';
 

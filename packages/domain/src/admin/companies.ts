@@ -1,9 +1,9 @@
 import { apiTokens, companies, generateApiToken, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { announceAuthChange } from '../accounts/auth-changes.ts';
 import { createCompany } from '../accounts/companies.ts';
 import type { DomainDeps } from '../deps.ts';
-import { announceAuthChange } from './auth-changes.ts';
 
 type CompanyRow = typeof companies.$inferSelect;
 type TokenRow = typeof apiTokens.$inferSelect;

@@ -13,8 +13,8 @@ import {
 import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { ALL_COMPANIES } from '../accounts/auth-changes.ts';
 import { sharedAccountOwner } from '../accounts/scope.ts';
-import { ALL_COMPANIES } from '../admin/auth-changes.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { inboxWriter } from './inbox-writer.ts';
