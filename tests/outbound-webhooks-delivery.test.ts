@@ -202,7 +202,11 @@ describe('a delivery whose schedule runs out', () => {
         prefix: g.config.redis.queuePrefix,
         out: (l: string) => lines.push(l),
       };
-      expect(await listFailedJobs(context, 'outbound')).toBe(1);
+      // The row says failed as the last attempt ends; BullMQ files the job as failed just after.
+      await eventually(async () => {
+        lines.length = 0;
+        return (await listFailedJobs(context, 'outbound')) === 1 ? true : undefined;
+      });
       expect(lines.join('\n')).toContain(`outbound-deliver-${failed?.id}-r0`);
     } finally {
       await connection.quit();
@@ -245,6 +249,8 @@ describe('a delivery whose schedule runs out', () => {
         prefix: g.config.redis.queuePrefix,
         out: () => undefined,
       };
+      // The row says failed as the last attempt ends; BullMQ files the job as failed just after.
+      await eventually(async () => ((await listFailedJobs(context, 'outbound')) === 1 ? true : undefined));
       expect(await retryFailedJobs(context, { queue: 'outbound' })).toBe(1);
     } finally {
       await connection.quit();
