@@ -159,6 +159,8 @@ export function createSandboxApp(options: SandboxOptions = {}): {
       operation: operationOf(request),
       keyFingerprint: request.keyFingerprint,
       status,
+      ms: elapsedMs,
+      startedAt: request.arrivedAt,
     });
   app.addHook('onResponse', async (request, reply) => {
     if (isApi(request)) record(request, reply.statusCode, reply.elapsedTime);

@@ -189,4 +189,11 @@ export interface RequestLogEntry {
   /** sha256 prefix of the key, never the key. */
   keyFingerprint: string | null;
   status: number;
+  /**
+   * How long the sandbox took to answer (configured latency included), so a benchmark can subtract
+   * Cal.com's own time from what a caller saw.
+   */
+  ms: number;
+  /** When the request arrived, on this process's `performance.now()` clock (for gaps between calls). */
+  startedAt: number;
 }

@@ -275,3 +275,23 @@ describe('reservations', () => {
     expect(sb.control.state().reservations).toEqual([]);
   });
 });
+
+describe('latency', () => {
+  const ask = () =>
+    call(sb.baseUrl, 'GET', '/slots', {
+      query: { eventTypeId: '102', start: day, end: day, timeZone: 'Europe/Berlin' },
+    });
+
+  it('is none unless set, and each call logs how long the sandbox took to answer', async () => {
+    const since = Date.now();
+    expect((await ask()).status).toBe(200);
+    sb.control.setLatency(150);
+    const before = performance.now();
+    expect((await ask()).status).toBe(200);
+    const [plain, slow] = sb.control.requests(since).filter((r) => r.operation === 'slots.get');
+    expect(slow?.ms).toBeGreaterThanOrEqual(150);
+    expect(plain?.ms).toBeLessThan(150);
+    expect(slow?.startedAt).toBeGreaterThanOrEqual(before);
+    expect(slow?.startedAt).toBeLessThanOrEqual(performance.now() - 150);
+  });
+});
