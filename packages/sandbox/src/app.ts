@@ -52,6 +52,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     faultAfter: FaultSpec | null;
     arrivedAt: number;
+    /** The booking a create or reschedule made, for the request log. */
+    createdUid: string | null;
   }
 }
 
@@ -82,6 +84,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
   app.decorateRequest('keyFingerprint', null);
   app.decorateRequest('faultAfter', null);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('createdUid', null);
 
   const operationOf = (request: FastifyRequest) =>
     (request.routeOptions.config.operation ?? 'unknown') as SandboxOperation | 'unknown';
@@ -161,6 +164,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
       status,
       ms: elapsedMs,
       startedAt: request.arrivedAt,
+      createdUid: request.createdUid,
     });
   app.addHook('onResponse', async (request, reply) => {
     if (isApi(request)) record(request, reply.statusCode, reply.elapsedTime);

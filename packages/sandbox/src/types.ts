@@ -196,4 +196,6 @@ export interface RequestLogEntry {
   ms: number;
   /** When the request arrived, on this process's `performance.now()` clock (for gaps between calls). */
   startedAt: number;
+  /** The booking a `bookings.create` or `bookings.reschedule` made (to attribute a call to its booking). */
+  createdUid: string | null;
 }

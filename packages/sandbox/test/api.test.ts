@@ -295,3 +295,15 @@ describe('latency', () => {
     expect(slow?.startedAt).toBeLessThanOrEqual(performance.now() - 150);
   });
 });
+
+describe('the request log', () => {
+  it('names the booking a create made, so a call can be told apart from concurrent ones', async () => {
+    const since = Date.now();
+    const created = await call(sb.baseUrl, 'POST', '/bookings', {
+      body: { start: berlin('16:00'), eventTypeId: 102, attendee: attendee() },
+    });
+    expect(created.status).toBe(201);
+    const [entry] = sb.control.requests(since).filter((r) => r.operation === 'bookings.create');
+    expect(entry?.createdUid).toBe(created.body.data.uid);
+  });
+});

@@ -92,6 +92,7 @@ export function bookingRoutes(app: FastifyInstance, ctx: SandboxContext): void {
         },
         held.host.id,
       );
+      request.createdUid = booking.uid;
       store.onChange({ kind: 'created', booking });
       return reply.status(201).send({ status: 'success', data: bookingOutput(store, booking) });
     } finally {
@@ -191,6 +192,7 @@ export function bookingRoutes(app: FastifyInstance, ctx: SandboxContext): void {
         old.status = 'cancelled';
         old.rescheduledToUid = booking.uid;
         old.updatedAt = store.now();
+        request.createdUid = booking.uid;
         store.onChange({ kind: 'rescheduled', booking, previous: old });
         return reply.status(201).send({ status: 'success', data: bookingOutput(store, booking) });
       } finally {
