@@ -19,7 +19,8 @@ export const schema = {
   webhookInbox: tables.webhookInbox,
 };
 
-export type Database = PostgresJsDatabase<typeof schema>;
+/** The drizzle instance; `$client` is its postgres.js pool (for the simple protocol, which drizzle does not offer). */
+export type Database = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 
 export interface CreateDbOptions {
   /** @defaultValue 10 */
