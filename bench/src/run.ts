@@ -15,6 +15,7 @@ import { bookingsEndToEnd } from './scenarios/bookings.ts';
 import { budgetUnderBacklog } from './scenarios/budget.ts';
 import { callsPerOperation } from './scenarios/calls-per-operation.ts';
 import { compositeSlots } from './scenarios/composite-slots.ts';
+import { latency } from './scenarios/latency.ts';
 import { appointmentLookup } from './scenarios/lookup.ts';
 import { outboundWebhooks } from './scenarios/outbound-webhooks.ts';
 import { webhookIntake } from './scenarios/webhook-intake.ts';
@@ -47,6 +48,7 @@ try {
   if (only(5)) await callsPerOperation();
   if (only(6)) await compositeSlots();
   if (only(8)) await appointmentLookup();
+  if (only(10)) await latency();
 } finally {
   await stopAll();
   await sandbox.close();
