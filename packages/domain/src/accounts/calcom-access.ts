@@ -30,15 +30,39 @@ export interface CalcomAccess {
    * @throws AppError UNAUTHORIZED when neither key exists.
    */
   forCompany(company: CompanyKeySource): { client: CalendarProvider; keyId: string };
+  /**
+   * Takes one call's share of the key's budget now, for a call about to be made, so that a job can
+   * wait for it together with its other round trips before the send. The next call with the key
+   * in this process uses it instead of taking its own; unused after `PREPAID_MS` it is dropped
+   * (budget left unused, never overspent).
+   */
+  prepay(keyId: string, signal?: AbortSignal): Promise<void>;
   /** The fingerprint of CALCOM_API_KEY (the shared account), if one is configured. */
   defaultKeyId: string | undefined;
 }
+
+/** How long a prepaid share of the budget stays usable: a job sends within milliseconds of it. */
+export const PREPAID_MS = 500;
 
 /** Pause after a 429 without a usable reset header, as the contract says. */
 const DEFAULT_PAUSE_MS = 60_000;
 
 export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
   const clients = new Map<string, { client: CalendarProvider; keyId: string }>();
+  /** When each prepaid share of a key's budget was taken, oldest first. */
+  const prepaid = new Map<string, number[]>();
+  const takePrepaid = (keyId: string): boolean => {
+    const taken = prepaid.get(keyId);
+    if (taken === undefined) return false;
+    const now = Date.now();
+    while (taken.length > 0 && now - (taken[0] as number) > PREPAID_MS) taken.shift();
+    if (taken.length === 0) {
+      prepaid.delete(keyId);
+      return false;
+    }
+    taken.shift();
+    return true;
+  };
 
   function clientForKey(apiKey: string): { client: CalendarProvider; keyId: string } {
     const keyId = keyFingerprint(apiKey);
@@ -52,7 +76,9 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
         debug: options.debug,
         logger: options.logger,
         hooks: {
-          beforeRequest: (_ctx, signal) => options.budget.acquire(keyId, signal),
+          beforeRequest: async (_ctx, signal) => {
+            if (!takePrepaid(keyId)) await options.budget.acquire(keyId, signal);
+          },
           afterResponse: (ctx) => {
             options.onResponse?.({
               operation: ctx.operation,
@@ -81,6 +107,12 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
 
   return {
     defaultKeyId: defaultEntry?.keyId,
+    async prepay(keyId, signal) {
+      await options.budget.acquire(keyId, signal);
+      const taken = prepaid.get(keyId) ?? [];
+      taken.push(Date.now());
+      prepaid.set(keyId, taken);
+    },
     forCompany(company) {
       const encrypted = company.calcomApiKeyEncrypted;
       if (encrypted !== null) {

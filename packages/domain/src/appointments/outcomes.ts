@@ -2,40 +2,51 @@ import type { Redis } from 'ioredis';
 
 /**
  * Tells API processes that an appointment changed, so a request waiting with `Prefer: wait`
- * can answer as soon as the worker has written the outcome. The message carries only the id;
- * the waiter reads the committed state from Postgres.
+ * can answer as soon as the worker has written the outcome. The message carries the id and, when
+ * the publisher knows it, the status it committed (`id status`): a waiter then knows whether it
+ * is settled without reading the row again. Published only after the change committed.
  */
 export interface OutcomeNotifier {
-  publish(appointmentId: string): Promise<void>;
+  publish(appointmentId: string, status?: string): Promise<void>;
 }
 
 export function createOutcomeNotifier(redis: Redis, prefix: string): OutcomeNotifier {
   const channel = `${prefix}:appointment-changed`;
   return {
-    async publish(appointmentId) {
-      await redis.publish(channel, appointmentId);
+    async publish(appointmentId, status) {
+      await redis.publish(channel, status === undefined ? appointmentId : `${appointmentId} ${status}`);
     },
   };
 }
 
+/**
+ * Whether a waiter is settled: from the status a notice carried when it carried one, else from
+ * what the waiter reads (`status` undefined).
+ */
+export type SettledCheck = (status?: string) => Promise<boolean> | boolean;
+
 export interface OutcomeWaiter {
   /**
    * Resolves when `isSettled()` is true — checked now, and again on each change notification for
-   * this appointment — or when `timeoutMs` passes (then resolves false).
+   * this appointment (given the status the notice carried, if any) — or when `timeoutMs` passes
+   * (then resolves false).
    */
-  waitFor(appointmentId: string, isSettled: () => Promise<boolean>, timeoutMs: number): Promise<boolean>;
+  waitFor(appointmentId: string, isSettled: SettledCheck, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 /** One subscriber connection per API process, fanned out to the requests waiting on it. */
 export function createOutcomeWaiter(subscriber: Redis, prefix: string): OutcomeWaiter {
   const channel = `${prefix}:appointment-changed`;
-  const waiters = new Map<string, Set<() => void>>();
+  const waiters = new Map<string, Set<(status?: string) => void>>();
   let subscribed: Promise<unknown> | undefined;
 
-  subscriber.on('message', (received: string, appointmentId: string) => {
+  subscriber.on('message', (received: string, message: string) => {
     if (received !== channel) return;
-    for (const wake of waiters.get(appointmentId) ?? []) wake();
+    const space = message.indexOf(' ');
+    const appointmentId = space === -1 ? message : message.slice(0, space);
+    const status = space === -1 ? undefined : message.slice(space + 1);
+    for (const wake of waiters.get(appointmentId) ?? []) wake(status);
   });
 
   return {
@@ -47,7 +58,7 @@ export function createOutcomeWaiter(subscriber: Redis, prefix: string): OutcomeW
       return new Promise<boolean>((resolve) => {
         let checking = false;
         let pending = false;
-        const set = waiters.get(appointmentId) ?? new Set<() => void>();
+        const set = waiters.get(appointmentId) ?? new Set<(status?: string) => void>();
         waiters.set(appointmentId, set);
         const finish = (settled: boolean) => {
           clearTimeout(timer);
@@ -55,13 +66,13 @@ export function createOutcomeWaiter(subscriber: Redis, prefix: string): OutcomeW
           if (set.size === 0) waiters.delete(appointmentId);
           resolve(settled);
         };
-        const wake = () => {
+        const wake = (status?: string) => {
           if (checking) {
             pending = true;
             return;
           }
           checking = true;
-          isSettled()
+          Promise.resolve(isSettled(status))
             .then((settled) => {
               checking = false;
               if (settled) finish(true);

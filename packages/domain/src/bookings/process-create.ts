@@ -47,7 +47,7 @@ export async function processCreateBooking(
   // Which event types can book it: configuration, reused for a few seconds (Cal.com has the last word).
   const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
   const options = staffOptions(service, 0, appointment.staffId ?? undefined);
-  const { client } = deps.calcom.forCompany(work.company);
+  const { client, keyId } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
 
   if (context.job.data.sent === true || context.job.attemptsMade > 0) {
@@ -75,20 +75,29 @@ export async function processCreateBooking(
   const candidates = await orderCandidates(deps, work, options);
   let lastConflict: unknown;
   for (const candidate of candidates) {
-    try {
-      // Another caller's hold on this staff member's time (a Cal.com booking would not see it).
-      await assertNotHeldForBooking(deps.db, {
+    // Three independent round trips before the send, waited for together: another caller's hold
+    // on this staff member's time (a Cal.com booking would not see it), the at-most-once marker
+    // (recorded before every send; a later attempt looks in Cal.com first), and the budget's share.
+    const [hold, marked, paid] = await Promise.allSettled([
+      assertNotHeldForBooking(deps.db, {
         staffId: candidate.staffId,
         start: appointment.startsAt,
         end: appointment.endsAt,
         appointmentId: appointment.id,
-      });
-    } catch (error) {
+      }),
+      context.job.data.sent === true
+        ? Promise.resolve()
+        : context.job.updateData({ ...context.job.data, sent: true }),
+      deps.calcom.prepay(keyId, signal),
+    ]);
+    if (marked.status === 'rejected') throw marked.reason;
+    if (hold.status === 'rejected') {
+      const error = hold.reason;
       if (!isAppError(error) || error.code !== 'SLOT_HELD') throw error;
       lastConflict = error;
       continue;
     }
-    await context.job.updateData({ ...context.job.data, sent: true });
+    if (paid.status === 'rejected') throw paid.reason;
     try {
       const booking = await client.createBooking(
         {
@@ -144,26 +153,30 @@ async function recordBooked(
   const eventTypeId = storableId(booking.eventTypeId);
   const bookingId = storableId(booking.id);
   const staffId = options.find((o) => o.eventTypeId === eventTypeId)?.staffId ?? appointment.staffId ?? null;
-  const confirmed = await transition(deps.db, {
-    appointmentId: appointment.id,
-    from: ['pending'],
-    to: 'confirmed',
-    event: 'confirmed',
-    actor: 'worker',
-    set: {
-      calcomBookingUid: booking.uid,
-      calcomBookingId: bookingId,
+  // The cache invalidation does not wait for the commit (Cal.com already has the booking, so a
+  // refetch sees it): it runs alongside the transition.
+  const [confirmed] = await Promise.all([
+    transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['pending'],
+      to: 'confirmed',
+      event: 'confirmed',
+      actor: 'worker',
+      set: {
+        calcomBookingUid: booking.uid,
+        calcomBookingId: bookingId,
+        staffId,
+        failureCode: null,
+        failureReason: null,
+      },
+      data: { uid: booking.uid, bookingId, adopted },
+    }),
+    invalidateAvailability(deps, {
       staffId,
-      failureCode: null,
-      failureReason: null,
-    },
-    data: { uid: booking.uid, bookingId, adopted },
-  });
-  await invalidateAvailability(deps, {
-    staffId,
-    eventTypeIds: [eventTypeId],
-    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
-  });
+      eventTypeIds: [eventTypeId],
+      spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
+    }),
+  ]);
   if (!confirmed) {
     const [now] = await deps.db
       .select({ status: appointments.status, uid: appointments.calcomBookingUid })
@@ -176,9 +189,12 @@ async function recordBooked(
     }
     // Cancelled while Cal.com was booking it: cancel what was just made, and record it.
     await cancelStray(deps, work, booking);
+    await deps.outcomes.publish(appointment.id);
+    return 'cancelled-after-booking';
   }
-  await deps.outcomes.publish(appointment.id);
-  return confirmed ? 'confirmed' : 'cancelled-after-booking';
+  // The status this job committed travels with the notice: a waiting request needs no read to wake.
+  await deps.outcomes.publish(appointment.id, 'confirmed');
+  return 'confirmed';
 }
 
 async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking): Promise<void> {
@@ -232,7 +248,7 @@ export async function failCreateBooking(
     });
     alternatives = await alternativesFor(deps, work).catch(() => []);
   }
-  await transition(deps.db, {
+  const failed = await transition(deps.db, {
     appointmentId: work.appointment.id,
     from: ['pending'],
     to: 'failed',
@@ -252,7 +268,7 @@ export async function failCreateBooking(
       'booking failed after a send whose outcome is unknown: needs attention',
     );
   }
-  await deps.outcomes.publish(work.appointment.id);
+  await deps.outcomes.publish(work.appointment.id, failed ? 'failed' : undefined);
 }
 
 async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<string | undefined> {

@@ -94,8 +94,10 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         (await waitSlots.hold(companyId, () =>
           deps.waiter.waitFor(
             accepted.appointmentId,
-            async () =>
-              (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status !== 'pending',
+            // The worker's notice carries the status it committed: woken without reading the row.
+            async (status) =>
+              (status ?? (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status) !==
+              'pending',
             asked,
           ),
         ));
@@ -204,7 +206,8 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         await waitSlots.hold(companyId, () =>
           deps.waiter.waitFor(
             id,
-            async () => (await loadAppointment(deps.db, companyId, id)).status !== 'cancelling',
+            async (status) =>
+              (status ?? (await loadAppointment(deps.db, companyId, id)).status) !== 'cancelling',
             waitMs,
           ),
         );

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { type Budget, createBudget } from '@calgate/budget';
+import { DEMO_API_KEY, type RunningSandbox, startSandbox } from '@calgate/sandbox';
+import { createTestRedis } from '@calgate/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createOutcomeNotifier, createOutcomeWaiter } from '../src/bookings/outcomes.ts';
+import { createCalcomAccess, PREPAID_MS } from '../src/calcom-access.ts';
+
+const t = createTestRedis();
+let sb: RunningSandbox;
+beforeAll(async () => {
+  sb = await startSandbox({ port: 0, rateLimitPerMinute: 100_000 });
+});
+afterAll(async () => {
+  await sb.close();
+  await t.cleanup();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('a request waiting for an outcome', () => {
+  it('is woken by a notice that carries the committed status, without reading the row again', async () => {
+    const waiter = createOutcomeWaiter(new Redis(t.redis.options), t.prefix);
+    const notifier = createOutcomeNotifier(t.redis, t.prefix);
+    const seen: Array<string | undefined> = [];
+    const settled = waiter.waitFor(
+      'apt_1',
+      (status) => {
+        seen.push(status);
+        return status === 'confirmed';
+      },
+      20_000,
+    );
+    // The first check (status unknown) runs once subscribed; then a notice without a status (read),
+    // then the worker's notice with the status it committed.
+    await vi.waitFor(() => expect(seen).toEqual([undefined]), { timeout: 10_000 });
+    await notifier.publish('apt_1');
+    await vi.waitFor(() => expect(seen).toEqual([undefined, undefined]), { timeout: 10_000 });
+    await notifier.publish('apt_1', 'confirmed');
+    expect(await settled).toBe(true);
+    expect(seen).toEqual([undefined, undefined, 'confirmed']);
+    await waiter.close();
+  });
+});
+
+describe("a prepaid share of a key's budget", () => {
+  const counting = (budget: Budget) => {
+    let acquired = 0;
+    return {
+      budget: {
+        ...budget,
+        acquire: (keyId: string, signal?: AbortSignal) => {
+          acquired++;
+          return budget.acquire(keyId, signal);
+        },
+      },
+      acquired: () => acquired,
+    };
+  };
+  const access = (budget: Budget) =>
+    createCalcomAccess({
+      baseUrl: sb.baseUrl,
+      defaultApiKey: DEMO_API_KEY,
+      bookingsApiVersion: '2024-08-13',
+      timeoutMs: 5_000,
+      debug: false,
+      encryptionKey: randomBytes(32),
+      budget,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+
+  it('is used by the next call instead of its own, once, and dropped when not used in time', async () => {
+    const { budget, acquired } = counting(
+      createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 }),
+    );
+    const calcom = access(budget);
+    const { client, keyId } = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null });
+    await calcom.prepay(keyId);
+    await client.getMe();
+    expect(acquired()).toBe(1);
+    await client.getMe();
+    expect(acquired()).toBe(2);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await calcom.prepay(keyId);
+    vi.setSystemTime(Date.now() + PREPAID_MS + 1);
+    await client.getMe();
+    // The stale share was dropped (left unused), the call took its own.
+    expect(acquired()).toBe(4);
+  });
+});
