@@ -1,8 +1,8 @@
 import { storableId, storedEventTypeId } from '@calgate/calendar';
-import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
+import { appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
@@ -20,10 +20,12 @@ export async function processBookSegment(
   payload: { appointmentId: string; generation: number; position: number },
   context: JobContext,
 ): Promise<string> {
-  const work = await loadWorkContext(deps.db, payload.appointmentId);
-  const segment = (await segmentsOf(deps, payload.appointmentId, payload.generation)).find(
-    (s) => s.position === payload.position,
-  );
+  // Between two segments of a composite the customer's time is idle: the reads go together.
+  const [work, segments] = await Promise.all([
+    loadWorkContext(deps.db, payload.appointmentId),
+    segmentsOf(deps, payload.appointmentId, payload.generation),
+  ]);
+  const segment = segments.find((s) => s.position === payload.position);
   if (work === undefined || segment === undefined)
     throw new AppError('INVALID_STATE', 'appointment or segment is gone');
   if (segment.status === 'booked' && segment.calcomBookingUid !== null) return segment.calcomBookingUid;
@@ -31,7 +33,7 @@ export async function processBookSegment(
   if (work.appointment.status !== expected || work.appointment.failureCode !== null) {
     throw new AppError('INVALID_STATE', `appointment is ${work.appointment.status}; segment not booked`);
   }
-  const { client } = deps.calcom.forCompany(work.company);
+  const { client, keyId } = deps.calcom.forCompany(work.company);
   let booking =
     context.job.data.sent === true || context.job.attemptsMade > 0
       ? await findBookingByMetadata(
@@ -47,14 +49,21 @@ export async function processBookSegment(
         )
       : undefined;
   if (booking === undefined) {
-    // Another caller's hold on this staff member's time (a Cal.com booking would not see it).
-    await assertNotHeldForBooking(deps.db, {
-      staffId: segment.staffId,
-      start: segment.startsAt,
-      end: segment.endsAt,
-      appointmentId: work.appointment.id,
-    });
-    await context.job.updateData({ ...context.job.data, sent: true });
+    // Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
+    // at-most-once marker and the budget's share: independent, waited for together.
+    const [hold, marked, paid] = await Promise.allSettled([
+      assertNotHeldForBooking(deps.db, {
+        staffId: segment.staffId,
+        start: segment.startsAt,
+        end: segment.endsAt,
+        appointmentId: work.appointment.id,
+      }),
+      context.job.data.sent === true
+        ? Promise.resolve()
+        : context.job.updateData({ ...context.job.data, sent: true }),
+      deps.calcom.prepay(keyId, context.signal),
+    ]);
+    for (const step of [marked, hold, paid]) if (step.status === 'rejected') throw step.reason;
     booking = await client.createBooking(
       {
         start: segment.startsAt.toISOString(),
@@ -70,28 +79,28 @@ export async function processBookSegment(
       { signal: context.signal },
     );
   }
-  await deps.db.transaction(async (tx) => {
-    await tx
-      .update(appointmentSegments)
-      .set({
-        status: 'booked',
-        calcomBookingUid: booking.uid,
-        calcomBookingId: storableId(booking.id),
-        updatedAt: new Date(),
-      })
-      .where(eq(appointmentSegments.id, segment.id));
-    await tx.insert(appointmentHistory).values({
-      appointmentId: work.appointment.id,
-      event: 'segment_booked',
-      actor: 'worker',
-      data: { position: segment.position, generation: payload.generation, uid: booking.uid },
-    });
-  });
-  await invalidateAvailability(deps, {
-    staffId: segment.staffId,
-    eventTypeIds: [segment.calcomEventTypeId],
-    spans: [{ start: segment.startsAt, end: segment.endsAt }],
-  });
+  const uid = booking.uid;
+  // One statement for the segment's row and its history row (they commit together), alongside
+  // the cache invalidation: the next segment's job starts only when this one is done.
+  await Promise.all([
+    deps.db.execute(sql`
+      with booked as (
+        update appointment_segments
+        set status = 'booked', calcom_booking_uid = ${uid}, calcom_booking_id = ${storableId(booking.id)},
+          updated_at = ${new Date().toISOString()}::timestamptz
+        where id = ${segment.id}
+        returning appointment_id
+      )
+      insert into appointment_history (appointment_id, event, actor, data)
+      select appointment_id, 'segment_booked', 'worker',
+        ${JSON.stringify({ position: segment.position, generation: payload.generation, uid })}::jsonb
+      from booked`),
+    invalidateAvailability(deps, {
+      staffId: segment.staffId,
+      eventTypeIds: [segment.calcomEventTypeId],
+      spans: [{ start: segment.startsAt, end: segment.endsAt }],
+    }),
+  ]);
   return booking.uid;
 }
 
