@@ -23,8 +23,12 @@ export async function processCancelBooking(
   if (work === undefined) return 'appointment-missing';
   const { appointment } = work;
   if (appointment.status !== 'cancelling') return `skipped-${appointment.status}`;
-  const { client } = deps.calcom.forCompany(work.company);
-  const reason = await cancelRequestReason(deps.db, appointment.id);
+  const { client, keyId } = deps.calcom.forCompany(work.company);
+  // With the uid known the cancel will be sent: its budget share is taken alongside the reason's read.
+  const [reason] = await Promise.all([
+    cancelRequestReason(deps.db, appointment.id),
+    appointment.calcomBookingUid === null ? undefined : deps.calcom.prepay(keyId, context.signal),
+  ]);
 
   let uid = appointment.calcomBookingUid;
   if (uid === null) {
@@ -55,20 +59,23 @@ export async function processCancelBooking(
       if (!gone) throw error;
     }
   }
-  await transition(deps.db, {
-    appointmentId: appointment.id,
-    from: ['cancelling'],
-    to: 'cancelled',
-    event: 'cancelled',
-    actor: 'worker',
-    set: { cancelledAt: new Date(), calcomBookingUid: uid },
-    data: { uid, reason },
-  });
-  await invalidateAvailability(deps, {
-    staffId: appointment.staffId,
-    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
-  });
-  await deps.outcomes.publish(appointment.id);
+  const [cancelled] = await Promise.all([
+    transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['cancelling'],
+      to: 'cancelled',
+      event: 'cancelled',
+      actor: 'worker',
+      set: { cancelledAt: new Date(), calcomBookingUid: uid },
+      data: { uid, reason },
+    }),
+    invalidateAvailability(deps, {
+      staffId: appointment.staffId,
+      spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
+    }),
+  ]);
+  // The committed status travels with the notice: the waiting request wakes without a read.
+  await deps.outcomes.publish(appointment.id, cancelled ? 'cancelled' : undefined);
   return 'cancelled';
 }
 
