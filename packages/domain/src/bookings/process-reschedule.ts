@@ -49,14 +49,17 @@ export async function processRescheduleBooking(
   payload: { appointmentId: string; requestId: string },
   context: JobContext,
 ): Promise<string> {
-  const work = await loadWorkContext(deps.db, payload.appointmentId);
+  // The two reads are independent: they go together.
+  const [work, found] = await Promise.all([
+    loadWorkContext(deps.db, payload.appointmentId),
+    rescheduleTarget(deps, payload.appointmentId, payload.requestId),
+  ]);
   if (work === undefined) return 'appointment-missing';
-  const found = await rescheduleTarget(deps, payload.appointmentId, payload.requestId);
   if (found === undefined || found.outcome !== undefined) return 'already-settled';
   const { appointment } = work;
   const oldUid = appointment.calcomBookingUid;
   if (appointment.status !== 'rescheduling' || oldUid === null) return `skipped-${appointment.status}`;
-  const { client } = deps.calcom.forCompany(work.company);
+  const { client, keyId } = deps.calcom.forCompany(work.company);
 
   let booking: Booking | undefined;
   if (context.job.data.sent === true || context.job.attemptsMade > 0) {
@@ -67,17 +70,26 @@ export async function processRescheduleBooking(
     }
   }
   if (booking === undefined) {
-    if (appointment.staffId !== null) {
-      // Moving onto time another caller holds would take it from them (Cal.com does not look).
-      const target = new Date(found.target.start);
-      await assertNotHeldForBooking(deps.db, {
-        staffId: appointment.staffId,
-        start: target,
-        end: new Date(target.getTime() + appointment.endsAt.getTime() - appointment.startsAt.getTime()),
-        appointmentId: appointment.id,
-      });
-    }
-    await context.job.updateData({ ...context.job.data, sent: true });
+    const target = new Date(found.target.start);
+    const staffId = appointment.staffId;
+    // Independent round trips before the send, waited for together: another caller's hold on the
+    // new time (moving onto it would take it from them; Cal.com does not look), the at-most-once
+    // marker, and the budget's share.
+    const steps = await Promise.allSettled([
+      staffId === null
+        ? Promise.resolve()
+        : assertNotHeldForBooking(deps.db, {
+            staffId,
+            start: target,
+            end: new Date(target.getTime() + appointment.endsAt.getTime() - appointment.startsAt.getTime()),
+            appointmentId: appointment.id,
+          }),
+      context.job.data.sent === true
+        ? Promise.resolve()
+        : context.job.updateData({ ...context.job.data, sent: true }),
+      deps.calcom.prepay(keyId, context.signal),
+    ]);
+    for (const step of [steps[1], steps[0], steps[2]]) if (step?.status === 'rejected') throw step.reason;
     booking = await client.rescheduleBooking(
       storedTextId(oldUid),
       { start: new Date(found.target.start).toISOString(), reschedulingReason: found.target.reason },
@@ -86,35 +98,37 @@ export async function processRescheduleBooking(
   }
   const start = new Date(booking.start);
   const end = new Date(booking.end);
-  await transition(deps.db, {
-    appointmentId: appointment.id,
-    from: ['rescheduling'],
-    to: 'confirmed',
-    event: 'rescheduled',
-    actor: 'worker',
-    set: {
-      calcomBookingUid: booking.uid,
-      calcomBookingId: storableId(booking.id),
-      startsAt: start,
-      endsAt: end,
-      timezone: found.target.timeZone,
-    },
-    data: {
-      requestId: payload.requestId,
-      fromUid: oldUid,
-      toUid: booking.uid,
-      from: appointment.startsAt.toISOString(),
-      to: start.toISOString(),
-    },
-  });
-  await invalidateAvailability(deps, {
-    staffId: appointment.staffId,
-    eventTypeIds: [storableId(booking.eventTypeId)],
-    spans: [
-      { start: appointment.startsAt, end: appointment.endsAt },
-      { start, end },
-    ],
-  });
+  await Promise.all([
+    transition(deps.db, {
+      appointmentId: appointment.id,
+      from: ['rescheduling'],
+      to: 'confirmed',
+      event: 'rescheduled',
+      actor: 'worker',
+      set: {
+        calcomBookingUid: booking.uid,
+        calcomBookingId: storableId(booking.id),
+        startsAt: start,
+        endsAt: end,
+        timezone: found.target.timeZone,
+      },
+      data: {
+        requestId: payload.requestId,
+        fromUid: oldUid,
+        toUid: booking.uid,
+        from: appointment.startsAt.toISOString(),
+        to: start.toISOString(),
+      },
+    }),
+    invalidateAvailability(deps, {
+      staffId: appointment.staffId,
+      eventTypeIds: [storableId(booking.eventTypeId)],
+      spans: [
+        { start: appointment.startsAt, end: appointment.endsAt },
+        { start, end },
+      ],
+    }),
+  ]);
   await deps.outcomes.publish(appointment.id);
   return 'rescheduled';
 }
