@@ -4,8 +4,8 @@ import { DEMO_API_KEY, type RunningSandbox, startSandbox } from '@calgate/sandbo
 import { createTestRedis } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createOutcomeNotifier, createOutcomeWaiter } from '../src/bookings/outcomes.ts';
-import { createCalcomAccess, PREPAID_MS } from '../src/calcom-access.ts';
+import { createCalcomAccess, PREPAID_MS } from '../src/accounts/calcom-access.ts';
+import { createOutcomeNotifier, createOutcomeWaiter } from '../src/appointments/outcomes.ts';
 
 const t = createTestRedis();
 let sb: RunningSandbox;
