@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Budget, createBudget } from '@calgate/budget';
+import { singleKeyring } from '@calgate/db';
 import { DEMO_API_KEY, type RunningSandbox, startSandbox } from '@calgate/sandbox';
 import { createTestRedis } from '@calgate/testkit';
 import { Redis } from 'ioredis';
@@ -66,7 +67,7 @@ describe("a prepaid share of a key's budget", () => {
       bookingsApiVersion: '2024-08-13',
       timeoutMs: 5_000,
       debug: false,
-      encryptionKey: randomBytes(32),
+      keyring: singleKeyring(randomBytes(32)),
       budget,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });
