@@ -72,7 +72,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     mixin() {
       const fields = bound.getStore();
       const span = trace.getSpan(context.active());
-      if (span === undefined) return fields ?? {};
+      // A copy: pino merges each line's own fields into the object mixin returns, so handing it
+      // the bound store would carry one line's fields (a Cal.com body) into every later line.
+      if (span === undefined) return { ...fields };
       const { traceId, spanId } = span.spanContext();
       return { ...fields, trace_id: traceId, span_id: spanId };
     },

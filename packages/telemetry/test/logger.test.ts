@@ -49,6 +49,20 @@ describe('withLogBindings', () => {
     expect(parsed[2].msg).toBe('outside');
     expect(parsed[2]).not.toHaveProperty('jobId');
   });
+  it("does not carry one line's own fields into the next line of the same binding", async () => {
+    const { stream, lines } = capture();
+    const logger = createLogger({ name: 'test', destination: stream });
+    withLogBindings({ jobId: 'j2' }, () => {
+      logger.info({ operation: 'bookings.create', status: 201 }, 'calcom call');
+      logger.info('booking confirmed');
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const [call, confirmed] = lines.map((line) => JSON.parse(line));
+    expect(call).toMatchObject({ jobId: 'j2', operation: 'bookings.create' });
+    expect(confirmed).toMatchObject({ jobId: 'j2', msg: 'booking confirmed' });
+    expect(confirmed).not.toHaveProperty('operation');
+    expect(confirmed).not.toHaveProperty('status');
+  });
 });
 
 describe('calcomLogger', () => {
