@@ -10,6 +10,7 @@ import { segmentsOf } from '../appointments/state.ts';
 import { calcomAttendee, calcomNotes, loadWorkContext } from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
+import { unmarkUnsent } from './send-marker.ts';
 
 /**
  * `composite.book-segment`: books one segment in Cal.com at most once (our segment id in the
@@ -51,6 +52,7 @@ export async function processBookSegment(
   if (booking === undefined) {
     // Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
     // at-most-once marker and the budget's share: independent, waited for together.
+    const markedBefore = context.job.data.sent === true;
     const [hold, marked, paid] = await Promise.allSettled([
       assertNotHeldForBooking(deps.db, {
         staffId: segment.staffId,
@@ -63,6 +65,7 @@ export async function processBookSegment(
         : context.job.updateData({ ...context.job.data, sent: true }),
       deps.calcom.prepay(keyId, context.signal),
     ]);
+    if (paid.status === 'rejected') await unmarkUnsent(context, markedBefore);
     for (const step of [marked, hold, paid]) if (step.status === 'rejected') throw step.reason;
     booking = await client.createBooking(
       {

@@ -26,6 +26,7 @@ import {
   type ServiceDefinition,
   staffOptions,
 } from '../services/catalog.ts';
+import { unmarkUnsent } from './send-marker.ts';
 
 /**
  * `booking.create`: books a pending simple appointment in Cal.com, at most once.
@@ -73,6 +74,8 @@ export async function processCreateBooking(
   if (appointment.status === 'cancelling') return 'cancelled-before-booking';
 
   const candidates = await orderCandidates(deps, work, options);
+  const markedBefore = context.job.data.sent === true;
+  let sentThisRun = false;
   let lastConflict: unknown;
   for (const candidate of candidates) {
     // Three independent round trips before the send, waited for together: another caller's hold
@@ -97,7 +100,11 @@ export async function processCreateBooking(
       lastConflict = error;
       continue;
     }
-    if (paid.status === 'rejected') throw paid.reason;
+    if (paid.status === 'rejected') {
+      if (!sentThisRun) await unmarkUnsent(context, markedBefore);
+      throw paid.reason;
+    }
+    sentThisRun = true;
     try {
       const booking = await client.createBooking(
         {

@@ -10,6 +10,7 @@ import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { alternativesFor } from './process-create.ts';
+import { unmarkUnsent } from './send-marker.ts';
 
 export interface RescheduleTarget {
   requestId: string;
@@ -75,6 +76,7 @@ export async function processRescheduleBooking(
     // Independent round trips before the send, waited for together: another caller's hold on the
     // new time (moving onto it would take it from them; Cal.com does not look), the at-most-once
     // marker, and the budget's share.
+    const markedBefore = context.job.data.sent === true;
     const steps = await Promise.allSettled([
       staffId === null
         ? Promise.resolve()
@@ -89,6 +91,7 @@ export async function processRescheduleBooking(
         : context.job.updateData({ ...context.job.data, sent: true }),
       deps.calcom.prepay(keyId, context.signal),
     ]);
+    if (steps[2].status === 'rejected') await unmarkUnsent(context, markedBefore);
     for (const step of [steps[1], steps[0], steps[2]]) if (step?.status === 'rejected') throw step.reason;
     booking = await client.rescheduleBooking(
       storedTextId(oldUid),
