@@ -120,6 +120,11 @@ describe('the per-key budget', () => {
         const busy = (waiting ?? 0) + (active ?? 0) + (prioritized ?? 0);
         return completed === 10 && delayed === 20 && busy === 0 ? true : undefined;
       });
+      // A job put back for the budget sent nothing: it must not keep the at-most-once marker, or
+      // each later run would spend a Cal.com lookup (and its turn) before trying its send again.
+      const putBack = await queue.getDelayed();
+      expect(putBack).toHaveLength(20);
+      expect(putBack.filter((job) => job.data.sent === true)).toEqual([]);
     } finally {
       await queue.close();
       await connection.quit();
