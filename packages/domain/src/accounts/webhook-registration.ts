@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { companies, newId, openSecret, retiredWebhookSecrets, SECRET_COLUMNS, sealSecret } from '@calgate/db';
+import {
+  companies,
+  type Keyring,
+  newId,
+  openSecret,
+  retiredWebhookSecrets,
+  SECRET_COLUMNS,
+  sealSecret,
+} from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
@@ -41,6 +49,17 @@ function freshSecret(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** The company row's columns for a new webhook secret: sealed for its company and column. */
+function storedWebhookSecret(secret: string, keyring: Keyring, companyId: string) {
+  return {
+    calcomWebhookSecretEncrypted: sealSecret(secret, keyring, {
+      companyId,
+      column: SECRET_COLUMNS.calcomWebhookSecret,
+    }),
+    updatedAt: new Date(),
+  };
+}
+
 /**
  * Registers our subscriber URL in Cal.com with the triggers we handle, once: an existing
  * subscription for the URL is updated when its triggers (or its secret) must change, otherwise
@@ -75,13 +94,7 @@ export async function registerWebhook(
       secretChanged = true;
       await deps.db
         .update(companies)
-        .set({
-          calcomWebhookSecretEncrypted: sealSecret(secret, deps.keyring, {
-            companyId,
-            column: SECRET_COLUMNS.calcomWebhookSecret,
-          }),
-          updatedAt: new Date(),
-        })
+        .set(storedWebhookSecret(secret, deps.keyring, companyId))
         .where(eq(companies.id, companyId));
       // API processes may remember this URL's failures: the new secret must verify at once.
       await announceAuthChange(deps, companyId);
@@ -161,13 +174,7 @@ export async function rotateWebhookSecret(
     }
     await tx
       .update(companies)
-      .set({
-        calcomWebhookSecretEncrypted: sealSecret(secret, deps.keyring, {
-          companyId,
-          column: SECRET_COLUMNS.calcomWebhookSecret,
-        }),
-        updatedAt: new Date(),
-      })
+      .set(storedWebhookSecret(secret, deps.keyring, companyId))
       .where(eq(companies.id, companyId));
   });
   await announceAuthChange(deps, companyId);
