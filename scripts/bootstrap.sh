@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes a machine ready to run calgate: Node 24, pnpm, PostgreSQL and Redis up, Chromium for the
-# dashboard's browser test, dependencies installed from the lockfile. Safe to run again; it only
-# does what is missing.
+# Makes a machine ready to run calgate: Node 24, pnpm, PostgreSQL and Redis up, dependencies
+# installed from the lockfile; with --with-browser (the test command) also Chromium for the
+# dashboard's browser test. Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,8 +40,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
 
-# The dashboard's browser test drives Debian's Chromium (playwright-core never downloads a browser).
-if [ ! -x /usr/bin/chromium ]; then
+# The dashboard's browser test drives Debian's Chromium (playwright-core never downloads a browser);
+# running the system does not need it.
+with_browser=false
+[ "${1:-}" = "--with-browser" ] && with_browser=true
+if $with_browser && [ ! -x /usr/bin/chromium ]; then
   log "installing Chromium (Debian package chromium)"
   # Quiet unless it fails: then apt's own output says why.
   apt_log=$(mktemp)
@@ -50,7 +53,10 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
   rm -f "$apt_log"
 fi
-[ -x /usr/bin/chromium ] || { echo "Chromium is required at /usr/bin/chromium (Debian package chromium)" >&2; exit 1; }
+if $with_browser && [ ! -x /usr/bin/chromium ]; then
+  echo "Chromium is required at /usr/bin/chromium for the tests (Debian package chromium)" >&2
+  exit 1
+fi
 
 log "installing dependencies (frozen lockfile)"
 pnpm install --frozen-lockfile --reporter=silent

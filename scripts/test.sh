@@ -4,6 +4,6 @@
 # (crash storm, fault storm, races, webhook flood, outages, hostile input, tenants, secrets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --with-browser
 pnpm test
 pnpm test:reliability
