@@ -24,17 +24,46 @@ export interface BudgetOptions {
    * @defaultValue 2000
    */
   maxInlineWaitMs?: number;
+  /**
+   * Slots one company may take at once on a shared key before it is paced.
+   * @defaultValue 20
+   */
+  burst?: number;
   /** Called when a caller had to wait or was turned away (for metrics). */
   onWait?: (event: { keyId: string; waitMs: number; inline: boolean }) => void;
+}
+
+/**
+ * Who asks for a slot: the company (its share of a key other companies use too) and the kind of
+ * call. Interactive calls (availability, bookings) are served before background ones (sync,
+ * reconciliation) when both wait for the key.
+ */
+export interface Claimant {
+  companyId: string;
+  kind: CallKind;
+}
+export type CallKind = 'interactive' | 'background';
+
+/** The claimant of calls made on no company's behalf (a key check, a test). */
+export const ANONYMOUS: Claimant = { companyId: '-', kind: 'interactive' };
+
+/**
+ * The part of a shared key's window kept free from any one company: a tenth of the limit (none
+ * below 10 a minute).
+ */
+export function reserveFor(limitPerMinute: number): number {
+  return Math.floor(limitPerMinute / 10);
 }
 
 /** A per-Cal.com-key request budget shared by every process through Redis. */
 export interface Budget {
   /**
-   * Takes one request slot for the key, waiting in process up to `maxInlineWaitMs`.
+   * Takes one request slot for the key on behalf of `claimant`, waiting in process up to
+   * `maxInlineWaitMs` (the budget's own unless given). On a key several companies use, each gets
+   * a fair share (see the script).
    * @throws AppError RATE_LIMIT_EXCEEDED (retry: true, details.retryAfterMs) when the wait would be longer.
    */
-  acquire(keyId: string, signal?: AbortSignal): Promise<void>;
+  acquire(keyId: string, claimant?: Claimant, signal?: AbortSignal, maxInlineWaitMs?: number): Promise<void>;
   /** Stops all use of the key for `ms` (after Cal.com answered 429). */
   pause(keyId: string, ms: number): Promise<number>;
   /** Milliseconds until the key may be used again because of a pause (0 when not paused). */
@@ -44,32 +73,42 @@ export interface Budget {
 export function createBudget(options: BudgetOptions): Budget {
   const { redis, prefix, limitPerMinute } = options;
   const maxInlineWaitMs = options.maxInlineWaitMs ?? 2_000;
+  const burst = options.burst ?? 20;
+  const reserve = reserveFor(limitPerMinute);
   const scripts = budgetScripts(redis);
   const logKey = (keyId: string) => `${prefix}:budget:{${keyId}}:log`;
   const pauseKey = (keyId: string) => `${prefix}:budget:{${keyId}}:paused`;
+  const keyOf = (keyId: string, part: string) => `${prefix}:budget:{${keyId}}:${part}`;
 
-  async function tryAcquire(keyId: string): Promise<number> {
+  async function tryAcquire(keyId: string, claimant: Claimant): Promise<number> {
     const result = await scripts.calgateBudgetAcquire(
       logKey(keyId),
       pauseKey(keyId),
+      keyOf(keyId, 'seen'),
+      keyOf(keyId, 'waiting'),
+      keyOf(keyId, 'pace'),
       limitPerMinute,
       WINDOW_MS,
-      randomUUID(),
+      `${claimant.companyId}|${randomUUID()}`,
+      claimant.companyId,
+      claimant.kind === 'background' ? 'b' : 'i',
+      reserve,
+      burst,
     );
     return Number(result);
   }
 
   return {
-    async acquire(keyId, signal) {
+    async acquire(keyId, claimant = ANONYMOUS, signal, inlineWaitMs = maxInlineWaitMs) {
       let waited = 0;
       for (;;) {
         signal?.throwIfAborted();
-        const waitMs = await tryAcquire(keyId);
+        const waitMs = await tryAcquire(keyId, claimant);
         if (waitMs === 0) {
           if (waited > 0) options.onWait?.({ keyId, waitMs: waited, inline: true });
           return;
         }
-        if (waited + waitMs > maxInlineWaitMs) {
+        if (waited + waitMs > inlineWaitMs) {
           options.onWait?.({ keyId, waitMs, inline: false });
           throw new AppError(
             'RATE_LIMIT_EXCEEDED',
@@ -105,7 +144,7 @@ type ScriptCall = (...args: Array<string | number>) => Promise<unknown>;
 function budgetScripts(redis: Redis): Record<'calgateBudgetAcquire' | 'calgateBudgetPause', ScriptCall> {
   const commands = redis as unknown as Record<string, ScriptCall | undefined>;
   if (commands.calgateBudgetAcquire === undefined) {
-    redis.defineCommand('calgateBudgetAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('calgateBudgetAcquire', { numberOfKeys: 5, lua: ACQUIRE_SCRIPT });
     redis.defineCommand('calgateBudgetPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
   }
   return {

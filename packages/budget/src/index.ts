@@ -1,4 +1,4 @@
-export type { Budget, BudgetOptions } from './budget.ts';
-export { createBudget } from './budget.ts';
+export type { Budget, BudgetOptions, CallKind, Claimant } from './budget.ts';
+export { ANONYMOUS, createBudget, reserveFor } from './budget.ts';
 export type { BucketDecision, BucketLimit, TokenBuckets } from './token-bucket.ts';
 export { createTokenBuckets } from './token-bucket.ts';

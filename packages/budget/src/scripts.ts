@@ -1,5 +1,6 @@
 /**
- * Sliding-window log per Cal.com key, in one Redis sorted set per key.
+ * Sliding-window log per Cal.com key, in one Redis sorted set per key, with a fair share between
+ * the companies that use the key.
  *
  * Why a sliding log and not a token bucket or BullMQ's limiter: Cal.com counts requests per key in
  * fixed 60-second windows and blocks the key for 60 s when one window goes over. A log that never
@@ -7,8 +8,23 @@
  * Cal.com aligns it — so we can run at the full budget with zero 429s. BullMQ's limiter is per queue,
  * which would let one company's backlog stall every other company's key.
  *
- * KEYS[1] = the log (sorted set, score = ms), KEYS[2] = the pause marker (value = until, ms)
- * ARGV[1] = limit, ARGV[2] = window ms, ARGV[3] = unique member id
+ * The fair share. Each entry of the log names its company (`company|id`), so the script knows who
+ * used how much of the window.
+ * - A key used by one company only (none other seen on it for a day; calls on no company's behalf,
+ *   `-`, do not count) is that company's alone: no pacing, the whole window.
+ * - On a key shared by companies, each company takes its slots at a pace (`burst` at once, then
+ *   `limit` a window), so that slots keep coming free for a company that arrives while another
+ *   floods the key; and a company over its share of the window (limit / the companies holding
+ *   entries of it) may not take the last `reserve` slots: they stay for the companies under theirs.
+ * - When callers are waiting for the key, a free slot goes to interactive calls (availability,
+ *   bookings) before background ones (sync, reconciliation), and among equals to the company that
+ *   holds fewer entries of the window. A waiter registers for 2 s on each refusal.
+ *
+ * KEYS[1] = the log (sorted set, score = ms), KEYS[2] = the pause marker (value = until, ms),
+ * KEYS[3] = companies seen on the key (sorted set, score = ms), KEYS[4] = waiters (hash company ->
+ * "ms|class"), KEYS[5] = each company's pace (hash company -> "tokens|ms")
+ * ARGV[1] = limit, ARGV[2] = window ms, ARGV[3] = unique member id ("company|id"), ARGV[4] = company,
+ * ARGV[5] = class ("i" interactive, "b" background), ARGV[6] = reserve, ARGV[7] = burst
  * Returns 0 when a request slot was taken, else the ms to wait before trying again.
  */
 export const ACQUIRE_SCRIPT = `
@@ -18,17 +34,79 @@ local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then return paused - now end
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local company = ARGV[4]
+local class = ARGV[5]
+local reserve = tonumber(ARGV[6])
+local burst = tonumber(ARGV[7])
+local day = 86400000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return 0
+if company ~= '-' then redis.call('ZADD', KEYS[3], now, company) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - day)
+redis.call('PEXPIRE', KEYS[3], day)
+local shared = redis.call('ZCARD', KEYS[3]) > 1
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local count = #entries / 2
+local used = {}
+for i = 1, #entries, 2 do
+  local owner = string.match(entries[i], '^(.*)|') or ''
+  used[owner] = (used[owner] or 0) + 1
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now + 1
-if wait < 1 then wait = 1 end
-return wait
+local mine = used[company] or 0
+local active = 0
+for _ in pairs(used) do active = active + 1 end
+if mine == 0 then active = active + 1 end
+local oldestWait = 1
+if count > 0 then oldestWait = math.max(1, tonumber(entries[2]) + window - now + 1) end
+local tokens = nil
+if shared then
+  local rate = limit / window
+  local state = redis.call('HGET', KEYS[5], company)
+  if state then
+    local left, at = string.match(state, '^([%d%.]+)|(%d+)$')
+    if left ~= nil then
+      tokens = math.min(burst, tonumber(left) + math.max(0, now - tonumber(at)) * rate)
+    end
+  end
+  if tokens == nil then tokens = burst end
+  if tokens < 1 then return math.max(1, math.ceil((1 - tokens) / rate)) end
+  -- Over its share of the window (limit / companies using it): the last slots are kept for the others.
+  if count >= limit - reserve and mine * active >= limit then return oldestWait end
+end
+local wait = nil
+if count >= limit then wait = oldestWait end
+if wait == nil then
+  local waiting = redis.call('HGETALL', KEYS[4])
+  for i = 1, #waiting, 2 do
+    local other = waiting[i]
+    local since, otherClass = string.match(waiting[i + 1], '^(%d+)|(%a)$')
+    if since == nil or tonumber(since) < now - 2000 then
+      redis.call('HDEL', KEYS[4], other)
+    elseif other ~= company then
+      if (otherClass == 'i' and class == 'b') or (otherClass == class and (used[other] or 0) < mine) then
+        wait = 50
+      end
+    end
+  end
+end
+if wait ~= nil then
+  local current = redis.call('HGET', KEYS[4], company)
+  local keep = class == 'b' and current and string.sub(current, -1) == 'i'
+  if keep then
+    redis.call('HSET', KEYS[4], company, now .. '|i')
+  else
+    redis.call('HSET', KEYS[4], company, now .. '|' .. class)
+  end
+  redis.call('PEXPIRE', KEYS[4], 5000)
+  return wait
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+redis.call('HDEL', KEYS[4], company)
+if shared then
+  redis.call('HSET', KEYS[5], company, string.format('%.6f', tokens - 1) .. '|' .. now)
+  redis.call('PEXPIRE', KEYS[5], day)
+end
+return 0
 `;
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Budget, createBudget } from '@calgate/budget';
+import { type Budget, type Claimant, createBudget } from '@calgate/budget';
+import { type BookingUid, storedTextId } from '@calgate/calendar';
 import { singleKeyring } from '@calgate/db';
 import { DEMO_API_KEY, type RunningSandbox, startSandbox } from '@calgate/sandbox';
 import { createTestRedis } from '@calgate/testkit';
@@ -52,9 +53,9 @@ describe("a prepaid share of a key's budget", () => {
     return {
       budget: {
         ...budget,
-        acquire: (keyId: string, signal?: AbortSignal) => {
+        acquire: (keyId: string, claimant?: Claimant, signal?: AbortSignal, waitMs?: number) => {
           acquired++;
-          return budget.acquire(keyId, signal);
+          return budget.acquire(keyId, claimant, signal, waitMs);
         },
       },
       acquired: () => acquired,
@@ -78,16 +79,45 @@ describe("a prepaid share of a key's budget", () => {
     );
     const calcom = access(budget);
     const { client, keyId } = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null });
-    await calcom.prepay(keyId);
+    await calcom.prepay(keyId, 'cmp_1');
     await client.getMe();
     expect(acquired()).toBe(1);
     await client.getMe();
     expect(acquired()).toBe(2);
     vi.useFakeTimers({ toFake: ['Date'] });
-    await calcom.prepay(keyId);
+    await calcom.prepay(keyId, 'cmp_1');
     vi.setSystemTime(Date.now() + PREPAID_MS + 1);
     await client.getMe();
     // The stale share was dropped (left unused), the call took its own.
     expect(acquired()).toBe(4);
+  });
+
+  it("draws each call from the budget as its company's, background for bookkeeping calls", async () => {
+    const claimants: Array<Claimant | undefined> = [];
+    const inner = createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 });
+    const calcom = access({
+      ...inner,
+      acquire: (keyId, claimant, signal, waitMs) => {
+        claimants.push(claimant);
+        return inner.acquire(keyId, claimant, signal, waitMs);
+      },
+    });
+    const one = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null });
+    const two = calcom.forCompany({ id: 'cmp_2', calcomApiKeyEncrypted: null });
+    // The same key, one budget: only the company a call is made for differs.
+    expect(two.keyId).toBe(one.keyId);
+    await one.client.getMe();
+    await two.client.getBooking(storedTextId<BookingUid>('no-such-booking')).catch(() => undefined);
+    await calcom.prepay(one.keyId, 'cmp_2');
+    expect(claimants).toEqual([
+      { companyId: 'cmp_1', kind: 'background' },
+      { companyId: 'cmp_2', kind: 'interactive' },
+      { companyId: 'cmp_2', kind: 'interactive' },
+    ]);
+    // A share prepaid for one company is not spent by another's call.
+    await one.client.getMe();
+    expect(claimants).toHaveLength(4);
+    await two.client.getMe();
+    expect(claimants).toHaveLength(4);
   });
 });

@@ -2,7 +2,8 @@
 export { DelayedError } from 'bullmq';
 export type { JobCatalog, JobName, JobPayload, QueueName } from './catalog.ts';
 export { isJobName, jobCatalog, OUTBOUND_BACKOFF, parseJobPayload, QUEUE_NAMES } from './catalog.ts';
-export type { JobQueues, JobQueuesOptions } from './queues.ts';
+export { MAX_PRIORITY } from './fair-priority.ts';
+export type { EnqueueOptions, JobQueues, JobQueuesOptions } from './queues.ts';
 export { createJobQueues, RETENTION, retryOptions } from './queues.ts';
 export type {
   BindLogFields,

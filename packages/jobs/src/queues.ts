@@ -9,6 +9,13 @@ import {
   QUEUE_NAMES,
   type QueueName,
 } from './catalog.ts';
+import { fairPriority } from './fair-priority.ts';
+
+/**
+ * Options of one enqueue: BullMQ's, plus the group (company) whose jobs take their fair turn in
+ * the queue against other groups' (see `fair-priority.ts`).
+ */
+export type EnqueueOptions = JobsOptions & { fairGroup?: string };
 
 export interface JobQueuesOptions {
   connection: Redis;
@@ -27,7 +34,7 @@ export interface JobQueuesOptions {
 
 export interface JobQueues {
   /** Validates the payload and adds the job under its deterministic id. */
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: JobsOptions): Promise<Job>;
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: EnqueueOptions): Promise<Job>;
   /**
    * Makes sure the work has a live job: adds it if absent, retries it if its job failed, and
    * leaves it alone if waiting, active, delayed or completed. Returns what it did.
@@ -40,7 +47,12 @@ export interface JobQueues {
    * nested so the LAST segment is the leaf and is booked first (the design's reverse order). A
    * segment that fails for good fails every job above it, so nothing is left waiting.
    */
-  addCompositeFlow(appointmentId: string, generation: number, segmentCount: number): Promise<void>;
+  addCompositeFlow(
+    appointmentId: string,
+    generation: number,
+    segmentCount: number,
+    options?: { fairGroup?: string },
+  ): Promise<void>;
   queue(name: QueueName): Queue;
   all(): Queue[];
   close(): Promise<void>;
@@ -98,17 +110,30 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     };
   };
 
+  const priorityFor = async (queueName: QueueName, group: string | undefined, jobId: string) =>
+    group === undefined
+      ? {}
+      : { priority: await fairPriority(options.connection, `${options.prefix}:${queueName}`, group, jobId) };
+
   return {
     async enqueue(name, payload, extra) {
       const definition = jobCatalog[name];
       const data = parseJobPayload(name, payload);
+      const { fairGroup, ...jobOptions } = extra ?? {};
+      const jobId = definition.jobId(data as never);
       return queue(definition.queue).add(name, data, {
         ...optionsFor(name),
-        ...extra,
-        jobId: definition.jobId(data as never),
+        ...(await priorityFor(definition.queue, fairGroup, jobId)),
+        ...jobOptions,
+        jobId,
       });
     },
-    async addCompositeFlow(appointmentId, generation, segmentCount) {
+    async addCompositeFlow(appointmentId, generation, segmentCount, flowOptions) {
+      const priority = await priorityFor(
+        jobCatalog['composite.book-segment'].queue,
+        flowOptions?.fairGroup,
+        `composite-flow-${appointmentId}-g${generation}`,
+      );
       type Node = Parameters<FlowProducer['add']>[0];
       let child: Node | undefined;
       for (let position = segmentCount - 1; position >= 0; position--) {
@@ -119,6 +144,7 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
           data,
           opts: {
             ...optionsFor('composite.book-segment'),
+            ...priority,
             jobId: jobCatalog['composite.book-segment'].jobId(data),
             failParentOnFailure: true,
           },
@@ -131,7 +157,11 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
         name: 'composite.finalize',
         queueName: jobCatalog['composite.finalize'].queue,
         data,
-        opts: { ...optionsFor('composite.finalize'), jobId: jobCatalog['composite.finalize'].jobId(data) },
+        opts: {
+          ...optionsFor('composite.finalize'),
+          ...priority,
+          jobId: jobCatalog['composite.finalize'].jobId(data),
+        },
         ...(child === undefined ? {} : { children: [child] }),
       });
     },

@@ -15,6 +15,7 @@ import {
   parseJobPayload,
   type QueueName,
 } from './catalog.ts';
+import { requeuePriority } from './fair-priority.ts';
 
 export interface JobContext {
   job: Job;
@@ -137,6 +138,8 @@ export function createProcessor(
   bindLogFields: BindLogFields = passThrough,
   /** Errors this boundary has logged, so the worker's `failed` event does not log them again. */
   logged: WeakSet<object> = new WeakSet(),
+  /** The queues' Redis: a job in the fair order put back for the budget takes its new place there. */
+  connection?: Redis,
 ) {
   return async function processJob(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     const name = job.name;
@@ -167,6 +170,17 @@ export function createProcessor(
           const delayMs = budgetMs ?? BACKING_SERVICE_WAIT_MS;
           logger.debug({ job: name, reason, delayMs }, 'job delayed');
           onJobEvent?.({ queue: job.queueName, name, outcome: 'delayed', durationMs: undefined, reason });
+          // A job in the fair order goes back behind the job now next in line, not to its old place.
+          const priority = job.opts.priority ?? 0;
+          if (reason === 'budget' && priority > 0 && connection !== undefined) {
+            const requeued = await requeuePriority(
+              connection,
+              job.queueQualifiedName,
+              job.id ?? '',
+              priority,
+            );
+            if (requeued !== priority) await job.changePriority({ priority: requeued });
+          }
           await job.moveToDelayed(Date.now() + delayMs, token);
           throw new DelayedError();
         }
@@ -229,6 +243,7 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
     options.onJobEvent,
     options.bindLogFields,
     logged,
+    options.connection,
   );
   const duration = (job: Job | undefined) =>
     job?.processedOn !== undefined && job.finishedOn !== undefined

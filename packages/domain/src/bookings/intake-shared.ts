@@ -50,14 +50,18 @@ export async function insertIdempotencyKey(
   });
 }
 
-/** Enqueues, logging instead of failing when Redis is away: Postgres already holds the work. */
+/**
+ * Enqueues, logging instead of failing when Redis is away: Postgres already holds the work. The
+ * job takes its company's fair turn in the queue.
+ */
 export async function enqueueSafely(
   deps: Pick<DomainDeps, 'queues' | 'logger'>,
   name: 'booking.create' | 'booking.cancel',
   payload: { appointmentId: string },
+  companyId: string,
 ): Promise<void> {
   try {
-    await deps.queues.enqueue(name, payload);
+    await deps.queues.enqueue(name, payload, { fairGroup: companyId });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },

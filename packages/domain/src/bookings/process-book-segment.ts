@@ -63,7 +63,7 @@ export async function processBookSegment(
       context.job.data.sent === true
         ? Promise.resolve()
         : context.job.updateData({ ...context.job.data, sent: true }),
-      deps.calcom.prepay(keyId, context.signal),
+      deps.calcom.prepay(keyId, work.appointment.companyId, context.signal),
     ]);
     if (paid.status === 'rejected') await unmarkUnsent(context, markedBefore);
     for (const step of [marked, hold, paid]) if (step.status === 'rejected') throw step.reason;

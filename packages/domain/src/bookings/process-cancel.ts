@@ -27,7 +27,9 @@ export async function processCancelBooking(
   // With the uid known the cancel will be sent: its budget share is taken alongside the reason's read.
   const [reason] = await Promise.all([
     cancelRequestReason(deps.db, appointment.id),
-    appointment.calcomBookingUid === null ? undefined : deps.calcom.prepay(keyId, context.signal),
+    appointment.calcomBookingUid === null
+      ? undefined
+      : deps.calcom.prepay(keyId, appointment.companyId, context.signal),
   ]);
 
   let uid = appointment.calcomBookingUid;

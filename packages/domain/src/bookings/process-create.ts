@@ -91,7 +91,7 @@ export async function processCreateBooking(
       context.job.data.sent === true
         ? Promise.resolve()
         : context.job.updateData({ ...context.job.data, sent: true }),
-      deps.calcom.prepay(keyId, signal),
+      deps.calcom.prepay(keyId, appointment.companyId, signal),
     ]);
     if (marked.status === 'rejected') throw marked.reason;
     if (hold.status === 'rejected') {

@@ -89,7 +89,7 @@ export async function processRescheduleBooking(
       context.job.data.sent === true
         ? Promise.resolve()
         : context.job.updateData({ ...context.job.data, sent: true }),
-      deps.calcom.prepay(keyId, context.signal),
+      deps.calcom.prepay(keyId, appointment.companyId, context.signal),
     ]);
     if (steps[2].status === 'rejected') await unmarkUnsent(context, markedBefore);
     for (const step of [steps[1], steps[0], steps[2]]) if (step?.status === 'rejected') throw step.reason;

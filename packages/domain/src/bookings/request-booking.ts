@@ -91,7 +91,7 @@ export async function requestBooking(
     throw error;
   }
 
-  await enqueueSafely(deps, 'booking.create', { appointmentId });
+  await enqueueSafely(deps, 'booking.create', { appointmentId }, companyId);
   const view = appointmentView(
     {
       id: appointmentId,

@@ -71,7 +71,7 @@ export async function requestReschedule(
   });
   if (!moved) throw invalidState('The booking changed meanwhile; read it and try again', 'changed');
   try {
-    await deps.queues.enqueue('booking.reschedule', { appointmentId, requestId });
+    await deps.queues.enqueue('booking.reschedule', { appointmentId, requestId }, { fairGroup: companyId });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, appointmentId },
@@ -94,7 +94,7 @@ export async function requestCancel(
   const appointment = await loadAppointment(deps.db, companyId, appointmentId);
   const composite = appointment.compositeGroupUid !== null;
   const enqueueCancel = async () => {
-    if (!composite) return enqueueSafely(deps, 'booking.cancel', { appointmentId });
+    if (!composite) return enqueueSafely(deps, 'booking.cancel', { appointmentId }, companyId);
     try {
       // Every segment of every generation is cancelled, durably, before the appointment is.
       await deps.queues.enqueue('composite.compensate', {

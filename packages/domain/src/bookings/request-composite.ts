@@ -97,7 +97,7 @@ export async function requestCompositeBooking(
     throw error;
   }
   try {
-    await deps.queues.addCompositeFlow(appointmentId, 0, plan.segments.length);
+    await deps.queues.addCompositeFlow(appointmentId, 0, plan.segments.length, { fairGroup: company.id });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, appointmentId },
@@ -179,7 +179,9 @@ export async function requestCompositeReschedule(
     });
   }
   try {
-    await deps.queues.addCompositeFlow(appointmentId, generation, plan.segments.length);
+    await deps.queues.addCompositeFlow(appointmentId, generation, plan.segments.length, {
+      fairGroup: company.id,
+    });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, appointmentId },

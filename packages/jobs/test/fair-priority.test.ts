@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requeuePriority } from '../src/fair-priority.ts';
+import { createJobQueues, createJobWorkers } from '../src/index.ts';
+
+const connection = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+  maxRetriesPerRequest: null,
+});
+const prefix = `t-${randomUUID().slice(0, 8)}`;
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const queues = createJobQueues({ connection, prefix, maxRetries: 0 });
+
+afterAll(async () => {
+  await queues.close();
+  const keys = await connection.keys(`${prefix}:*`);
+  if (keys.length > 0) await connection.del(...keys);
+  await connection.quit();
+});
+
+const apt = () => `apt_${randomUUID().replaceAll('-', '')}`;
+
+describe("a company's fair turn in a shared queue", () => {
+  it("runs another company's job ahead of one company's backlog, in BullMQ's own order", async () => {
+    const flood = [];
+    for (let i = 0; i < 30; i++) {
+      flood.push(await queues.enqueue('booking.create', { appointmentId: apt() }, { fairGroup: 'cmp_a' }));
+    }
+    expect(flood.map((job) => job.opts.priority)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // BullMQ's prioritized set holds them with score = priority * 2^32 + counter (the layout the
+    // fair order reads): the next in line has priority 1.
+    const [, headScore] = await connection.zrange(`${prefix}:bookings:prioritized`, 0, 0, 'WITHSCORES');
+    expect(Math.floor(Number(headScore) / 2 ** 32)).toBe(1);
+
+    const other = await queues.enqueue('booking.create', { appointmentId: apt() }, { fairGroup: 'cmp_b' });
+    expect(other.opts.priority).toBe(1);
+
+    const order: string[] = [];
+    const workers = createJobWorkers({
+      connection,
+      prefix,
+      concurrency: 1,
+      logger: silent,
+      handlers: {
+        'booking.create': {
+          async process(payload) {
+            order.push(payload.appointmentId);
+          },
+        },
+      },
+    });
+    try {
+      await expect.poll(() => order.length, { timeout: 20_000 }).toBe(31);
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+    }
+    // B's one job ran second (after A's first, which it tied with and came after), not 31st.
+    expect(order.indexOf(other.data.appointmentId)).toBe(1);
+  });
+
+  it('joins the line where it stands, not behind a company that has waited all along', async () => {
+    const name = 'booking.cancel';
+    // A's backlog has been worked down to its 21st job when B arrives.
+    for (let i = 0; i < 40; i++) await queues.enqueue(name, { appointmentId: apt() }, { fairGroup: 'cmp_c' });
+    const waiting = await connection.zrange(`${prefix}:bookings:prioritized`, 0, 19);
+    await connection.zrem(`${prefix}:bookings:prioritized`, ...waiting);
+    const late = await queues.enqueue(name, { appointmentId: apt() }, { fairGroup: 'cmp_d' });
+    expect(late.opts.priority).toBe(21);
+    const next = await queues.enqueue(name, { appointmentId: apt() }, { fairGroup: 'cmp_d' });
+    expect(next.opts.priority).toBe(22);
+    // With nothing waiting, every company starts from 1 again.
+    await connection.del(`${prefix}:bookings:prioritized`);
+    const fresh = await queues.enqueue(name, { appointmentId: apt() }, { fairGroup: 'cmp_c' });
+    expect(fresh.opts.priority).toBe(1);
+  });
+
+  it("puts a job back for the budget at the back of its own company's line, behind a newcomer", async () => {
+    const name = 'booking.reschedule';
+    const jobs = [];
+    for (let i = 0; i < 5; i++) {
+      jobs.push(
+        await queues.enqueue(name, { appointmentId: apt(), requestId: `r${i}` }, { fairGroup: 'cmp_e' }),
+      );
+    }
+    const newcomer = await queues.enqueue(
+      name,
+      { appointmentId: apt(), requestId: 'n' },
+      { fairGroup: 'cmp_f' },
+    );
+    const first = jobs[0];
+    expect(first?.opts.priority).toBe(1);
+    expect(newcomer.opts.priority).toBe(1);
+    // E's first job, put back, goes behind E's fifth (and so behind F's).
+    expect(await requeuePriority(connection, `${prefix}:bookings`, first?.id ?? '', 1)).toBe(6);
+    // A job of no known company goes to where the line starts now.
+    expect(await requeuePriority(connection, `${prefix}:bookings`, 'unknown-job', 1)).toBe(1);
+  });
+});
