@@ -8,7 +8,7 @@ const BUDGET = 100;
 /** The flood of issue 16: company A's bookings and availability misses. */
 const FLOOD_BOOKINGS = 2_000;
 const FLOOD_AVAILABILITY = 10_000;
-/** Company B's bookings, alone and then during A's flood. */
+/** Company B's bookings alone, and again during A's flood. */
 const B_BOOKINGS = 20;
 /** The sandbox's haircut with Casey, a stylist the seeded company A does not use. */
 const CASEY_HAIRCUT = 104;
@@ -60,7 +60,7 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     });
     const aService = gw.company.serviceIds[0] as string;
     const bService = b.serviceIds[0] as string;
-    const bDays = testDays(2);
+    const bDays = testDays(3);
     const bSlots = bDays.flatMap((day) => OPENING.map((time) => berlin(day, time)));
     const bookAsB = async (start: string) => {
       const started = performance.now();
@@ -84,7 +84,7 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     // B alone: its baseline.
     const alone: number[] = [];
     const bUids = new Set<string>();
-    for (let i = 0; i < B_BOOKINGS / 2; i++) {
+    for (let i = 0; i < B_BOOKINGS; i++) {
       const { ms, uid } = await bookAsB(bSlots[i] as string);
       alone.push(ms);
       bUids.add(uid);
@@ -135,7 +135,7 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     await expect.poll(() => accepted, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(300);
     await expect.poll(() => asked, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(1_000);
     const flooded: number[] = [];
-    for (let i = B_BOOKINGS / 2; i < B_BOOKINGS; i++) {
+    for (let i = B_BOOKINGS; i < 2 * B_BOOKINGS; i++) {
       const { ms, uid } = await bookAsB(bSlots[i] as string);
       flooded.push(ms);
       bUids.add(uid);
@@ -181,7 +181,10 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     // A really flooded: far more asked of the key than it allows.
     expect(figures.aBookingsAccepted).toBeGreaterThanOrEqual(300);
     expect(figures.aAvailabilityRefused429).toBeGreaterThan(0);
-    expect(aBusiest).toBeGreaterThan(BUDGET / 2);
+    // The key is used, not wasted: together the two fill it, and A, over its share, still gets at
+    // least its half less the reserve it leaves to B.
+    expect(busiest).toBeGreaterThanOrEqual(0.85 * BUDGET);
+    expect(aBusiest).toBeGreaterThanOrEqual(BUDGET / 2 - BUDGET / 10);
     // B's bookings wait seconds, not minutes, behind A's backlog.
     expect(figures.bFloodedP99Ms).toBeLessThan(5_000);
   });
