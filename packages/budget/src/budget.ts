@@ -87,6 +87,7 @@ export function createBudget(options: BudgetOptions): Budget {
       keyOf(keyId, 'seen'),
       keyOf(keyId, 'waiting'),
       keyOf(keyId, 'pace'),
+      keyOf(keyId, 'counts'),
       limitPerMinute,
       WINDOW_MS,
       `${claimant.companyId}|${randomUUID()}`,
@@ -144,7 +145,7 @@ type ScriptCall = (...args: Array<string | number>) => Promise<unknown>;
 function budgetScripts(redis: Redis): Record<'calgateBudgetAcquire' | 'calgateBudgetPause', ScriptCall> {
   const commands = redis as unknown as Record<string, ScriptCall | undefined>;
   if (commands.calgateBudgetAcquire === undefined) {
-    redis.defineCommand('calgateBudgetAcquire', { numberOfKeys: 5, lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('calgateBudgetAcquire', { numberOfKeys: 6, lua: ACQUIRE_SCRIPT });
     redis.defineCommand('calgateBudgetPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
   }
   return {

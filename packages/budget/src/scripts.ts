@@ -8,8 +8,9 @@
  * Cal.com aligns it — so we can run at the full budget with zero 429s. BullMQ's limiter is per queue,
  * which would let one company's backlog stall every other company's key.
  *
- * The fair share. Each entry of the log names its company (`company|id`), so the script knows who
- * used how much of the window.
+ * The fair share. Each entry of the log names its company (`company|id`), and a count per company
+ * is kept beside the log (raised with each entry, lowered as entries leave the window), so the
+ * script knows who used how much of the window without reading the log.
  * - A key used by one company only (none other seen on it for a day; calls on no company's behalf,
  *   `-`, do not count) is that company's alone: no pacing, the whole window.
  * - On a key shared by companies, each company takes its slots at a pace (`burst` at once, then
@@ -22,7 +23,8 @@
  *
  * KEYS[1] = the log (sorted set, score = ms), KEYS[2] = the pause marker (value = until, ms),
  * KEYS[3] = companies seen on the key (sorted set, score = ms), KEYS[4] = waiters (hash company ->
- * "ms|class"), KEYS[5] = each company's pace (hash company -> "tokens|ms")
+ * "ms|class"), KEYS[5] = each company's pace (hash company -> "tokens|ms"), KEYS[6] = each company's
+ * entries in the window (hash company -> count, kept with the log)
  * ARGV[1] = limit, ARGV[2] = window ms, ARGV[3] = unique member id ("company|id"), ARGV[4] = company,
  * ARGV[5] = class ("i" interactive, "b" background), ARGV[6] = reserve, ARGV[7] = burst
  * Returns 0 when a request slot was taken, else the ms to wait before trying again.
@@ -39,24 +41,36 @@ local class = ARGV[5]
 local reserve = tonumber(ARGV[6])
 local burst = tonumber(ARGV[7])
 local day = 86400000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+-- Entries leaving the window leave their company's count too (each entry is read once here, so
+-- a call costs the same however full the window is).
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if #expired > 0 then
+  for _, member in ipairs(expired) do
+    local owner = string.match(member, '^(.*)|') or ''
+    if redis.call('HINCRBY', KEYS[6], owner, -1) <= 0 then redis.call('HDEL', KEYS[6], owner) end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+end
+local count = redis.call('ZCARD', KEYS[1])
+if count == 0 then redis.call('DEL', KEYS[6]) end
 if company ~= '-' then redis.call('ZADD', KEYS[3], now, company) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - day)
 redis.call('PEXPIRE', KEYS[3], day)
 local shared = redis.call('ZCARD', KEYS[3]) > 1
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local count = #entries / 2
 local used = {}
-for i = 1, #entries, 2 do
-  local owner = string.match(entries[i], '^(.*)|') or ''
-  used[owner] = (used[owner] or 0) + 1
+local active = 0
+local counts = redis.call('HGETALL', KEYS[6])
+for i = 1, #counts, 2 do
+  used[counts[i]] = tonumber(counts[i + 1])
+  active = active + 1
 end
 local mine = used[company] or 0
-local active = 0
-for _ in pairs(used) do active = active + 1 end
 if mine == 0 then active = active + 1 end
 local oldestWait = 1
-if count > 0 then oldestWait = math.max(1, tonumber(entries[2]) + window - now + 1) end
+if count > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  oldestWait = math.max(1, tonumber(oldest[2]) + window - now + 1)
+end
 local tokens = nil
 if shared then
   local rate = limit / window
@@ -101,6 +115,8 @@ if wait ~= nil then
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window + 1000)
+redis.call('HINCRBY', KEYS[6], company, 1)
+redis.call('PEXPIRE', KEYS[6], window + 1000)
 redis.call('HDEL', KEYS[4], company)
 if shared then
   redis.call('HSET', KEYS[5], company, string.format('%.6f', tokens - 1) .. '|' .. now)

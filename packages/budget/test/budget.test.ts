@@ -90,6 +90,8 @@ describe('the fair share of a key several companies use', () => {
     );
     expect(members.length).toBeGreaterThanOrEqual(n);
     await redis.zrem(`${prefix}:budget:{${key}}:log`, ...members.slice(0, n));
+    // The per-company count kept beside the log goes down with it, as when entries age out.
+    await redis.hincrby(`${prefix}:budget:{${key}}:counts`, companyId, -n);
   };
 
   it('lets a company alone on a key use all of it at once, unpaced', async () => {
@@ -180,5 +182,23 @@ describe('the fair share of a key several companies use', () => {
     await aTurn;
     expect(order).toEqual(['b', 'a']);
     expect(await redis.zcard(`${prefix}:budget:{key_turn}:log`)).toBe(9);
+  });
+
+  it("lowers a company's count as its entries leave the window, reading only those entries", async () => {
+    const budget = createBudget({ redis, prefix, limitPerMinute: 10, maxInlineWaitMs: 0, burst: 100 });
+    const log = `${prefix}:budget:{key_age}:log`;
+    const counts = `${prefix}:budget:{key_age}:counts`;
+    await take(budget, 'key_age', a, 2);
+    await take(budget, 'key_age', b, 1);
+    expect(await redis.hgetall(counts)).toEqual({ cmp_a: '2', cmp_b: '1' });
+    // Two of A's entries as if taken 70 s ago (older than the window).
+    const members = await redis.zrange(log, 0, -1);
+    const [seconds] = await redis.time();
+    const longAgo = Number(seconds) * 1000 - 70_000;
+    for (const member of members.filter((m) => m.startsWith('cmp_a|')))
+      await redis.zadd(log, longAgo, member);
+    await budget.acquire('key_age', b);
+    expect(await redis.hgetall(counts)).toEqual({ cmp_b: '2' });
+    expect(await redis.zcard(log)).toBe(2);
   });
 });
