@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 /**
  * A token bucket per key in Redis, shared by every process: `burst` tokens at most, refilled at
  * `perMinute` a minute. Time is Redis's own (TIME), so processes with different clocks agree.
- * KEYS[1] = the bucket; ARGV = perMinute, burst. Returns {allowed 1|0, tokens left (floor), ms until
- * the next token (0 when allowed), ms until the bucket is full again}.
+ * KEYS[1] = the bucket; ARGV = perMinute, burst, wanted (tokens to take at most, at least 1 for a
+ * grant). Returns {tokens granted (0 = refused), tokens left (floor), ms until the next token (0 when
+ * granted), ms until the bucket is full again}.
  */
 const TAKE_SCRIPT = `
 local t = redis.call('TIME')
@@ -19,11 +20,12 @@ if tokens == nil or at == nil then
 else
   tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 end
+local wanted = tonumber(ARGV[3] or '1')
 local allowed = 0
 local wait = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+  allowed = math.min(wanted, math.floor(tokens))
+  tokens = tokens - allowed
 else
   wait = math.ceil((1 - tokens) / rate)
 end
@@ -50,6 +52,8 @@ export interface BucketDecision {
 
 export interface TokenBuckets {
   take(key: string, limit: BucketLimit): Promise<BucketDecision>;
+  /** Takes up to `wanted` tokens at once (at least one, or none when refused). */
+  takeMany(key: string, limit: BucketLimit, wanted: number): Promise<BucketDecision & { granted: number }>;
 }
 
 type ScriptCall = (...args: Array<string | number>) => Promise<[number, number, number, number]>;
@@ -61,15 +65,21 @@ export function createTokenBuckets(redis: Redis, prefix: string): TokenBuckets {
     redis.defineCommand('calgateBucketTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
   }
   const take = commands.calgateBucketTake as ScriptCall;
+  const takeMany = async (key: string, limit: BucketLimit, wanted: number) => {
+    const [granted, remaining, wait, full] = await take.call(
+      redis,
+      `${prefix}:bucket:${key}`,
+      limit.perMinute,
+      limit.burst,
+      Math.max(1, Math.floor(wanted)),
+    );
+    return { allowed: granted > 0, granted, remaining, retryAfterMs: wait, resetMs: full };
+  };
   return {
     async take(key, limit) {
-      const [allowed, remaining, wait, full] = await take.call(
-        redis,
-        `${prefix}:bucket:${key}`,
-        limit.perMinute,
-        limit.burst,
-      );
-      return { allowed: allowed === 1, remaining, retryAfterMs: wait, resetMs: full };
+      const { granted: _, ...decision } = await takeMany(key, limit, 1);
+      return decision;
     },
+    takeMany,
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenBuckets } from '../src/index.ts';
+import { createTokenBuckets, LEASE_MS, leasedBuckets, leaseSize } from '../src/index.ts';
 
 const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
@@ -50,5 +50,83 @@ describe('token buckets', () => {
     expect(refused.allowed).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, refused.retryAfterMs + 20));
     expect((await buckets.take('company_d', limit)).allowed).toBe(true);
+  });
+});
+
+describe('tokens taken a few at a time (leased)', () => {
+  const counted = () => {
+    const shared = createTokenBuckets(redis, prefix);
+    let takes = 0;
+    return {
+      buckets: leasedBuckets({
+        take: shared.take,
+        takeMany: (key, limit, wanted) => {
+          takes++;
+          return shared.takeMany(key, limit, wanted);
+        },
+      }),
+      takes: () => takes,
+    };
+  };
+
+  it('takes a twentieth of the burst per round trip, and never more than the bucket holds', async () => {
+    const { buckets, takes } = counted();
+    const limit = { perMinute: 60, burst: 200 };
+    expect(leaseSize(limit)).toBe(10);
+    const decisions = [];
+    for (let i = 0; i < 25; i++) decisions.push(await buckets.take('company_lease', limit));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    expect(takes()).toBe(3);
+    // 30 tokens left the shared bucket for 25 requests: 5 are still held here.
+    const fresh = createTokenBuckets(redis, prefix);
+    const after = await fresh.take('company_lease', limit);
+    expect(after.remaining).toBeGreaterThanOrEqual(169 - 1);
+    expect(after.remaining).toBeLessThanOrEqual(169 + 1);
+    expect(decisions[0]?.remaining).toBe(199);
+    expect(decisions[24]?.remaining).toBe(175);
+  });
+
+  it('makes concurrent requests of one company wait for one take', async () => {
+    const { buckets, takes } = counted();
+    const limit = { perMinute: 600, burst: 400 };
+    const decisions = await Promise.all(
+      Array.from({ length: 8 }, () => buckets.take('company_burst', limit)),
+    );
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    expect(takes()).toBe(1);
+  });
+
+  it('takes one token at a time for a tight limit, so processes share it exactly', async () => {
+    const a = counted();
+    const b = counted();
+    const limit = { perMinute: 5, burst: 5 };
+    const answers = [];
+    for (let i = 0; i < 6; i++)
+      answers.push((await (i % 2 === 0 ? a : b).buckets.take('company_tight', limit)).allowed);
+    expect(answers).toEqual([true, true, true, true, true, false]);
+    expect(a.takes() + b.takes()).toBe(6);
+  });
+
+  it('lets tokens taken ahead lapse after a second instead of keeping them', async () => {
+    let clock = 1_000_000;
+    const shared = createTokenBuckets(redis, prefix);
+    let takes = 0;
+    const buckets = leasedBuckets(
+      {
+        take: shared.take,
+        takeMany: (key, limit, wanted) => {
+          takes++;
+          return shared.takeMany(key, limit, wanted);
+        },
+      },
+      () => clock,
+    );
+    const limit = { perMinute: 600, burst: 200 };
+    await buckets.take('company_lapse', limit);
+    await buckets.take('company_lapse', limit);
+    expect(takes).toBe(1);
+    clock += LEASE_MS + 1;
+    await buckets.take('company_lapse', limit);
+    expect(takes).toBe(2);
   });
 });

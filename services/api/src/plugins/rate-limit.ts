@@ -1,4 +1,4 @@
-import { type BucketLimit, createTokenBuckets } from '@calgate/budget';
+import { type BucketLimit, createTokenBuckets, leasedBuckets } from '@calgate/budget';
 import { companies } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { eq } from 'drizzle-orm';
@@ -11,13 +11,15 @@ const LIMIT_CACHE_MS = 10_000;
 /**
  * Per-company request rate limit on the scope (after company auth): a token bucket in Redis that
  * every API process shares, so one company cannot starve the others of the gateway or of a shared
- * Cal.com key. Answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; a
+ * Cal.com key. Each process takes tokens a few at a time (`leasedBuckets`). Answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; a
  * refused request gets 429 RATE_LIMIT_EXCEEDED with `Retry-After`. A company's own rate is
  * `settings.apiRateLimitPerMinute`. If Redis does not answer, requests go through (the limiter
  * must not turn a Redis hiccup into an outage of reads).
  */
 export function registerRateLimit(app: FastifyInstance, deps: ApiDeps): void {
-  const buckets = createTokenBuckets(deps.redis, `${deps.config.redis.queuePrefix}:api-rate`);
+  // Tokens are taken a few at a time (a twentieth of the burst, at most 10) and handed out here
+  // for up to a second: most requests of a busy company cost no Redis round trip.
+  const buckets = leasedBuckets(createTokenBuckets(deps.redis, `${deps.config.redis.queuePrefix}:api-rate`));
   const defaults: BucketLimit = {
     perMinute: deps.config.limits.ratePerMinute,
     burst: deps.config.limits.burst,
