@@ -1,7 +1,7 @@
 import { seedCompany } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, type Gateway, startGateway, testDays } from '../support/gateway.ts';
-import { pool, report } from './support.ts';
+import { busiestMinute, pool, report } from './support.ts';
 
 /** Cal.com's default budget per key, which the two companies share. */
 const BUDGET = 100;
@@ -148,20 +148,10 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     // Every Cal.com call of the run: never a 429, never more than the budget in any minute.
     const calls = gw.sandbox.control.requests().filter((entry) => entry.operation !== 'unknown');
     expect(calls.filter((c) => c.status === 429)).toEqual([]);
-    const times = calls.map((c) => c.at).sort((x, y) => x - y);
-    let busiest = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while ((times[i] as number) - (times[j] as number) >= 60_000) j++;
-      busiest = Math.max(busiest, i - j + 1);
-    }
+    const busiest = busiestMinute(calls);
     expect(busiest).toBeLessThanOrEqual(BUDGET);
     const aCalls = calls.filter((c) => c.createdUid === null || !bUids.has(c.createdUid));
-    const aTimes = aCalls.map((c) => c.at).sort((x, y) => x - y);
-    let aBusiest = 0;
-    for (let i = 0, j = 0; i < aTimes.length; i++) {
-      while ((aTimes[i] as number) - (aTimes[j] as number) >= 60_000) j++;
-      aBusiest = Math.max(aBusiest, i - j + 1);
-    }
+    const aBusiest = busiestMinute(aCalls);
     const figures = {
       budgetPerMinute: BUDGET,
       bAloneP50Ms: Math.round(quantile(alone, 0.5)),

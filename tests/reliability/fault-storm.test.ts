@@ -13,6 +13,7 @@ import {
   testDays,
 } from '../support/gateway.ts';
 import {
+  busiestMinute,
   checkChangesApplied,
   checkConsistency,
   checkDroppedChanges,
@@ -214,12 +215,7 @@ describe('scenario 2: fault storm', () => {
     gw.sandbox.control.clearFaults();
 
     const calls = gw.sandbox.control.requests(since).filter((r) => r.keyFingerprint !== null);
-    const times = calls.map((c) => c.at).sort((a, b) => a - b);
-    let maxPerMinute = 0;
-    for (let start = 0, end = 0; end < times.length; end++) {
-      while ((times[end] as number) - (times[start] as number) >= 60_000) start++;
-      maxPerMinute = Math.max(maxPerMinute, end - start + 1);
-    }
+    const maxPerMinute = busiestMinute(calls);
     const injected = {
       '5xx': calls.filter((c) => c.status === 503).length,
       '429': calls.filter((c) => c.status === 429).length,

@@ -226,6 +226,17 @@ export function scenarioSeed(): number {
   return seed;
 }
 
+/** The most calls in any 60 s of a request log (by the time each call reached the sandbox). */
+export function busiestMinute(calls: Array<{ at: number }>): number {
+  const times = calls.map((c) => c.at).sort((a, b) => a - b);
+  let busiest = 0;
+  for (let start = 0, end = 0; end < times.length; end++) {
+    while ((times[end] as number) - (times[start] as number) >= 60_000) start++;
+    busiest = Math.max(busiest, end - start + 1);
+  }
+  return busiest;
+}
+
 /** Prints a scenario's line of figures and keeps it for docs/reliability.md. */
 export function report(scenario: string, figures: Record<string, unknown>): void {
   const line = Object.entries(figures)
