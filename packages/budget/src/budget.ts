@@ -59,11 +59,13 @@ export function reserveFor(limitPerMinute: number): number {
 export interface Budget {
   /**
    * Takes one request slot for the key on behalf of `claimant`, waiting in process up to
-   * `maxInlineWaitMs` (the budget's own unless given). On a key several companies use, each gets
-   * a fair share (see the script).
+   * `maxInlineWaitMs`. On a key several companies use, each gets a fair share (see the script); a
+   * wait for the company's own share (its pace, its part of the window, another company's turn)
+   * is waited in process only up to `maxShareWaitMs` when given (a job then gives its worker slot
+   * to other companies' jobs instead of holding it).
    * @throws AppError RATE_LIMIT_EXCEEDED (retry: true, details.retryAfterMs) when the wait would be longer.
    */
-  acquire(keyId: string, claimant?: Claimant, signal?: AbortSignal, maxInlineWaitMs?: number): Promise<void>;
+  acquire(keyId: string, claimant?: Claimant, signal?: AbortSignal, maxShareWaitMs?: number): Promise<void>;
   /** Stops all use of the key for `ms` (after Cal.com answered 429). */
   pause(keyId: string, ms: number): Promise<number>;
   /** Milliseconds until the key may be used again because of a pause (0 when not paused). */
@@ -100,11 +102,13 @@ export function createBudget(options: BudgetOptions): Budget {
   }
 
   return {
-    async acquire(keyId, claimant = ANONYMOUS, signal, inlineWaitMs = maxInlineWaitMs) {
+    async acquire(keyId, claimant = ANONYMOUS, signal, maxShareWaitMs = maxInlineWaitMs) {
       let waited = 0;
       for (;;) {
         signal?.throwIfAborted();
-        const waitMs = await tryAcquire(keyId, claimant);
+        const answer = await tryAcquire(keyId, claimant);
+        const waitMs = Math.abs(answer);
+        const inlineWaitMs = answer < 0 ? Math.min(maxShareWaitMs, maxInlineWaitMs) : maxInlineWaitMs;
         if (waitMs === 0) {
           if (waited > 0) options.onWait?.({ keyId, waitMs: waited, inline: true });
           return;

@@ -27,7 +27,9 @@
  * entries in the window (hash company -> count, kept with the log)
  * ARGV[1] = limit, ARGV[2] = window ms, ARGV[3] = unique member id ("company|id"), ARGV[4] = company,
  * ARGV[5] = class ("i" interactive, "b" background), ARGV[6] = reserve, ARGV[7] = burst
- * Returns 0 when a request slot was taken, else the ms to wait before trying again.
+ * Returns 0 when a request slot was taken, else the ms to wait before trying again: positive when
+ * the key is used up or paused for everyone, negative when this company waits for its share (its
+ * pace, its share of the window, or another company's turn).
  */
 export const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
@@ -82,9 +84,9 @@ if shared then
     end
   end
   if tokens == nil then tokens = burst end
-  if tokens < 1 then return math.max(1, math.ceil((1 - tokens) / rate)) end
+  if tokens < 1 then return -math.max(1, math.ceil((1 - tokens) / rate)) end
   -- Over its share of the window (limit / companies using it): the last slots are kept for the others.
-  if count >= limit - reserve and mine * active >= limit then return oldestWait end
+  if count >= limit - reserve and mine * active >= limit then return -oldestWait end
 end
 local wait = nil
 if count >= limit then wait = oldestWait end
@@ -97,7 +99,7 @@ if wait == nil then
       redis.call('HDEL', KEYS[4], other)
     elseif other ~= company then
       if (otherClass == 'i' and class == 'b') or (otherClass == class and (used[other] or 0) < mine) then
-        wait = 50
+        wait = -50
       end
     end
   end

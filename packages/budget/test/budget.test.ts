@@ -201,4 +201,18 @@ describe('the fair share of a key several companies use', () => {
     expect(await redis.hgetall(counts)).toEqual({ cmp_b: '2' });
     expect(await redis.zcard(log)).toBe(2);
   });
+
+  it('waits in process for a paused key, but not for its own share, when told to hurry', async () => {
+    const budget = createBudget({ redis, prefix, limitPerMinute: 100, maxInlineWaitMs: 5_000, burst: 1 });
+    // The key is paused for everyone: waited out in process even with no patience for shares.
+    await budget.pause('key_hurry', 300);
+    const started = Date.now();
+    await budget.acquire('key_hurry', b, undefined, 0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // A's own pace (shared key, burst 1): refused at once instead of waited for.
+    await budget.acquire('key_hurry', a, undefined, 0);
+    const paced = await refusal(budget.acquire('key_hurry', a, undefined, 0));
+    expect(paced).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED' });
+    expect(paced?.details?.retryAfterMs).toBeGreaterThan(0);
+  });
 });

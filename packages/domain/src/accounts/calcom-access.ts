@@ -41,8 +41,9 @@ export interface CalcomAccess {
    * Takes one call's share of the key's budget now, for a call the company is about to make, so
    * that a job can wait for it together with its other round trips before the send. The company's
    * next call with the key in this process uses it instead of taking its own; unused after
-   * `PREPAID_MS` it is dropped (budget left unused, never overspent). Waits in process at most
-   * `PREPAY_INLINE_WAIT_MS`, then throws RATE_LIMIT_EXCEEDED (the job is put back).
+   * `PREPAID_MS` it is dropped (budget left unused, never overspent). Waits in process for the
+   * company's fair share at most `PREPAY_INLINE_WAIT_MS`, then throws RATE_LIMIT_EXCEEDED (the
+   * job is put back).
    */
   prepay(keyId: string, companyId: string, signal?: AbortSignal): Promise<void>;
   /** The fingerprint of CALCOM_API_KEY (the shared account), if one is configured. */
@@ -50,9 +51,11 @@ export interface CalcomAccess {
 }
 
 /**
- * How long a job waits in process for its share: briefly. A job that would wait longer is put
- * back (delayed) instead, so that it does not hold a worker slot that another company's job could
- * use while this company is held to its fair share.
+ * How long a job waits in process while its company is held to its fair share of a shared key:
+ * briefly. A job that would wait longer is put back (delayed) instead, so that it does not hold a
+ * worker slot that another company's job could use. (A key used up or paused for everyone is
+ * still waited for in process up to the budget's own limit: the job then sends first when it
+ * frees, instead of starting over.)
  */
 export const PREPAY_INLINE_WAIT_MS = 250;
 
