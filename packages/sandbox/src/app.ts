@@ -52,8 +52,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     faultAfter: FaultSpec | null;
     arrivedAt: number;
+    arrivedAtWall: number;
     /** The booking a create or reschedule made, for the request log. */
     createdUid: string | null;
+    logged: boolean;
   }
 }
 
@@ -84,7 +86,9 @@ export function createSandboxApp(options: SandboxOptions = {}): {
   app.decorateRequest('keyFingerprint', null);
   app.decorateRequest('faultAfter', null);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('arrivedAtWall', 0);
   app.decorateRequest('createdUid', null);
+  app.decorateRequest('logged', false);
 
   const operationOf = (request: FastifyRequest) =>
     (request.routeOptions.config.operation ?? 'unknown') as SandboxOperation | 'unknown';
@@ -92,6 +96,7 @@ export function createSandboxApp(options: SandboxOptions = {}): {
 
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = performance.now();
+    request.arrivedAtWall = store.now();
     if (!isApi(request)) return;
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
@@ -152,25 +157,30 @@ export function createSandboxApp(options: SandboxOptions = {}): {
     return JSON.stringify(fault.body ?? defaultFaultBody(fault.status, request.url));
   });
 
-  // Logged with the time the request arrived (what a per-minute limit counts); a request the
-  // client gave up on before an answer is logged with status 0.
-  const record = (request: FastifyRequest, status: number, elapsedMs: number) =>
+  // Logged with the time the request arrived (what a per-minute limit counts), before the answer
+  // leaves: a client that has its answer finds the call in the log. A request the client gave up
+  // on before an answer is logged with status 0.
+  const record = (request: FastifyRequest, status: number) => {
+    if (request.logged) return;
+    request.logged = true;
     log.push({
-      at: store.now() - Math.round(elapsedMs),
+      at: request.arrivedAtWall,
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,
       operation: operationOf(request),
       keyFingerprint: request.keyFingerprint,
       status,
-      ms: elapsedMs,
+      ms: performance.now() - request.arrivedAt,
       startedAt: request.arrivedAt,
       createdUid: request.createdUid,
     });
-  app.addHook('onResponse', async (request, reply) => {
-    if (isApi(request)) record(request, reply.statusCode, reply.elapsedTime);
+  };
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (isApi(request)) record(request, reply.statusCode);
+    return payload;
   });
   app.addHook('onRequestAbort', async (request) => {
-    if (isApi(request)) record(request, 0, performance.now() - request.arrivedAt);
+    if (isApi(request)) record(request, 0);
   });
 
   app.setErrorHandler((error: FastifyError | SandboxHttpError, request, reply) => {
