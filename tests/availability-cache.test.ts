@@ -1,9 +1,9 @@
 import { createBudget } from '@calgate/budget';
 import { keyFingerprint } from '@calgate/calcom';
 import { parseEncryptionKey } from '@calgate/db';
-import { SlotCache } from '@calgate/domain';
+import { SlotCache, SlotMirror } from '@calgate/domain';
 import { DEMO_API_KEY } from '@calgate/sandbox';
-import { createTestRedis, seedCompany } from '@calgate/testkit';
+import { createTestRedis, seedCompany, TEST_REDIS_URL } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, berlin, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
@@ -108,6 +108,137 @@ describe('a fetch that an invalidation overtakes', () => {
       expect(untouched.client.calls).toBe(1);
     } finally {
       await cleanup();
+    }
+  });
+});
+
+describe("the API process's local copy of cached days", () => {
+  /** A slot cache with a mirror, as the API builds it, and a second process's cache beside it. */
+  async function mirrored() {
+    const { redis, prefix, cleanup } = createTestRedis();
+    const subscriber = new Redis(TEST_REDIS_URL, {
+      maxRetriesPerRequest: null,
+      connectionName: `test-mirror-${prefix.replaceAll(':', '-')}`,
+    });
+    const tracker = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const mirror = new SlotMirror({ subscriber, tracker, keyPrefix: SlotCache.keyPrefix(prefix) });
+    await vi.waitFor(() => expect(mirror.enabled).toBe(true));
+    const cache = new SlotCache({ redis, prefix, ttlSeconds: 300, mirror });
+    const otherRedis = new Redis(TEST_REDIS_URL);
+    const other = new SlotCache({ redis: otherRedis, prefix, ttlSeconds: 300 });
+    const mget = vi.spyOn(redis, 'mget');
+    let answer = '09:00';
+    const client = {
+      calls: 0,
+      async getSlots(input: { start: string }) {
+        client.calls++;
+        const day = input.start.slice(0, 10);
+        return { [day]: [{ start: `${day}T${answer}:00.000Z` }] };
+      },
+      answer(at: string) {
+        answer = at;
+      },
+    };
+    const ask = (c: SlotCache, day: string) =>
+      c.slotStarts(
+        client,
+        7,
+        new Date(`${day}T00:00:00Z`),
+        new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000),
+      );
+    return {
+      mirror,
+      cache,
+      other,
+      client,
+      mget,
+      subscriber,
+      ask,
+      async close() {
+        subscriber.disconnect();
+        tracker.disconnect();
+        otherRedis.disconnect();
+        await cleanup();
+      },
+    };
+  }
+
+  it('answers a warm day without a Redis round trip, and forgets it when another process invalidates it', async () => {
+    const m = await mirrored();
+    try {
+      expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T09:00:00Z')]);
+      // Storing the day is itself a write Redis reports: the copy is kept from the next clean read.
+      await vi.waitFor(async () => {
+        const reads = m.mget.mock.calls.length;
+        expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T09:00:00Z')]);
+        expect(m.mget.mock.calls.length).toBe(reads);
+      });
+      const readsWhenWarm = m.mget.mock.calls.length;
+      for (let i = 0; i < 20; i++) await m.ask(m.cache, '2031-04-01');
+      expect(m.mget.mock.calls.length).toBe(readsWhenWarm);
+      expect(m.client.calls).toBe(1);
+
+      // A booking handled by the worker (another connection) invalidates the day in Redis.
+      m.client.answer('11:00');
+      await m.other.invalidate([7], ['2031-04-01']);
+      await vi.waitFor(async () =>
+        expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T11:00:00Z')]),
+      );
+      expect(m.client.calls).toBe(2);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('does not keep a value whose key was invalidated while it was being read', async () => {
+    const m = await mirrored();
+    try {
+      const key = `${SlotCache.keyPrefix('x')}unused`;
+      await m.ask(m.other, '2031-04-02');
+      const epoch = m.mirror.epoch;
+      await m.other.invalidate([7], ['2031-04-02']);
+      await vi.waitFor(() => expect(m.mirror.epoch).not.toBe(epoch));
+      m.mirror.remember(key, '[]', epoch, Date.now());
+      expect(m.mirror.get(key, Date.now())).toBeUndefined();
+      m.mirror.remember(key, '[]', m.mirror.epoch, Date.now());
+      expect(m.mirror.get(key, Date.now())).toBe('[]');
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('goes back to Redis while its subscriber is away, and mirrors again once it is back', async () => {
+    const m = await mirrored();
+    try {
+      await m.ask(m.cache, '2031-04-03');
+      const admin = new Redis(TEST_REDIS_URL);
+      try {
+        // The server drops the subscriber (a restart, a network cut): the copy is switched off.
+        const name = m.subscriber.options.connectionName as string;
+        const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+        const id = /(?:^|\s)id=(\d+)/.exec(
+          list.split('\n').find((l) => l.includes(` name=${name} `)) ?? '',
+        )?.[1];
+        expect(id).toBeDefined();
+        await admin.call('CLIENT', 'KILL', 'ID', id as string);
+        await vi.waitFor(() => expect(m.mirror.enabled).toBe(false));
+        // What changes in Redis meanwhile is seen: reads go to Redis.
+        m.client.answer('12:00');
+        await m.other.invalidate([7], ['2031-04-03']);
+        expect(await m.ask(m.cache, '2031-04-03')).toEqual([Date.parse('2031-04-03T12:00:00Z')]);
+        await vi.waitFor(() => expect(m.mirror.enabled).toBe(true), { timeout: 10_000 });
+        // Tracking points at the reconnected subscriber: invalidations are heard again.
+        await m.ask(m.cache, '2031-04-03');
+        m.client.answer('13:00');
+        await m.other.invalidate([7], ['2031-04-03']);
+        await vi.waitFor(async () =>
+          expect(await m.ask(m.cache, '2031-04-03')).toEqual([Date.parse('2031-04-03T13:00:00Z')]),
+        );
+      } finally {
+        admin.disconnect();
+      }
+    } finally {
+      await m.close();
     }
   });
 });

@@ -64,6 +64,8 @@ export { combineSegments, segmentOffsets } from './availability/composite-slots.
 export { mergeStaffSlots, nearestAlternatives } from './availability/simple-slots.ts';
 export type { SlotCacheOptions, SlotsClient } from './availability/slot-cache.ts';
 export { SlotCache } from './availability/slot-cache.ts';
+export type { SlotMirrorOptions } from './availability/slot-mirror.ts';
+export { SlotMirror } from './availability/slot-mirror.ts';
 export { MAX_WINDOW_DAYS, readWindow } from './availability/window.ts';
 export {
   completeIdempotencyKey,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '@calgate/config';
 import {
   createOutcomeWaiter,
@@ -21,10 +22,19 @@ export interface ApiDeps extends DomainRuntime {
 
 /** Connects to Postgres and Redis and builds the domain's collaborators. `close` releases all. */
 export function createApiDeps(config: Config, logger: Logger): ApiDeps {
-  const runtime = createDomainRuntime(config, logger, { service: 'calgate-api', failFast: true });
-  // Waiting for outcomes (Prefer: wait) needs a subscriber connection of its own.
-  const subscriber = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  // Waiting for outcomes (Prefer: wait) needs a subscriber connection of its own. It also hears
+  // the slot cache's invalidations (named, so tracking can point at it after a reconnect), in
+  // order with the outcome notices.
+  const subscriber = new Redis(config.redis.url, {
+    maxRetriesPerRequest: null,
+    connectionName: `calgate-api-${randomUUID()}`,
+  });
   subscriber.on('error', (error) => logger.warn({ err: error }, 'redis subscriber connection error'));
+  const runtime = createDomainRuntime(config, logger, {
+    service: 'calgate-api',
+    failFast: true,
+    mirrorSlotsVia: subscriber,
+  });
   const waiter = createOutcomeWaiter(subscriber, config.redis.queuePrefix);
   const tokens = createTokenLookup(runtime.db, { negativeCacheMs: config.limits.negativeCacheMs });
   const hearingTokenChanges = listenForAuthChanges(subscriber, config.redis.queuePrefix, (companyId) => {

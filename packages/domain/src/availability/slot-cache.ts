@@ -1,6 +1,7 @@
 import { type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
 import { utcDay, utcDaysBetween } from '@calgate/time';
 import type { Redis } from 'ioredis';
+import type { SlotMirror } from './slot-mirror.ts';
 
 /** The part of the calendar provider the cache needs. */
 export type SlotsClient = Pick<CalendarProvider, 'getSlots'>;
@@ -11,6 +12,8 @@ export interface SlotCacheOptions {
   ttlSeconds: number;
   /** Counts hits and misses per day looked up (for metrics and the benchmarks). */
   onLookup?: (event: { hits: number; misses: number }) => void;
+  /** A process-local copy kept true by Redis' invalidations (the API's); reads go to Redis without. */
+  mirror?: SlotMirror;
 }
 
 /**
@@ -47,8 +50,13 @@ export class SlotCache {
     this.#options = options;
   }
 
+  /** What every day key of the cache starts with. */
+  static keyPrefix(prefix: string): string {
+    return `${prefix}:slots:`;
+  }
+
   #dayKey(eventTypeId: number, day: string): string {
-    return `${this.#options.prefix}:slots:${eventTypeId}:${day}`;
+    return `${SlotCache.keyPrefix(this.#options.prefix)}${eventTypeId}:${day}`;
   }
 
   #generationKey(eventTypeId: number, day: string): string {
@@ -80,7 +88,7 @@ export class SlotCache {
     const from = start.getTime();
     const to = end.getTime();
     const { days, keys } = this.#lookupKeys(eventTypeIds, from, to);
-    const cached = keys.length === 0 ? [] : await this.#options.redis.mget(keys);
+    const cached = await this.#read(keys);
     let hits = 0;
     let misses = 0;
     const result = new Map<number, number[]>();
@@ -117,6 +125,27 @@ export class SlotCache {
     if (fetches.length > 0) await Promise.all(fetches);
     this.#options.onLookup?.({ hits, misses });
     return result;
+  }
+
+  /** The cached text of each key (null where none): from the mirror where it holds it, else Redis. */
+  async #read(keys: string[]): Promise<Array<string | null>> {
+    const { mirror, redis } = this.#options;
+    if (keys.length === 0) return [];
+    if (mirror === undefined || !mirror.enabled) return redis.mget(keys);
+    const now = Date.now();
+    const values: Array<string | null> = keys.map((key) => mirror.get(key, now) ?? null);
+    const missing = keys.filter((_, i) => values[i] === null);
+    if (missing.length === 0) return values;
+    const epoch = mirror.epoch;
+    const fetched = await redis.mget(missing);
+    let m = 0;
+    keys.forEach((key, i) => {
+      if (values[i] !== null) return;
+      const raw = fetched[m++] ?? null;
+      values[i] = raw;
+      if (raw !== null) mirror.remember(key, raw, epoch, now);
+    });
+    return values;
   }
 
   /** The UTC days of a window and their keys per event type, reused for the same question. */
