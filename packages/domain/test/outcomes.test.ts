@@ -47,6 +47,18 @@ describe('a request waiting for an outcome', () => {
   });
 });
 
+const access = (budget: Budget) =>
+  createCalcomAccess({
+    baseUrl: sb.baseUrl,
+    defaultApiKey: DEMO_API_KEY,
+    bookingsApiVersion: '2024-08-13',
+    timeoutMs: 5_000,
+    debug: false,
+    keyring: singleKeyring(randomBytes(32)),
+    budget,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+
 describe("a prepaid share of a key's budget", () => {
   const counting = (budget: Budget) => {
     let acquired = 0;
@@ -61,17 +73,6 @@ describe("a prepaid share of a key's budget", () => {
       acquired: () => acquired,
     };
   };
-  const access = (budget: Budget) =>
-    createCalcomAccess({
-      baseUrl: sb.baseUrl,
-      defaultApiKey: DEMO_API_KEY,
-      bookingsApiVersion: '2024-08-13',
-      timeoutMs: 5_000,
-      debug: false,
-      keyring: singleKeyring(randomBytes(32)),
-      budget,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
 
   it('is used by the next call instead of its own, once, and dropped when not used in time', async () => {
     const { budget, acquired } = counting(
@@ -119,5 +120,33 @@ describe("a prepaid share of a key's budget", () => {
     expect(claimants).toHaveLength(4);
     await two.client.getMe();
     expect(claimants).toHaveLength(4);
+  });
+});
+
+describe("a company's Cal.com client", () => {
+  it('hands out one function per method, which still calls as its company', async () => {
+    const claimants: Array<Claimant | undefined> = [];
+    const inner = createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 });
+    const calcom = access({
+      ...inner,
+      acquire: (keyId, claimant, signal, waitMs) => {
+        claimants.push(claimant);
+        return inner.acquire(keyId, claimant, signal, waitMs);
+      },
+    });
+    const one = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null }).client;
+    const two = calcom.forCompany({ id: 'cmp_2', calcomApiKeyEncrypted: null }).client;
+    const getMe = one.getMe;
+    expect(one.getMe).toBe(getMe);
+    expect(one.getBooking).toBe(one.getBooking);
+    // Each company's client has its own: the function carries the company it calls as.
+    expect(two.getMe).not.toBe(getMe);
+    // Called on its own, away from the client, the kept function still runs as cmp_1's.
+    await getMe();
+    await two.getMe();
+    expect(claimants).toEqual([
+      { companyId: 'cmp_1', kind: 'background' },
+      { companyId: 'cmp_2', kind: 'background' },
+    ]);
   });
 });

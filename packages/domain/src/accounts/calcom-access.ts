@@ -155,11 +155,19 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
     let bound = asCompany.get(cacheKey);
     if (bound === undefined) {
       const inner = entry.client;
+      // One wrapper per method, made on first use: `client.x === client.x`, and a method read on
+      // every call allocates nothing. The provider's methods are fixed, so this stays small.
+      const wrappers = new Map<PropertyKey, (...args: unknown[]) => unknown>();
       const client = new Proxy(inner, {
         get(target, property, receiver) {
           const value: unknown = Reflect.get(target, property, receiver);
           if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => companyOfCall.run(companyId, () => value.apply(target, args));
+          let wrapper = wrappers.get(property);
+          if (wrapper === undefined) {
+            wrapper = (...args: unknown[]) => companyOfCall.run(companyId, () => value.apply(target, args));
+            wrappers.set(property, wrapper);
+          }
+          return wrapper;
         },
       });
       bound = { client, keyId: entry.keyId };
