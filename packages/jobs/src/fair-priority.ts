@@ -16,9 +16,10 @@ import type { Redis } from 'ioredis';
  *
  * KEYS[1] = the counters (hash group -> last priority), KEYS[2] = each job's group (hash job id ->
  * group), KEYS[3] = prioritized, KEYS[4] = delayed, KEYS[5] = active
- * ARGV[1] = the group (company), or '' to look it up by the job id; ARGV[2] = the job id,
- * ARGV[3] = the job's current priority (when put back)
- * Returns the priority the job takes.
+ * ARGV[1] = the group (company), or '' to look it up by the job id; ARGV[2] = the job's current
+ * priority (when put back); ARGV[3..] = the ids of the jobs that take the place (one, or every job
+ * of a composite flow; a job put back passes its own)
+ * Returns the priority the jobs take.
  */
 const FAIR_PRIORITY_SCRIPT = `
 local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
@@ -32,10 +33,10 @@ else
 end
 local group = ARGV[1]
 if group == '' then
-  group = redis.call('HGET', KEYS[2], ARGV[2])
-  if not group then return math.max(tonumber(ARGV[3]), next) end
+  group = redis.call('HGET', KEYS[2], ARGV[3])
+  if not group then return math.max(tonumber(ARGV[2]), next) end
 else
-  redis.call('HSET', KEYS[2], ARGV[2], group)
+  for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], group) end
   redis.call('PEXPIRE', KEYS[2], 86400000)
 end
 local last = tonumber(redis.call('HGET', KEYS[1], group) or '0')
@@ -59,21 +60,25 @@ function fairScript(redis: Redis): ScriptCall {
   return commands.calgateFairPriority as ScriptCall;
 }
 
-function run(redis: Redis, qualifiedQueue: string, args: [string, string, string]): Promise<number> {
+function run(redis: Redis, qualifiedQueue: string, args: string[]): Promise<number> {
   const key = (part: string) => `${qualifiedQueue}:${part}`;
   return fairScript(redis)
     .call(redis, key('fair'), key('fair-groups'), key('prioritized'), key('delayed'), key('active'), ...args)
     .then(Number);
 }
 
-/** The priority of a new job of `group` in the queue `<prefix>:<queue>`. */
+/**
+ * The priority of new work of `group` in the queue `<prefix>:<queue>`: one place in its company's
+ * line, taken by every job in `jobIds` (a composite flow's segments and finalize job share one),
+ * each recorded as the group's so that a job put back later finds its company.
+ */
 export function fairPriority(
   redis: Redis,
   qualifiedQueue: string,
   group: string,
-  jobId: string,
+  jobIds: readonly string[],
 ): Promise<number> {
-  return run(redis, qualifiedQueue, [group, jobId, '0']);
+  return run(redis, qualifiedQueue, [group, '0', ...jobIds]);
 }
 
 /**
@@ -88,5 +93,5 @@ export function requeuePriority(
   jobId: string,
   priority: number,
 ): Promise<number> {
-  return run(redis, qualifiedQueue, ['', jobId, String(priority)]);
+  return run(redis, qualifiedQueue, ['', String(priority), jobId]);
 }

@@ -110,10 +110,10 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     };
   };
 
-  const priorityFor = async (queueName: QueueName, group: string | undefined, jobId: string) =>
+  const priorityFor = async (queueName: QueueName, group: string | undefined, jobIds: readonly string[]) =>
     group === undefined
       ? {}
-      : { priority: await fairPriority(options.connection, `${options.prefix}:${queueName}`, group, jobId) };
+      : { priority: await fairPriority(options.connection, `${options.prefix}:${queueName}`, group, jobIds) };
 
   return {
     async enqueue(name, payload, extra) {
@@ -123,44 +123,50 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
       const jobId = definition.jobId(data as never);
       return queue(definition.queue).add(name, data, {
         ...optionsFor(name),
-        ...(await priorityFor(definition.queue, fairGroup, jobId)),
+        ...(await priorityFor(definition.queue, fairGroup, [jobId])),
         ...jobOptions,
         jobId,
       });
     },
     async addCompositeFlow(appointmentId, generation, segmentCount, flowOptions) {
-      const priority = await priorityFor(
-        jobCatalog['composite.book-segment'].queue,
-        flowOptions?.fairGroup,
-        `composite-flow-${appointmentId}-g${generation}`,
+      const segment = jobCatalog['composite.book-segment'];
+      const finalize = jobCatalog['composite.finalize'];
+      const segments = Array.from({ length: segmentCount }, (_, position) =>
+        parseJobPayload('composite.book-segment', { appointmentId, generation, position }),
       );
+      const data = parseJobPayload('composite.finalize', { appointmentId, generation });
+      // The whole flow takes one place in its company's line, under the ids its jobs will have
+      // (segments and finalize share the composite queue, whose `fair-groups` these go into).
+      const priority = await priorityFor(segment.queue, flowOptions?.fairGroup, [
+        ...segments.map((payload) => segment.jobId(payload)),
+        finalize.jobId(data),
+      ]);
       type Node = Parameters<FlowProducer['add']>[0];
       let child: Node | undefined;
-      for (let position = segmentCount - 1; position >= 0; position--) {
-        const data = parseJobPayload('composite.book-segment', { appointmentId, generation, position });
+      // Nested from the last segment up, so that the last is the leaf and is booked first.
+      for (const payload of segments.toReversed()) {
         const node: Node = {
           name: 'composite.book-segment',
-          queueName: jobCatalog['composite.book-segment'].queue,
-          data,
+          queueName: segment.queue,
+          data: payload,
           opts: {
             ...optionsFor('composite.book-segment'),
             ...priority,
-            jobId: jobCatalog['composite.book-segment'].jobId(data),
+            jobId: segment.jobId(payload),
             failParentOnFailure: true,
           },
           ...(child === undefined ? {} : { children: [child] }),
         };
         child = node;
       }
-      const data = parseJobPayload('composite.finalize', { appointmentId, generation });
       await flows.add({
         name: 'composite.finalize',
-        queueName: jobCatalog['composite.finalize'].queue,
+        queueName: finalize.queue,
         data,
         opts: {
           ...optionsFor('composite.finalize'),
           ...priority,
-          jobId: jobCatalog['composite.finalize'].jobId(data),
+          jobId: finalize.jobId(data),
         },
         ...(child === undefined ? {} : { children: [child] }),
       });

@@ -95,4 +95,23 @@ describe("a company's fair turn in a shared queue", () => {
     // A job of no known company goes to where the line starts now.
     expect(await requeuePriority(connection, `${prefix}:bookings`, 'unknown-job', 1)).toBe(1);
   });
+
+  it("records a composite flow's own jobs as its company's, so a segment put back finds its line", async () => {
+    const appointmentId = apt();
+    await queues.addCompositeFlow(appointmentId, 0, 3, { fairGroup: 'cmp_g' });
+    const segment = (position: number) => `composite-segment-${appointmentId}-g0-p${position}`;
+    expect(await connection.hgetall(`${prefix}:composite:fair-groups`)).toEqual({
+      [segment(0)]: 'cmp_g',
+      [segment(1)]: 'cmp_g',
+      [segment(2)]: 'cmp_g',
+      [`composite-finalize-${appointmentId}-g0`]: 'cmp_g',
+    });
+    // The last segment is the leaf, booked first, in the fair order with the flow's place.
+    const leaf = await queues.queue('composite').getJob(segment(2));
+    expect(await leaf?.getState()).toBe('prioritized');
+    expect(leaf?.opts.priority).toBe(1);
+    expect(await (await queues.queue('composite').getJob(segment(0)))?.getState()).toBe('waiting-children');
+    // Put back for the budget, it goes behind its company's place (not back to the head).
+    expect(await requeuePriority(connection, `${prefix}:composite`, segment(2), 1)).toBe(2);
+  });
 });
