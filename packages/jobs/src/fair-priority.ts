@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
  * back. A job put back for the budget takes its company's next place again (the back of its own
  * line), so a backlog that is put back again and again never stays ahead of a newcomer. When the
  * queue is idle (nothing waiting, delayed or running) the counters start again from 1: no
- * unbounded growth (BullMQ's priorities end at 2^21).
+ * unbounded growth (BullMQ's priorities end at 2^21). A finished job's company is forgotten at
+ * once (`forgetFairJob`), so that a queue that is never idle does not collect one per job.
  *
  * Reads BullMQ's own keys under `<prefix>:<queue>` (`prioritized`: score = priority * 2^32 + a
  * counter; `delayed`, `active`): `packages/jobs/test/fair-priority.test.ts` pins that layout, so an
@@ -60,10 +61,13 @@ function fairScript(redis: Redis): ScriptCall {
   return commands.calgateFairPriority as ScriptCall;
 }
 
+/** The hash job id -> group, under `<prefix>:<queue>`. */
+const GROUPS = 'fair-groups';
+
 function run(redis: Redis, qualifiedQueue: string, args: string[]): Promise<number> {
   const key = (part: string) => `${qualifiedQueue}:${part}`;
   return fairScript(redis)
-    .call(redis, key('fair'), key('fair-groups'), key('prioritized'), key('delayed'), key('active'), ...args)
+    .call(redis, key('fair'), key(GROUPS), key('prioritized'), key('delayed'), key('active'), ...args)
     .then(Number);
 }
 
@@ -94,4 +98,12 @@ export function requeuePriority(
   priority: number,
 ): Promise<number> {
   return run(redis, qualifiedQueue, ['', String(priority), jobId]);
+}
+
+/**
+ * Forgets the group of a job that has finished (completed, or failed for good): it will not be put
+ * back, so nothing needs its company any more.
+ */
+export async function forgetFairJob(redis: Redis, qualifiedQueue: string, jobId: string): Promise<void> {
+  await redis.hdel(`${qualifiedQueue}:${GROUPS}`, jobId);
 }

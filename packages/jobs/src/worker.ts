@@ -15,7 +15,7 @@ import {
   parseJobPayload,
   type QueueName,
 } from './catalog.ts';
-import { requeuePriority } from './fair-priority.ts';
+import { forgetFairJob, requeuePriority } from './fair-priority.ts';
 
 export interface JobContext {
   job: Job;
@@ -249,6 +249,18 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
     job?.processedOn !== undefined && job.finishedOn !== undefined
       ? job.finishedOn - job.processedOn
       : undefined;
+  // A job in the fair order (prioritized) that has finished for good drops its company from the
+  // queue's `fair-groups` now, rather than when the queue next goes idle. If Redis does not answer
+  // the entry stays until then, which costs nothing but its memory.
+  const forgetFinished = (job: Job) => {
+    if ((job.opts.priority ?? 0) === 0 || job.id === undefined) return;
+    forgetFairJob(options.connection, job.queueQualifiedName, job.id).catch((error: unknown) =>
+      options.logger.debug(
+        { ...jobLogFields(job), ...errorLogFields(error).fields },
+        "could not forget a finished job's fair group",
+      ),
+    );
+  };
   return [...queues].map((queueName) => {
     const worker = new Worker(queueName, processor, {
       connection: options.connection,
@@ -271,6 +283,7 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
       }
       if (job === undefined) return;
       const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (final) forgetFinished(job);
       options.onJobEvent?.({
         queue: queueName,
         name: job.name,
@@ -278,14 +291,15 @@ export function createJobWorkers(options: JobWorkersOptions): Worker[] {
         durationMs: duration(job),
       });
     });
-    worker.on('completed', (job) =>
+    worker.on('completed', (job) => {
+      forgetFinished(job);
       options.onJobEvent?.({
         queue: queueName,
         name: job.name,
         outcome: 'completed',
         durationMs: duration(job),
-      }),
-    );
+      });
+    });
     worker.on('error', (error) => {
       const { bug, fields } = errorLogFields(error);
       if (bug) options.logger.error({ queue: queueName, ...fields }, 'worker error');

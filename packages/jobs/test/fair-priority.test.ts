@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '@calgate/errors';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requeuePriority } from '../src/fair-priority.ts';
@@ -13,7 +14,8 @@ const queues = createJobQueues({ connection, prefix, maxRetries: 0 });
 
 afterAll(async () => {
   await queues.close();
-  const keys = await connection.keys(`${prefix}:*`);
+  // `${prefix}-...`: the prefixes of tests that need a queue of their own.
+  const keys = await connection.keys(`${prefix}*`);
   if (keys.length > 0) await connection.del(...keys);
   await connection.quit();
 });
@@ -113,5 +115,48 @@ describe("a company's fair turn in a shared queue", () => {
     expect(await (await queues.queue('composite').getJob(segment(0)))?.getState()).toBe('waiting-children');
     // Put back for the budget, it goes behind its company's place (not back to the head).
     expect(await requeuePriority(connection, `${prefix}:composite`, segment(2), 1)).toBe(2);
+  });
+
+  it("forgets a finished job's company at once, while the jobs behind it still wait", async () => {
+    // A queue of its own: the tests above leave jobs waiting in theirs.
+    const own = createJobQueues({ connection, prefix: `${prefix}-finished`, maxRetries: 0 });
+    const groups = `${prefix}-finished:bookings:fair-groups`;
+    const [completes, fails, runs, waits] = [apt(), apt(), apt(), apt()];
+    for (const appointmentId of [completes, fails, runs, waits]) {
+      await own.enqueue('booking.create', { appointmentId }, { fairGroup: 'cmp_h' });
+    }
+    const id = (appointmentId: string) => `booking-create-${appointmentId}`;
+    expect(await connection.hlen(groups)).toBe(4);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const workers = createJobWorkers({
+      connection,
+      prefix: `${prefix}-finished`,
+      concurrency: 1,
+      logger: silent,
+      handlers: {
+        'booking.create': {
+          async process({ appointmentId }) {
+            if (appointmentId === fails) throw new AppError('SLOT_UNAVAILABLE', 'taken', { retry: false });
+            if (appointmentId === runs) await held;
+          },
+        },
+      },
+    });
+    try {
+      // The first completed, the second failed for good; the third runs, the fourth waits.
+      await expect
+        .poll(async () => (await connection.hkeys(groups)).sort(), { timeout: 20_000 })
+        .toEqual([id(runs), id(waits)].sort());
+      expect(await (await own.queue('bookings').getJob(id(waits)))?.getState()).toBe('prioritized');
+      release();
+      await expect.poll(() => connection.exists(groups), { timeout: 20_000 }).toBe(0);
+    } finally {
+      release();
+      await Promise.all(workers.map((w) => w.close()));
+      await own.close();
+    }
   });
 });
