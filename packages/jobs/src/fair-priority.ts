@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 
+/** BullMQ's highest priority number (the lowest priority). */
+export const MAX_PRIORITY = 2_097_151;
+
 /**
  * Fair order between the companies whose jobs share a queue (start-time fair queuing on BullMQ's
  * priorities). A job's priority is one past the later of its company's previous job and the job
@@ -42,14 +45,11 @@ else
 end
 local last = tonumber(redis.call('HGET', KEYS[1], group) or '0')
 local priority = math.max(last, next - 1) + 1
-if priority > 2097151 then priority = 2097151 end
+if priority > ${MAX_PRIORITY} then priority = ${MAX_PRIORITY} end
 redis.call('HSET', KEYS[1], group, priority)
 redis.call('PEXPIRE', KEYS[1], 86400000)
 return priority
 `;
-
-/** BullMQ's highest priority number (the lowest priority). */
-export const MAX_PRIORITY = 2_097_151;
 
 type ScriptCall = (...args: string[]) => Promise<number>;
 

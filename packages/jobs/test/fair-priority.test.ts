@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@calgate/errors';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requeuePriority } from '../src/fair-priority.ts';
-import { createJobQueues, createJobWorkers } from '../src/index.ts';
+import { fairPriority, requeuePriority } from '../src/fair-priority.ts';
+import { createJobQueues, createJobWorkers, MAX_PRIORITY } from '../src/index.ts';
 
 const connection = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
@@ -96,6 +96,15 @@ describe("a company's fair turn in a shared queue", () => {
     expect(await requeuePriority(connection, `${prefix}:bookings`, first?.id ?? '', 1)).toBe(6);
     // A job of no known company goes to where the line starts now.
     expect(await requeuePriority(connection, `${prefix}:bookings`, 'unknown-job', 1)).toBe(1);
+  });
+
+  it("stops at BullMQ's last priority, however far a company's line reaches", async () => {
+    const queue = `${prefix}:capped`;
+    // Something waits (the counters are kept), and the company's last place is the last there is.
+    await connection.zadd(`${queue}:prioritized`, 2 ** 32, 'ahead');
+    await connection.hset(`${queue}:fair`, 'cmp_z', String(MAX_PRIORITY));
+    expect(await fairPriority(connection, queue, 'cmp_z', ['capped-1'])).toBe(MAX_PRIORITY);
+    expect(await connection.hget(`${queue}:fair`, 'cmp_z')).toBe(String(MAX_PRIORITY));
   });
 
   it("records a composite flow's own jobs as its company's, so a segment put back finds its line", async () => {
