@@ -89,6 +89,11 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
           subscriber: options.mirrorSlotsVia,
           tracker,
           keyPrefix: SlotCache.keyPrefix(prefix),
+          onError: (error) =>
+            logger.warn(
+              errorLogFields(error).fields,
+              'availability: the local copy of cached days is off (Redis client tracking failed); every answer reads Redis',
+            ),
         });
   const keyring = keyringFrom(config.encryption);
   const metrics = createMetrics({ service: options.service });

@@ -18,6 +18,8 @@ export interface SlotMirrorOptions {
   /** Keys starting with this are mirrored (the slot cache's day keys). */
   keyPrefix: string;
   maxAgeMs?: number;
+  /** Tracking could not be switched on (e.g. a Redis without CLIENT TRACKING): reads go to Redis. */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -117,8 +119,9 @@ export class SlotMirror {
       this.#entries.clear();
       this.#epoch++;
       this.#enabled = true;
-    } catch {
+    } catch (error) {
       this.#disable();
+      this.#options.onError?.(error);
     }
   }
 
