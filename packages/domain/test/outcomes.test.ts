@@ -94,15 +94,7 @@ describe("a prepaid share of a key's budget", () => {
   });
 
   it("draws each call from the budget as its company's, background for bookkeeping calls", async () => {
-    const claimants: Array<Claimant | undefined> = [];
-    const inner = createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 });
-    const calcom = access({
-      ...inner,
-      acquire: (keyId, claimant, signal, waitMs) => {
-        claimants.push(claimant);
-        return inner.acquire(keyId, claimant, signal, waitMs);
-      },
-    });
+    const { claimants, calcom } = recordingAccess();
     const one = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null });
     const two = calcom.forCompany({ id: 'cmp_2', calcomApiKeyEncrypted: null });
     // The same key, one budget: only the company a call is made for differs.
@@ -123,17 +115,23 @@ describe("a prepaid share of a key's budget", () => {
   });
 });
 
+/** Cal.com access over a real budget that records who each acquire was for. */
+function recordingAccess() {
+  const claimants: Array<Claimant | undefined> = [];
+  const inner = createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 });
+  const calcom = access({
+    ...inner,
+    acquire: (keyId, claimant, signal, waitMs) => {
+      claimants.push(claimant);
+      return inner.acquire(keyId, claimant, signal, waitMs);
+    },
+  });
+  return { claimants, calcom };
+}
+
 describe("a company's Cal.com client", () => {
   it('hands out one function per method, which still calls as its company', async () => {
-    const claimants: Array<Claimant | undefined> = [];
-    const inner = createBudget({ redis: t.redis, prefix: t.prefix, limitPerMinute: 1_000 });
-    const calcom = access({
-      ...inner,
-      acquire: (keyId, claimant, signal, waitMs) => {
-        claimants.push(claimant);
-        return inner.acquire(keyId, claimant, signal, waitMs);
-      },
-    });
+    const { claimants, calcom } = recordingAccess();
     const one = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null }).client;
     const two = calcom.forCompany({ id: 'cmp_2', calcomApiKeyEncrypted: null }).client;
     const getMe = one.getMe;
