@@ -26,6 +26,36 @@ async function targets(context: OperationsContext, companyId: string | undefined
   return companyId === undefined ? companyIds(context.runtime) : [companyId];
 }
 
+/**
+ * Runs `step` for each company in turn, printing a numbered line per company (its own words, or the
+ * failure's message) and recording each result; one company's failure does not stop the others.
+ * Returns how many failed.
+ */
+async function eachCompany<R extends object>(
+  context: OperationsContext,
+  ids: string[],
+  step: (companyId: string) => Promise<R>,
+  describe: (result: R) => string[],
+): Promise<number> {
+  let failures = 0;
+  for (const [index, id] of ids.entries()) {
+    const at = `[${index + 1}/${ids.length}] ${id}`;
+    try {
+      const result = await step(id);
+      context.record?.({ companyId: id, ok: true, ...result });
+      const [first = '', ...more] = describe(result);
+      context.out(`${at}: ${first}`);
+      for (const line of more) context.out(line);
+    } catch (error) {
+      failures++;
+      const message = error instanceof Error ? error.message : String(error);
+      context.record?.({ companyId: id, ok: false, error: message });
+      context.out(`${at}: failed: ${message}`);
+    }
+  }
+  return failures;
+}
+
 export async function companyCreate(
   context: OperationsContext,
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
@@ -62,60 +92,32 @@ export async function companySetSecrets(
 }
 
 export async function syncEventTypesNow(context: OperationsContext, companyId?: string): Promise<number> {
-  const ids = await targets(context, companyId);
-  let failures = 0;
-  for (const [index, id] of ids.entries()) {
-    try {
-      const result = await syncEventTypes(context.runtime, id);
-      context.record?.({ companyId: id, ok: true, ...result });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: ${result.eventTypes} event types, ${result.imported} imported, ${result.deleted} service(s) soft-deleted, ${result.drift.length} drift`,
-      );
-      for (const drift of result.drift) {
-        context.out(
+  return eachCompany(
+    context,
+    await targets(context, companyId),
+    (id) => syncEventTypes(context.runtime, id),
+    (result) => [
+      `${result.eventTypes} event types, ${result.imported} imported, ${result.deleted} service(s) soft-deleted, ${result.drift.length} drift`,
+      ...result.drift.map(
+        (drift) =>
           `    drift: event type ${drift.eventTypeId} (service ${drift.serviceId}) ${drift.field}: expected ${String(drift.expected)}, Cal.com has ${String(drift.actual)}`,
-        );
-      }
-    } catch (error) {
-      failures++;
-      context.record?.({
-        companyId: id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  return failures;
+      ),
+    ],
+  );
 }
 
 export async function reconcileNow(context: OperationsContext, companyId?: string): Promise<number> {
-  const ids = await targets(context, companyId);
-  let failures = 0;
-  for (const [index, id] of ids.entries()) {
-    try {
-      const result = await reconcileBookings(context.runtime, id, {
+  return eachCompany(
+    context,
+    await targets(context, companyId),
+    (id) =>
+      reconcileBookings(context.runtime, id, {
         onProgress: (done, total) => context.out(`    ${id}: ${done}/${total} bookings`),
-      });
-      context.record?.({ companyId: id, ok: true, ...result });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: ${result.seen} bookings since ${result.since}: ${result.applied} applied, ${result.unchanged} unchanged, ${result.ignored} ignored${result.complete ? '' : ' (more next run)'}`,
-      );
-    } catch (error) {
-      failures++;
-      context.record?.({
-        companyId: id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  return failures;
+      }),
+    (result) => [
+      `${result.seen} bookings since ${result.since}: ${result.applied} applied, ${result.unchanged} unchanged, ${result.ignored} ignored${result.complete ? '' : ' (more next run)'}`,
+    ],
+  );
 }
 
 export async function registerWebhooksNow(context: OperationsContext, companyId?: string): Promise<number> {
@@ -123,31 +125,14 @@ export async function registerWebhooksNow(context: OperationsContext, companyId?
   if (config.http.publicBaseUrl === undefined) {
     throw new Error('PUBLIC_BASE_URL is not set: Cal.com needs the public HTTPS address of this gateway');
   }
-  const ids = await targets(context, companyId);
-  let failures = 0;
-  for (const [index, id] of ids.entries()) {
-    try {
-      const result = await registerWebhook(context.runtime, id, {
-        publicBaseUrl: config.http.publicBaseUrl,
-        defaultSecret: config.calcom.webhookSecret,
-      });
-      context.record?.({ companyId: id, ok: true, ...result });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: ${result.action} ${result.subscriberUrl} (${result.id})`,
-      );
-    } catch (error) {
-      failures++;
-      context.record?.({
-        companyId: id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      context.out(
-        `[${index + 1}/${ids.length}] ${id}: failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  return failures;
+  const publicBaseUrl = config.http.publicBaseUrl;
+  return eachCompany(
+    context,
+    await targets(context, companyId),
+    (id) =>
+      registerWebhook(context.runtime, id, { publicBaseUrl, defaultSecret: config.calcom.webhookSecret }),
+    (result) => [`${result.action} ${result.subscriberUrl} (${result.id})`],
+  );
 }
 
 export async function serviceCreate(

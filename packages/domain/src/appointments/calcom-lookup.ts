@@ -1,4 +1,5 @@
-import { type Booking, type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
+import { type Booking, type BookingUid, type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
+import { isAppError } from '@calgate/errors';
 import { METADATA_KEY } from './metadata.ts';
 
 /**
@@ -28,4 +29,23 @@ export async function findBookingByMetadata(
     { signal },
   );
   return found;
+}
+
+/**
+ * Cancels a booking in the calendar; one that is cancelled already, or gone, counts as done (a
+ * retried cancel, or a booking removed in Cal.com meanwhile). Other errors are thrown as they are.
+ */
+export async function cancelInCalendar(
+  client: CalendarProvider,
+  uid: BookingUid,
+  reason: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await client.cancelBooking(uid, { cancellationReason: reason }, { signal });
+  } catch (error) {
+    const gone =
+      client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
+    if (!gone) throw error;
+  }
 }

@@ -1,7 +1,7 @@
 import { storedTextId } from '@calgate/calendar';
-import { isAppError, publicFailure } from '@calgate/errors';
+import { publicFailure } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
-import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
+import { cancelInCalendar, findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import { cancelRequestReason } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
@@ -49,17 +49,7 @@ export async function processCancelBooking(
     uid = found?.uid ?? null;
   }
   if (uid !== null) {
-    try {
-      await client.cancelBooking(
-        storedTextId(uid),
-        { cancellationReason: reason },
-        { signal: context.signal },
-      );
-    } catch (error) {
-      const gone =
-        client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
-      if (!gone) throw error;
-    }
+    await cancelInCalendar(client, storedTextId(uid), reason, context.signal);
   }
   const [cancelled] = await Promise.all([
     transition(deps.db, {

@@ -1,8 +1,8 @@
 import { storedEventTypeId, storedTextId } from '@calgate/calendar';
 import { appointmentSegments, appointments } from '@calgate/db';
-import { isAppError } from '@calgate/errors';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
 import { eq } from 'drizzle-orm';
+import { cancelInCalendar } from '../appointments/calcom-lookup.ts';
 import { cancelRequestReason } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
@@ -64,17 +64,7 @@ export async function processCompensate(
     );
   }
   for (const [uid, segmentId] of live) {
-    try {
-      await client.cancelBooking(
-        storedTextId(uid),
-        { cancellationReason: reason },
-        { signal: context.signal },
-      );
-    } catch (error) {
-      const gone =
-        client.isAlreadyCancelled(error) || (isAppError(error) && error.code === 'BOOKING_NOT_FOUND');
-      if (!gone) throw error;
-    }
+    await cancelInCalendar(client, storedTextId(uid), reason, context.signal);
     if (segmentId !== undefined) {
       await deps.db
         .update(appointmentSegments)

@@ -4,7 +4,7 @@ import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
-import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
+import { cancelInCalendar, findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { METADATA_KEY } from '../appointments/metadata.ts';
 import { transition } from '../appointments/transitions.ts';
@@ -206,13 +206,7 @@ async function recordBooked(
 
 async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking): Promise<void> {
   const { client } = deps.calcom.forCompany(work.company);
-  try {
-    await client.cancelBooking(booking.uid, {
-      cancellationReason: 'Cancelled by the customer before confirmation',
-    });
-  } catch (error) {
-    if (!client.isAlreadyCancelled(error)) throw error;
-  }
+  await cancelInCalendar(client, booking.uid, 'Cancelled by the customer before confirmation');
   await transition(deps.db, {
     appointmentId: work.appointment.id,
     from: ['cancelling', 'pending'],
