@@ -13,6 +13,7 @@ import { AppError } from '@calgate/errors';
 import { isValidTimeZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
+import { scopeCompany } from './scope.ts';
 
 const CALCOM_KEY = /^cal_[A-Za-z0-9_]+$/;
 
@@ -84,7 +85,7 @@ export async function createCompany(
 
 /** Another API token for a company (shown once). */
 export async function createApiToken(db: Database, companyId: string, name: string): Promise<string> {
-  await requireCompany(db, companyId);
+  await scopeCompany(db, companyId);
   const { token, hash, prefix } = generateApiToken();
   await db
     .insert(apiTokens)
@@ -104,7 +105,7 @@ export async function setCompanySecrets(
   companyId: string,
   secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
 ): Promise<void> {
-  await requireCompany(db, companyId);
+  await scopeCompany(db, companyId);
   const set: Partial<typeof companies.$inferInsert> = { updatedAt: new Date() };
   if (secrets.calcomApiKey !== undefined) {
     if (secrets.calcomApiKey !== null) checkKey(secrets.calcomApiKey);
@@ -129,19 +130,6 @@ export async function setCompanySecrets(
       await tx.delete(companyEventTypes).where(eq(companyEventTypes.companyId, companyId));
     }
   });
-}
-
-async function requireCompany(db: Database, companyId: string): Promise<void> {
-  const [row] = await db
-    .select({ id: companies.id })
-    .from(companies)
-    .where(eq(companies.id, companyId))
-    .limit(1);
-  if (row === undefined) {
-    throw new AppError('NOT_FOUND', `No company ${companyId.slice(0, 64)}`, {
-      details: { field: 'companyId' },
-    });
-  }
 }
 
 /** The company row, or NOT_FOUND naming `companyId`. */

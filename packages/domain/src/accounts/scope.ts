@@ -18,7 +18,8 @@ interface ScopeCompany {
   calcomApiKeyEncrypted: string | null;
 }
 
-async function scopeCompany(db: Database, companyId: string): Promise<ScopeCompany> {
+/** The company's id and stored key, or NOT_FOUND naming `companyId`. */
+export async function scopeCompany(db: Database, companyId: string): Promise<ScopeCompany> {
   const [company] = await db
     .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
     .from(companies)
