@@ -11,8 +11,8 @@ export const MAX_PRIORITY = 2_097_151;
  * back. A job put back for the budget takes its company's next place again (the back of its own
  * line), so a backlog that is put back again and again never stays ahead of a newcomer. When the
  * queue is idle (nothing waiting, delayed or running) the counters start again from 1: no
- * unbounded growth (BullMQ's priorities end at 2^21). A finished job's company is forgotten at
- * once (`forgetFairJob`), so that a queue that is never idle does not collect one per job.
+ * unbounded growth (BullMQ's priorities end at 2^21). A finished job's company is forgotten soon
+ * (`forgetFairJobs`, a few at a time), so that a queue that is never idle does not collect one per job.
  *
  * Reads BullMQ's own keys under `<prefix>:<queue>` (`prioritized`: score = priority * 2^32 + a
  * counter; `delayed`, `active`): `packages/jobs/test/fair-priority.test.ts` pins that layout, so an
@@ -101,9 +101,9 @@ export function requeuePriority(
 }
 
 /**
- * Forgets the group of a job that has finished (completed, or failed for good): it will not be put
- * back, so nothing needs its company any more.
+ * Forgets the groups of jobs that have finished (completed, or failed for good): they will not be
+ * put back, so nothing needs their company any more.
  */
-export async function forgetFairJob(redis: Redis, qualifiedQueue: string, jobId: string): Promise<void> {
-  await redis.hdel(`${qualifiedQueue}:${GROUPS}`, jobId);
+export async function forgetFairJobs(redis: Redis, qualifiedQueue: string, jobIds: string[]): Promise<void> {
+  if (jobIds.length > 0) await redis.hdel(`${qualifiedQueue}:${GROUPS}`, ...jobIds);
 }
