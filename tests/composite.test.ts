@@ -92,6 +92,43 @@ describe('composite booking', () => {
     expect(calls.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('books every segment from the last segment job; the other segment jobs send nothing', async () => {
+    const res = await book(threeSegments, berlin(testDay(), '09:00'), 'one-job@example.org');
+    expect(res.statusCode).toBe(201);
+    const appointmentId = res.json().id;
+    const job = (position: number) =>
+      gw.runtime().queues.find('composite.book-segment', { appointmentId, generation: 0, position });
+    const [last, middle, first] = await Promise.all([job(2), job(1), job(0)]);
+    // The job that sent a create wrote its at-most-once marker first.
+    expect(last?.data).toMatchObject({ sent: true, sentSegments: [1, 0] });
+    expect(middle?.data.sent).toBeUndefined();
+    expect(first?.data.sent).toBeUndefined();
+    expect(ofAppointment(appointmentId)).toHaveLength(3);
+  });
+
+  it('sends no further segment once the appointment is cancelled while one is being booked', async () => {
+    // The first create (the last segment) is made in Cal.com but answered late: cancel meanwhile.
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      afterEffect: true,
+      latencyMs: 1_000,
+      count: 1,
+    });
+    const res = await book(threeSegments, berlin(testDay(), '09:00'), 'cancel-midway@example.org', {});
+    const id = res.json().id;
+    await eventually(async () => (ofAppointment(id).length >= 1 ? true : undefined));
+    const cancelled = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: { cancellationReason: 'changed plans' },
+    });
+    expect(cancelled.json().status).toBe('cancelled');
+    await queuesSettled(gw);
+    expect(ofAppointment(id)).toHaveLength(1);
+    expect(ofAppointment(id).every((b) => b.status === 'cancelled')).toBe(true);
+  });
+
   it.each([0, 1, 2])(
     'leaves zero active Cal.com bookings and a failed appointment when segment %i fails',
     async (position) => {
@@ -111,6 +148,7 @@ describe('composite booking', () => {
       const id = res.json().error.details.appointmentId;
       const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
       expect(row?.status).toBe('failed');
+      expect(row?.failureReason).toMatch(new RegExp(`^segment ${position + 1}: `));
       expect(ofAppointment(id).filter((b) => b.status !== 'cancelled')).toHaveLength(0);
       expect(ofAppointment(id)).toHaveLength(2 - position);
     },

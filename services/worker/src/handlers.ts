@@ -80,11 +80,8 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
     'composite.book-segment': {
       process: (payload, context) => processBookSegment(deps, payload, context),
       onFinalFailure: async (payload, error) => {
-        await failBookSegment(deps, payload, error);
-        log.info(
-          { segment: payload.position + 1, ...failure(error) },
-          'composite segment failed: compensating',
-        );
+        const position = await failBookSegment(deps, payload, error);
+        log.info({ segment: position + 1, ...failure(error) }, 'composite segment failed: compensating');
       },
     },
     'composite.finalize': {

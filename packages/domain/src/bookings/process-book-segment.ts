@@ -1,3 +1,4 @@
+import type { Booking } from '@calgate/calendar';
 import { storableId, storedEventTypeId } from '@calgate/calendar';
 import { appointmentSegments, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
@@ -6,85 +7,169 @@ import { and, eq, sql } from 'drizzle-orm';
 import { findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { APPOINTMENT_KEY, GENERATION_KEY, METADATA_KEY } from '../appointments/metadata.ts';
-import { segmentsOf } from '../appointments/state.ts';
-import { calcomAttendee, calcomNotes, loadWorkContext } from '../appointments/work-context.ts';
+import { type SegmentRow, segmentsOf } from '../appointments/state.ts';
+import {
+  calcomAttendee,
+  calcomNotes,
+  loadWorkContext,
+  type WorkContext,
+} from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
-import { unmarkUnsent } from './send-marker.ts';
+import { segmentMarkers } from './send-marker.ts';
+
+type SegmentPayload = { appointmentId: string; generation: number; position: number };
 
 /**
- * `composite.book-segment`: books one segment in Cal.com at most once (our segment id in the
- * metadata; a retry looks before it sends) and records its uid at once.
+ * `composite.book-segment`: books this job's segment in Cal.com at most once (our segment id in the
+ * metadata; a retry looks before it sends), then the segments before it in time the same way, one
+ * after another. The flow books the last segment first, so its job books them all and the other
+ * segment jobs find theirs booked and return: between two segments' Cal.com calls there is no
+ * queue hop and no read, only the next segment's checks (the previous one's row is written
+ * meanwhile). Each segment keeps its own at-most-once marker, hold check and budget share.
+ *
+ * A segment below this job's own that its checks stop (a hold, the budget, the appointment no longer
+ * being booked) is left to its own job, which checks again and fails in its own name. One whose
+ * create failed may have been booked: this job retries it (its marker makes the retry look first).
  */
 export async function processBookSegment(
   deps: DomainDeps,
-  payload: { appointmentId: string; generation: number; position: number },
+  payload: SegmentPayload,
   context: JobContext,
 ): Promise<string> {
-  // Between two segments of a composite the customer's time is idle: the reads go together.
+  // Before the first segment the customer's time is idle too: the reads go together.
   const [work, segments] = await Promise.all([
     loadWorkContext(deps.db, payload.appointmentId),
     segmentsOf(deps, payload.appointmentId, payload.generation),
   ]);
-  const segment = segments.find((s) => s.position === payload.position);
-  if (work === undefined || segment === undefined)
+  const own = segments.find((s) => s.position === payload.position);
+  if (work === undefined || own === undefined)
     throw new AppError('INVALID_STATE', 'appointment or segment is gone');
-  if (segment.status === 'booked' && segment.calcomBookingUid !== null) return segment.calcomBookingUid;
-  const expected = payload.generation === 0 ? 'pending' : 'rescheduling';
-  if (work.appointment.status !== expected || work.appointment.failureCode !== null) {
+  const markers = segmentMarkers(context, payload.position);
+  const recorded: Array<Promise<unknown>> = [];
+  let ownUid = own.status === 'booked' ? own.calcomBookingUid : null;
+  let failure: { error: unknown } | undefined;
+  try {
+    // The status read above is fresh for the first segment this run sends; later ones read it again.
+    let fresh = true;
+    for (const segment of segments.filter((s) => s.position <= payload.position).reverse()) {
+      if (segment.status === 'booked' && segment.calcomBookingUid !== null) continue;
+      const isOwn = segment.position === payload.position;
+      const booking = await sendSegment(deps, { work, segment, payload, context, markers, isOwn, fresh });
+      if (booking === undefined) break;
+      fresh = false;
+      if (isOwn) ownUid = booking.uid;
+      recorded.push(recordBooked(deps, segment, payload.generation, booking));
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  // Every booked segment's row is written before the job ends (the next job reads it).
+  const writes = await Promise.allSettled(recorded);
+  if (failure !== undefined) throw failure.error;
+  for (const write of writes) if (write.status === 'rejected') throw write.reason;
+  if (ownUid === null) throw new AppError('INVALID_STATE', 'segment not booked', { retry: true });
+  return ownUid;
+}
+
+/** Whether the appointment is still being booked in this generation (not cancelled, not failed). */
+function stillBooking(appointment: { status: string; failureCode: string | null }, generation: number) {
+  return (
+    appointment.status === (generation === 0 ? 'pending' : 'rescheduling') && appointment.failureCode === null
+  );
+}
+
+async function readStillBooking(deps: DomainDeps, payload: SegmentPayload): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ status: appointments.status, failureCode: appointments.failureCode })
+    .from(appointments)
+    .where(eq(appointments.id, payload.appointmentId));
+  return row !== undefined && stillBooking(row, payload.generation);
+}
+
+/**
+ * One segment's create: looked up in Cal.com first when an earlier run may have sent it, else sent
+ * after the hold check, the marker and the budget share (independent, waited for together).
+ * Undefined when a segment below the job's own was stopped before its send.
+ */
+async function sendSegment(
+  deps: DomainDeps,
+  step: {
+    work: WorkContext;
+    segment: SegmentRow;
+    payload: SegmentPayload;
+    context: JobContext;
+    markers: ReturnType<typeof segmentMarkers>;
+    isOwn: boolean;
+    fresh: boolean;
+  },
+): Promise<Booking | undefined> {
+  const { work, segment, payload, context, markers, isOwn } = step;
+  if (step.fresh && !stillBooking(work.appointment, payload.generation)) {
+    if (!isOwn) return undefined;
     throw new AppError('INVALID_STATE', `appointment is ${work.appointment.status}; segment not booked`);
   }
   const { client, keyId } = deps.calcom.forCompany(work.company);
-  let booking =
-    context.job.data.sent === true || context.job.attemptsMade > 0
-      ? await findBookingByMetadata(
-          client,
-          {
-            ourId: segment.id,
-            attendeeEmail: work.customer.email ?? undefined,
-            start: segment.startsAt,
-            end: segment.endsAt,
-            eventTypeIds: [segment.calcomEventTypeId],
-          },
-          context.signal,
-        )
-      : undefined;
-  if (booking === undefined) {
-    // Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
-    // at-most-once marker and the budget's share: independent, waited for together.
-    const markedBefore = context.job.data.sent === true;
-    const [hold, marked, paid] = await Promise.allSettled([
-      assertNotHeldForBooking(deps.db, {
-        staffId: segment.staffId,
+  const markedBefore = markers.isSet(segment.position);
+  if (markedBefore || (isOwn && context.job.attemptsMade > 0)) {
+    const found = await findBookingByMetadata(
+      client,
+      {
+        ourId: segment.id,
+        attendeeEmail: work.customer.email ?? undefined,
         start: segment.startsAt,
         end: segment.endsAt,
-        appointmentId: work.appointment.id,
-      }),
-      context.job.data.sent === true
-        ? Promise.resolve()
-        : context.job.updateData({ ...context.job.data, sent: true }),
-      deps.calcom.prepay(keyId, work.appointment.companyId, context.signal),
-    ]);
-    if (paid.status === 'rejected') await unmarkUnsent(context, markedBefore);
-    for (const step of [marked, hold, paid]) if (step.status === 'rejected') throw step.reason;
-    booking = await client.createBooking(
-      {
-        start: segment.startsAt.toISOString(),
-        eventTypeId: storedEventTypeId(segment.calcomEventTypeId),
-        attendee: calcomAttendee(work.customer, work.appointment.timezone),
-        ...calcomNotes(work.appointment.notes),
-        metadata: {
-          [METADATA_KEY]: segment.id,
-          [APPOINTMENT_KEY]: work.appointment.id,
-          [GENERATION_KEY]: String(payload.generation),
-        },
+        eventTypeIds: [segment.calcomEventTypeId],
       },
-      { signal: context.signal },
+      context.signal,
     );
+    if (found !== undefined) return found;
   }
+  // Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
+  // at-most-once marker and the budget's share: independent, waited for together.
+  const [hold, marked, paid, state] = await Promise.allSettled([
+    assertNotHeldForBooking(deps.db, {
+      staffId: segment.staffId,
+      start: segment.startsAt,
+      end: segment.endsAt,
+      appointmentId: work.appointment.id,
+    }),
+    markers.set(segment.position),
+    deps.calcom.prepay(keyId, work.appointment.companyId, context.signal),
+    step.fresh ? Promise.resolve(true) : readStillBooking(deps, payload),
+  ]);
+  const steps = [marked, hold, paid, state];
+  if (
+    !isOwn &&
+    (steps.some((s) => s.status === 'rejected') || (state.status === 'fulfilled' && !state.value))
+  ) {
+    if (!markedBefore) await markers.unset(segment.position);
+    return undefined;
+  }
+  if (paid.status === 'rejected' && !markedBefore) await markers.unset(segment.position);
+  for (const s of steps) if (s.status === 'rejected') throw s.reason;
+  return client.createBooking(
+    {
+      start: segment.startsAt.toISOString(),
+      eventTypeId: storedEventTypeId(segment.calcomEventTypeId),
+      attendee: calcomAttendee(work.customer, work.appointment.timezone),
+      ...calcomNotes(work.appointment.notes),
+      metadata: {
+        [METADATA_KEY]: segment.id,
+        [APPOINTMENT_KEY]: work.appointment.id,
+        [GENERATION_KEY]: String(payload.generation),
+      },
+    },
+    { signal: context.signal },
+  );
+}
+
+/**
+ * The segment's row and its history row in one statement (they commit together), alongside the
+ * cache invalidation.
+ */
+async function recordBooked(deps: DomainDeps, segment: SegmentRow, generation: number, booking: Booking) {
   const uid = booking.uid;
-  // One statement for the segment's row and its history row (they commit together), alongside
-  // the cache invalidation: the next segment's job starts only when this one is done.
   await Promise.all([
     deps.db.execute(sql`
       with booked as (
@@ -96,7 +181,7 @@ export async function processBookSegment(
       )
       insert into appointment_history (appointment_id, event, actor, data)
       select appointment_id, 'segment_booked', 'worker',
-        ${JSON.stringify({ position: segment.position, generation: payload.generation, uid })}::jsonb
+        ${JSON.stringify({ position: segment.position, generation, uid })}::jsonb
       from booked`),
     invalidateAvailability(deps, {
       staffId: segment.staffId,
@@ -104,20 +189,25 @@ export async function processBookSegment(
       spans: [{ start: segment.startsAt, end: segment.endsAt }],
     }),
   ]);
-  return booking.uid;
 }
 
 /**
  * A segment failed for good: remember why, then hand over to the durable compensation job, which
- * cancels whatever was booked before the appointment is marked failed.
+ * cancels whatever was booked before the appointment is marked failed. The job also books the
+ * segments before its own, so the one that failed is the first in booking order not booked.
+ * Returns that segment's position.
  */
 export async function failBookSegment(
   deps: DomainDeps,
-  payload: { appointmentId: string; generation: number; position: number },
+  payload: SegmentPayload,
   error: unknown,
-): Promise<void> {
+): Promise<number> {
   const code = isAppError(error) ? error.code : 'INTERNAL';
   const reason = publicFailure(error).message;
+  const segments = await segmentsOf(deps, payload.appointmentId, payload.generation);
+  const position =
+    segments.filter((s) => s.position <= payload.position && s.status !== 'booked').at(-1)?.position ??
+    payload.position;
   await deps.db
     .update(appointmentSegments)
     .set({ status: 'failed', failureReason: reason, updatedAt: new Date() })
@@ -125,7 +215,7 @@ export async function failBookSegment(
       and(
         eq(appointmentSegments.appointmentId, payload.appointmentId),
         eq(appointmentSegments.generation, payload.generation),
-        eq(appointmentSegments.position, payload.position),
+        eq(appointmentSegments.position, position),
       ),
     );
   if (payload.generation === 0) {
@@ -133,7 +223,7 @@ export async function failBookSegment(
       .update(appointments)
       .set({
         failureCode: code,
-        failureReason: `segment ${payload.position + 1}: ${reason}`,
+        failureReason: `segment ${position + 1}: ${reason}`,
         updatedAt: new Date(),
       })
       .where(eq(appointments.id, payload.appointmentId));
@@ -144,4 +234,5 @@ export async function failBookSegment(
     purpose: 'failed',
   });
   await deps.counters.increment('compensations_started');
+  return position;
 }

@@ -12,3 +12,42 @@ export async function unmarkUnsent(context: JobContext, markedBefore: boolean): 
   if (markedBefore || context.job.data.sent !== true) return;
   await context.job.updateData({ ...context.job.data, sent: false }).catch(() => undefined);
 }
+
+/** Where a segment job keeps the markers of the segments it books after its own: their positions. */
+const OTHER_SEGMENTS = 'sentSegments';
+
+/**
+ * The at-most-once markers of a composite's segment job, one per segment it may send: its own in
+ * `sent` (as every booking job), and those of the segments below it, which it books one after
+ * another when its own is done (`processBookSegment`), in `sentSegments`. A marker is written and
+ * confirmed before its segment's create is sent; a later run of the job that finds one set looks in
+ * Cal.com before it sends again.
+ */
+export function segmentMarkers(context: JobContext, ownPosition: number) {
+  const others = (): number[] => {
+    const value: unknown = context.job.data[OTHER_SEGMENTS];
+    return Array.isArray(value) ? value.filter((p): p is number => typeof p === 'number') : [];
+  };
+  return {
+    isSet(position: number): boolean {
+      return position === ownPosition ? context.job.data.sent === true : others().includes(position);
+    },
+    async set(position: number): Promise<void> {
+      if (this.isSet(position)) return;
+      await context.job.updateData(
+        position === ownPosition
+          ? { ...context.job.data, sent: true }
+          : { ...context.job.data, [OTHER_SEGMENTS]: [...others(), position] },
+      );
+    },
+    /** Takes back a marker this run set for a send it never made (a failed write leaves it). */
+    async unset(position: number): Promise<void> {
+      if (!this.isSet(position)) return;
+      const data =
+        position === ownPosition
+          ? { ...context.job.data, sent: false }
+          : { ...context.job.data, [OTHER_SEGMENTS]: others().filter((p) => p !== position) };
+      await context.job.updateData(data).catch(() => undefined);
+    },
+  };
+}
