@@ -106,6 +106,26 @@ describe('composite booking', () => {
     expect(ofAppointment(appointmentId)).toHaveLength(3);
   });
 
+  it('checks the next segment while the previous create is in flight', async () => {
+    // The first create (the last segment) is made in Cal.com but answered late.
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      afterEffect: true,
+      latencyMs: 1_000,
+      count: 1,
+    });
+    const res = await book(threeSegments, berlin(testDay(), '09:00'), 'ahead@example.org', {});
+    const appointmentId = res.json().id;
+    const lastJob = () =>
+      gw.runtime().queues.find('composite.book-segment', { appointmentId, generation: 0, position: 2 });
+    await eventually(async () => (ofAppointment(appointmentId).length >= 1 ? true : undefined));
+    // The middle segment's marker (written with its hold check and budget share) before its turn.
+    await eventually(async () => ((await lastJob())?.data.sentSegments?.includes(1) ? true : undefined));
+    expect(ofAppointment(appointmentId)).toHaveLength(1);
+    await queuesSettled(gw);
+    expect(ofAppointment(appointmentId)).toHaveLength(3);
+  });
+
   it('sends no further segment once the appointment is cancelled while one is being booked', async () => {
     // The first create (the last segment) is made in Cal.com but answered late: cancel meanwhile.
     gw.sandbox.control.injectFault({
@@ -149,6 +169,14 @@ describe('composite booking', () => {
       const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
       expect(row?.status).toBe('failed');
       expect(row?.failureReason).toMatch(new RegExp(`^segment ${position + 1}: `));
+      // The failed segment keeps its marker (its create may have landed); one checked ahead of
+      // that create takes its marker back (it was never sent).
+      const last = await gw.runtime().queues.find('composite.book-segment', {
+        appointmentId: id,
+        generation: 0,
+        position: 2,
+      });
+      expect(last?.data.sentSegments ?? []).toEqual([1, 0].filter((p) => p >= position));
       expect(ofAppointment(id).filter((b) => b.status !== 'cancelled')).toHaveLength(0);
       expect(ofAppointment(id)).toHaveLength(2 - position);
     },

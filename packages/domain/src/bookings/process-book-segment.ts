@@ -16,7 +16,7 @@ import {
 } from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
-import { segmentMarkers } from './send-marker.ts';
+import { type SegmentMarkers, segmentMarkers } from './send-marker.ts';
 
 type SegmentPayload = { appointmentId: string; generation: number; position: number };
 
@@ -25,8 +25,9 @@ type SegmentPayload = { appointmentId: string; generation: number; position: num
  * metadata; a retry looks before it sends), then the segments before it in time the same way, one
  * after another. The flow books the last segment first, so its job books them all and the other
  * segment jobs find theirs booked and return: between two segments' Cal.com calls there is no
- * queue hop and no read, only the next segment's checks (the previous one's row is written
- * meanwhile). Each segment keeps its own at-most-once marker, hold check and budget share.
+ * queue hop and only one read (is the appointment still being booked?); the next segment's checks
+ * run while the previous create is in flight, and the previous row is written meanwhile. Each
+ * segment keeps its own at-most-once marker, hold check and budget share.
  *
  * A segment below this job's own that its checks stop (a hold, the budget, the appointment no longer
  * being booked) is left to its own job, which checks again and fails in its own name. One whose
@@ -47,16 +48,39 @@ export async function processBookSegment(
     throw new AppError('INVALID_STATE', 'appointment or segment is gone');
   const markers = segmentMarkers(context, payload.position);
   const recorded: Array<Promise<unknown>> = [];
+  const toBook = segments
+    .filter((s) => s.position <= payload.position && !(s.status === 'booked' && s.calcomBookingUid !== null))
+    .reverse();
   let ownUid = own.status === 'booked' ? own.calcomBookingUid : null;
   let failure: { error: unknown } | undefined;
+  // The next segment's checks, started while the previous segment's create is in flight.
+  let early: EarlyChecks | undefined;
   try {
     // The status read above is fresh for the first segment this run sends; later ones read it again.
     let fresh = true;
-    for (const segment of segments.filter((s) => s.position <= payload.position).reverse()) {
-      if (segment.status === 'booked' && segment.calcomBookingUid !== null) continue;
+    for (const [index, segment] of toBook.entries()) {
       const isOwn = segment.position === payload.position;
-      const booking = await sendSegment(deps, { work, segment, payload, context, markers, isOwn, fresh });
-      if (booking === undefined) break;
+      const checks = early?.position === segment.position ? early.checks : undefined;
+      early = undefined;
+      const sent = await sendSegment(deps, {
+        work,
+        segment,
+        payload,
+        context,
+        markers,
+        isOwn,
+        fresh,
+        checks,
+      });
+      if (sent === undefined) break;
+      const next = toBook[index + 1];
+      if (sent.inFlight && next !== undefined && !markers.isSet(next.position)) {
+        early = {
+          position: next.position,
+          checks: startChecks(deps, { work, segment: next, context, markers }),
+        };
+      }
+      const booking = await sent.booking;
       fresh = false;
       if (isOwn) ownUid = booking.uid;
       recorded.push(recordBooked(deps, segment, payload.generation, booking));
@@ -64,12 +88,47 @@ export async function processBookSegment(
   } catch (error) {
     failure = { error };
   }
+  // Checks made for a segment this run then did not send: its marker is taken back.
+  if (early !== undefined) {
+    const [, marked] = await early.checks;
+    if (marked.status === 'fulfilled') await markers.unset(early.position);
+  }
   // Every booked segment's row is written before the job ends (the next job reads it).
   const writes = await Promise.allSettled(recorded);
   if (failure !== undefined) throw failure.error;
   for (const write of writes) if (write.status === 'rejected') throw write.reason;
   if (ownUid === null) throw new AppError('INVALID_STATE', 'segment not booked', { retry: true });
   return ownUid;
+}
+
+type Checks = Promise<[PromiseSettledResult<void>, PromiseSettledResult<void>, PromiseSettledResult<void>]>;
+interface EarlyChecks {
+  position: number;
+  checks: Checks;
+}
+
+/**
+ * Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
+ * at-most-once marker and the budget's share: independent, waited for together. Valid ahead of the
+ * send: a hold written after the check sees the pending booking and is refused; a marker set
+ * early costs at most a lookup; a prepaid share waits 500 ms for its call.
+ */
+function startChecks(
+  deps: DomainDeps,
+  step: { work: WorkContext; segment: SegmentRow; context: JobContext; markers: SegmentMarkers },
+): Checks {
+  const { work, segment } = step;
+  const { keyId } = deps.calcom.forCompany(work.company);
+  return Promise.allSettled([
+    assertNotHeldForBooking(deps.db, {
+      staffId: segment.staffId,
+      start: segment.startsAt,
+      end: segment.endsAt,
+      appointmentId: work.appointment.id,
+    }),
+    step.markers.set(segment.position),
+    deps.calcom.prepay(keyId, work.appointment.companyId, step.context.signal),
+  ]);
 }
 
 /** Whether the appointment is still being booked in this generation (not cancelled, not failed). */
@@ -90,7 +149,8 @@ async function readStillBooking(deps: DomainDeps, payload: SegmentPayload): Prom
 /**
  * One segment's create: looked up in Cal.com first when an earlier run may have sent it, else sent
  * after the hold check, the marker and the budget share (independent, waited for together).
- * Undefined when a segment below the job's own was stopped before its send.
+ * Undefined when a segment below the job's own was stopped before its send. `checks` were started
+ * while the previous segment's create was in flight (the segment was not marked then).
  */
 async function sendSegment(
   deps: DomainDeps,
@@ -99,18 +159,19 @@ async function sendSegment(
     segment: SegmentRow;
     payload: SegmentPayload;
     context: JobContext;
-    markers: ReturnType<typeof segmentMarkers>;
+    markers: SegmentMarkers;
     isOwn: boolean;
     fresh: boolean;
+    checks: Checks | undefined;
   },
-): Promise<Booking | undefined> {
+): Promise<{ booking: Promise<Booking>; inFlight: boolean } | undefined> {
   const { work, segment, payload, context, markers, isOwn } = step;
   if (step.fresh && !stillBooking(work.appointment, payload.generation)) {
     if (!isOwn) return undefined;
     throw new AppError('INVALID_STATE', `appointment is ${work.appointment.status}; segment not booked`);
   }
-  const { client, keyId } = deps.calcom.forCompany(work.company);
-  const markedBefore = markers.isSet(segment.position);
+  const { client } = deps.calcom.forCompany(work.company);
+  const markedBefore = step.checks === undefined && markers.isSet(segment.position);
   if (markedBefore || (isOwn && context.job.attemptsMade > 0)) {
     const found = await findBookingByMetadata(
       client,
@@ -123,20 +184,16 @@ async function sendSegment(
       },
       context.signal,
     );
-    if (found !== undefined) return found;
+    if (found !== undefined) return { booking: Promise.resolve(found), inFlight: false };
   }
-  // Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
-  // at-most-once marker and the budget's share: independent, waited for together.
-  const [hold, marked, paid, state] = await Promise.allSettled([
-    assertNotHeldForBooking(deps.db, {
-      staffId: segment.staffId,
-      start: segment.startsAt,
-      end: segment.endsAt,
-      appointmentId: work.appointment.id,
-    }),
-    markers.set(segment.position),
-    deps.calcom.prepay(keyId, work.appointment.companyId, context.signal),
-    step.fresh ? Promise.resolve(true) : readStillBooking(deps, payload),
+  const [[hold, marked, paid], state] = await Promise.all([
+    step.checks ?? startChecks(deps, step),
+    step.fresh
+      ? ({ status: 'fulfilled', value: true } as const)
+      : readStillBooking(deps, payload).then(
+          (value) => ({ status: 'fulfilled', value }) as const,
+          (reason: unknown) => ({ status: 'rejected', reason }) as const,
+        ),
   ]);
   const steps = [marked, hold, paid, state];
   if (
@@ -148,7 +205,7 @@ async function sendSegment(
   }
   if (paid.status === 'rejected' && !markedBefore) await markers.unset(segment.position);
   for (const s of steps) if (s.status === 'rejected') throw s.reason;
-  return client.createBooking(
+  const booking = client.createBooking(
     {
       start: segment.startsAt.toISOString(),
       eventTypeId: storedEventTypeId(segment.calcomEventTypeId),
@@ -162,6 +219,7 @@ async function sendSegment(
     },
     { signal: context.signal },
   );
+  return { booking, inFlight: true };
 }
 
 /**

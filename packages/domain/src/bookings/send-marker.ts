@@ -13,6 +13,13 @@ export async function unmarkUnsent(context: JobContext, markedBefore: boolean): 
   await context.job.updateData({ ...context.job.data, sent: false }).catch(() => undefined);
 }
 
+export interface SegmentMarkers {
+  isSet(position: number): boolean;
+  set(position: number): Promise<void>;
+  /** Takes back a marker this run set for a send it never made (a failed write leaves it). */
+  unset(position: number): Promise<void>;
+}
+
 /** Where a segment job keeps the markers of the segments it books after its own: their positions. */
 const OTHER_SEGMENTS = 'sentSegments';
 
@@ -23,7 +30,7 @@ const OTHER_SEGMENTS = 'sentSegments';
  * confirmed before its segment's create is sent; a later run of the job that finds one set looks in
  * Cal.com before it sends again.
  */
-export function segmentMarkers(context: JobContext, ownPosition: number) {
+export function segmentMarkers(context: JobContext, ownPosition: number): SegmentMarkers {
   const others = (): number[] => {
     const value: unknown = context.job.data[OTHER_SEGMENTS];
     return Array.isArray(value) ? value.filter((p): p is number => typeof p === 'number') : [];
@@ -40,7 +47,6 @@ export function segmentMarkers(context: JobContext, ownPosition: number) {
           : { ...context.job.data, [OTHER_SEGMENTS]: [...others(), position] },
       );
     },
-    /** Takes back a marker this run set for a send it never made (a failed write leaves it). */
     async unset(position: number): Promise<void> {
       if (!this.isSet(position)) return;
       const data =
