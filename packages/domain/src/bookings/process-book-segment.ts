@@ -101,6 +101,15 @@ export async function processBookSegment(
   return ownUid;
 }
 
+/** One segment's booking within a segment job's run. */
+interface SegmentStep {
+  work: WorkContext;
+  segment: SegmentRow;
+  payload: SegmentPayload;
+  context: JobContext;
+  markers: SegmentMarkers;
+}
+
 type Checks = Promise<
   [
     PromiseSettledResult<void>,
@@ -122,17 +131,7 @@ interface EarlyChecks {
  * prepaid share waits 500 ms for its call; a cancel that lands after the status was read lets one
  * more segment be booked, which the finalize job (or the failed segment job) then releases.
  */
-function startChecks(
-  deps: DomainDeps,
-  step: {
-    work: WorkContext;
-    segment: SegmentRow;
-    payload: SegmentPayload;
-    context: JobContext;
-    markers: SegmentMarkers;
-  },
-  readStatus: boolean,
-): Checks {
+function startChecks(deps: DomainDeps, step: SegmentStep, readStatus: boolean): Checks {
   const { work, segment } = step;
   const { keyId } = deps.calcom.forCompany(work.company);
   return Promise.allSettled([
@@ -165,17 +164,13 @@ async function readStillBooking(deps: DomainDeps, payload: SegmentPayload): Prom
 
 /**
  * One segment's create: looked up in Cal.com first when an earlier run may have sent it, else sent
- * after its checks (`startChecks`). Undefined when a segment below the job's own was stopped before its send. `checks` were started
- * while the previous segment's create was in flight (the segment was not marked then).
+ * after its checks (`startChecks`). Undefined when a segment below the job's own was stopped before
+ * its send. `checks` were started while the previous segment's create was in flight (the segment was
+ * not marked then).
  */
 async function sendSegment(
   deps: DomainDeps,
-  step: {
-    work: WorkContext;
-    segment: SegmentRow;
-    payload: SegmentPayload;
-    context: JobContext;
-    markers: SegmentMarkers;
+  step: SegmentStep & {
     isOwn: boolean;
     fresh: boolean;
     checks: Checks | undefined;
