@@ -47,8 +47,10 @@ try {
   if (only(4)) await budgetUnderBacklog();
   if (only(5)) await callsPerOperation();
   if (only(6)) await compositeSlots();
-  if (only(8)) await appointmentLookup();
+  // 10 before 8: benchmark 8 writes a million rows, and PostgreSQL is busy with them (autovacuum,
+  // analyze) for minutes afterwards, which a latency benchmark would measure instead of the gateway.
   if (only(10)) await latency();
+  if (only(8)) await appointmentLookup();
 } finally {
   await stopAll();
   await sandbox.close();
