@@ -65,10 +65,6 @@ export class SlotMirror {
     return this.#epoch;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The mirrored text of a key, if tracking is on and the copy is young enough. */
   get(key: string, now: number): string | undefined {
     if (!this.#enabled) return undefined;
