@@ -4,7 +4,7 @@ import { keyFingerprint } from '@calgate/calcom';
 import { appointments } from '@calgate/db';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { Queue } from 'bullmq';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
@@ -124,7 +124,25 @@ describe('the per-key budget', () => {
       // each later run would spend a Cal.com lookup (and its turn) before trying its send again.
       const putBack = await queue.getDelayed();
       expect(putBack).toHaveLength(20);
-      expect(putBack.filter((job) => job.data.sent === true)).toEqual([]);
+      const marked = await g.database.db
+        .select({ id: appointments.id })
+        .from(appointments)
+        .where(
+          and(
+            inArray(
+              appointments.id,
+              putBack.map((job) => job.data.appointmentId as string),
+            ),
+            isNotNull(appointments.bookingSentAt),
+          ),
+        );
+      expect(marked).toEqual([]);
+      // The ten that were sent kept theirs.
+      const sent = await g.database.db
+        .select({ id: appointments.id })
+        .from(appointments)
+        .where(and(eq(appointments.status, 'confirmed'), isNotNull(appointments.bookingSentAt)));
+      expect(sent).toHaveLength(10);
     } finally {
       await queue.close();
       await connection.quit();

@@ -1,6 +1,9 @@
 import { appointments, customers, holdSegments, holds, newId } from '@calgate/db';
 import { createTestDatabase, salonTime, seedCompany, type TestDatabase, testDay } from '@calgate/testkit';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadWorkContext } from '../src/appointments/work-context.ts';
+import { loadWorkForSend } from '../src/bookings/send-claim.ts';
 import { assertNotHeldForBooking } from '../src/holds/guard.ts';
 
 let t: TestDatabase;
@@ -40,20 +43,27 @@ afterAll(async () => {
   await t.drop();
 });
 
-async function pendingAppointment(): Promise<string> {
+async function pendingAppointment(staffId?: string, at = start): Promise<string> {
   const id = newId('apt');
   await t.db.insert(appointments).values({
     id,
     companyId,
     serviceId,
     customerId,
+    staffId: staffId ?? null,
     status: 'pending',
-    startsAt: start,
-    endsAt: end,
+    startsAt: at,
+    endsAt: new Date(at.getTime() + 30 * 60_000),
     timezone: 'Europe/Berlin',
+    metadata: { ref: 'x' },
+    notes: "it's fine",
   });
   return id;
 }
+
+const sentAt = async (id: string) =>
+  (await t.db.select({ at: appointments.bookingSentAt }).from(appointments).where(eq(appointments.id, id)))[0]
+    ?.at;
 
 async function hold(input: {
   staffId: string;
@@ -121,10 +131,58 @@ describe('the booking job guard against held time', () => {
     await expect(at(other)).rejects.toMatchObject({ code: 'SLOT_HELD' });
   });
 
-  it('quotes what it is given (the values are literals of one simple-protocol query)', async () => {
+  it('passes what it is given as values, never as SQL', async () => {
     const appointmentId = await pendingAppointment();
     await expect(check("x' or '1'='1", appointmentId)).resolves.toBeUndefined();
     await expect(check(billie, "apt_'; drop table holds; --")).rejects.toMatchObject({ code: 'SLOT_HELD' });
     expect(await t.db.select().from(holds)).not.toHaveLength(0);
+  });
+});
+
+describe('the at-most-once marker of a simple booking (booking_sent_at)', () => {
+  // An hour of its own per case: the holds of one case do not reach another.
+  const hour = (n: number) => new Date(start.getTime() + (4 + n) * 3_600_000);
+
+  it('is recorded with the hold check when the time is free, and not when it is held', async () => {
+    const free = await pendingAppointment(undefined, hour(0));
+    const window = { start: hour(0), end: new Date(hour(0).getTime() + 30 * 60_000) };
+    await assertNotHeldForBooking(t.db, { staffId: billie, ...window, appointmentId: free, markSent: true });
+    expect(await sentAt(free)).toBeInstanceOf(Date);
+
+    const blocked = await pendingAppointment(undefined, hour(0));
+    await hold({ staffId: billie, status: 'active', from: hour(0) });
+    await expect(
+      assertNotHeldForBooking(t.db, { staffId: billie, ...window, appointmentId: blocked, markSent: true }),
+    ).rejects.toMatchObject({ code: 'SLOT_HELD' });
+    expect(await sentAt(blocked)).toBeNull();
+  });
+
+  it('rides with the context read in one round trip: the same context, the check and the marker', async () => {
+    const id = await pendingAppointment(billie, hour(1));
+    const loaded = await loadWorkForSend(t.db, id);
+    // What the drizzle query of the context reads, column for column and type for type.
+    const expected = await loadWorkContext(t.db, id);
+    expect(loaded?.work).toEqual({
+      ...expected,
+      appointment: { ...expected?.appointment, bookingSentAt: null },
+    });
+    expect(loaded?.work.appointment.startsAt).toBeInstanceOf(Date);
+    expect(loaded?.work.appointment.metadata).toEqual({ ref: 'x' });
+    expect(loaded).toMatchObject({ claim: 'marked', markedBefore: false });
+    expect(await sentAt(id)).toBeInstanceOf(Date);
+    // A later run finds the marker (and looks in Cal.com before it sends again).
+    expect(await loadWorkForSend(t.db, id)).toMatchObject({ claim: 'marked', markedBefore: true });
+  });
+
+  it('finds held time of the same person without marking, and leaves an unnamed staff member unchecked', async () => {
+    const held = await pendingAppointment(alex, hour(2));
+    await hold({ staffId: alexAgain, status: 'active', from: hour(2) });
+    expect(await loadWorkForSend(t.db, held)).toMatchObject({ claim: 'held', markedBefore: false });
+    expect(await sentAt(held)).toBeNull();
+
+    const anyone = await pendingAppointment(undefined, hour(3));
+    expect(await loadWorkForSend(t.db, anyone)).toMatchObject({ claim: 'unchecked' });
+    expect(await sentAt(anyone)).toBeNull();
+    expect(await loadWorkForSend(t.db, 'apt_missing')).toBeUndefined();
   });
 });

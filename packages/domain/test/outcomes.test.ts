@@ -47,6 +47,37 @@ describe('a request waiting for an outcome', () => {
   });
 });
 
+describe('a notice sent with a cache invalidation (one round trip)', () => {
+  it('runs after the commands queued before it, and goes out even when one of them fails', async () => {
+    const notifier = createOutcomeNotifier(t.redis, t.prefix);
+    const key = `${t.prefix}:slots:test-day`;
+    const notANumber = `${t.prefix}:slots:not-a-number`;
+    await t.redis.set(key, 'cached');
+    await t.redis.set(notANumber, 'x');
+    // The order Redis ran the commands in, as MONITOR reports it.
+    const monitor = await new Redis(t.redis.options).monitor();
+    const ran: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1]?.startsWith(t.prefix) === true) ran.push(`${args[0]?.toLowerCase()} ${args[1]}`);
+    });
+    const errors: Error[] = [];
+    await notifier.publishAfter(
+      (pipeline) => {
+        pipeline.del(key);
+        pipeline.incr(notANumber); // fails: not an integer
+      },
+      (error) => errors.push(error),
+      'apt_2',
+      'confirmed',
+    );
+    await vi.waitFor(() => expect(ran).toHaveLength(3), { timeout: 10_000 });
+    expect(ran).toEqual([`del ${key}`, `incr ${notANumber}`, `publish ${t.prefix}:appointment-changed`]);
+    expect(errors).toHaveLength(1);
+    expect(await t.redis.exists(key)).toBe(0);
+    monitor.disconnect();
+  });
+});
+
 const access = (budget: Budget) =>
   createCalcomAccess({
     baseUrl: sb.baseUrl,

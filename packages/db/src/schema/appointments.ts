@@ -69,6 +69,12 @@ export const appointments = pgTable(
     rescheduleStart: timestamp('reschedule_start', { withTimezone: true }),
     rescheduleGeneration: integer('reschedule_generation'),
     /**
+     * A simple appointment's at-most-once marker: when the booking job last recorded that it was about
+     * to send the create to Cal.com (committed before the send, with the hold check). A later run
+     * that finds it set looks in Cal.com before it sends again.
+     */
+    bookingSentAt: timestamp('booking_sent_at', { withTimezone: true }),
+    /**
      * The Idempotency-Key the appointment was requested with, for the record only: the key is held
      * (and expires) in `idempotency_keys`, so an expired key may be used again for a new booking.
      */

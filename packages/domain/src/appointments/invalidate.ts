@@ -6,25 +6,77 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 
+/** The cached days a booking change made stale: event types and UTC days. */
+export interface StaleAvailability {
+  eventTypeIds: Set<number>;
+  days: string[];
+}
+
+type InvalidateDeps = Pick<DomainDeps, 'db' | 'slotCache' | 'logger'>;
+type AvailabilityChange = {
+  staffId: string | null;
+  eventTypeIds?: number[];
+  spans: Array<{ start: Date; end: Date }>;
+};
+
 /**
  * Forgets cached availability a booking change touched. Busy time in Cal.com belongs to the host,
  * not the event type, so every event type of that staff member is invalidated for the days spanned.
  */
 export async function invalidateAvailability(
-  deps: Pick<DomainDeps, 'db' | 'slotCache' | 'logger'>,
-  change: { staffId: string | null; eventTypeIds?: number[]; spans: Array<{ start: Date; end: Date }> },
+  deps: InvalidateDeps,
+  change: AvailabilityChange,
 ): Promise<void> {
+  const stale = await staleAvailability(deps, change);
+  if (stale === undefined) return;
+  try {
+    await deps.slotCache.invalidate(stale.eventTypeIds, stale.days);
+  } catch (error) {
+    warnStale(deps, error);
+  }
+}
+
+/** What `invalidateAvailability` forgets, worked out without forgetting it (undefined: nothing known). */
+export async function staleAvailability(
+  deps: InvalidateDeps,
+  change: AvailabilityChange,
+): Promise<StaleAvailability | undefined> {
   try {
     const eventTypeIds = new Set(change.eventTypeIds ?? []);
     if (change.staffId !== null) {
       for (const id of await staffEventTypes(deps.db, change.staffId)) eventTypeIds.add(id);
     }
-    const days = change.spans.flatMap((span) => utcDaysBetween(span.start, span.end));
-    await deps.slotCache.invalidate(eventTypeIds, days);
+    return { eventTypeIds, days: change.spans.flatMap((span) => utcDaysBetween(span.start, span.end)) };
   } catch (error) {
-    // A stale cache costs a conflict at booking time, never a double booking: Cal.com decides.
-    deps.logger.warn(errorLogFields(error).fields, 'availability cache invalidation failed');
+    warnStale(deps, error);
+    return undefined;
   }
+}
+
+/**
+ * Forgets `stale` and tells waiting requests that the appointment changed (to `status`), in one
+ * round trip to Redis; the invalidation runs first, so a caller woken by the notice does not read
+ * the slot it just took from the cache.
+ */
+export async function invalidateAndAnnounce(
+  deps: InvalidateDeps & Pick<DomainDeps, 'outcomes'>,
+  stale: StaleAvailability | undefined,
+  appointmentId: string,
+  status?: string,
+): Promise<void> {
+  await deps.outcomes.publishAfter(
+    (pipeline) => {
+      if (stale !== undefined) deps.slotCache.invalidateIn(pipeline, stale.eventTypeIds, stale.days);
+    },
+    (error) => warnStale(deps, error),
+    appointmentId,
+    status,
+  );
+}
+
+// A stale cache costs a conflict at booking time, never a double booking: Cal.com decides.
+function warnStale(deps: InvalidateDeps, error: unknown): void {
+  deps.logger.warn(errorLogFields(error).fields, 'availability cache invalidation failed');
 }
 
 const staffTypes = new LocalCache<string, Promise<number[]>>({

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /**
  * Tells API processes that an appointment changed, so a request waiting with `Prefer: wait`
@@ -8,13 +8,35 @@ import type { Redis } from 'ioredis';
  */
 export interface OutcomeNotifier {
   publish(appointmentId: string, status?: string): Promise<void>;
+  /**
+   * The same notice, in one round trip with the commands `first` queues, which Redis runs before it
+   * (a cache invalidation: a caller woken by the notice never reads what it invalidates). A failed
+   * command of `first` goes to `onError`; a failed notice throws.
+   */
+  publishAfter(
+    first: (pipeline: ChainableCommander) => void,
+    onError: (error: Error) => void,
+    appointmentId: string,
+    status?: string,
+  ): Promise<void>;
 }
 
 export function createOutcomeNotifier(redis: Redis, prefix: string): OutcomeNotifier {
   const channel = `${prefix}:appointment-changed`;
+  const message = (appointmentId: string, status?: string) =>
+    status === undefined ? appointmentId : `${appointmentId} ${status}`;
   return {
     async publish(appointmentId, status) {
-      await redis.publish(channel, status === undefined ? appointmentId : `${appointmentId} ${status}`);
+      await redis.publish(channel, message(appointmentId, status));
+    },
+    async publishAfter(first, onError, appointmentId, status) {
+      const pipeline = redis.pipeline();
+      first(pipeline);
+      pipeline.publish(channel, message(appointmentId, status));
+      const results = (await pipeline.exec()) ?? [];
+      const notice = results.at(-1)?.[0];
+      for (const [error] of results.slice(0, -1)) if (error !== null) onError(error);
+      if (notice !== null && notice !== undefined) throw notice;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { type CalendarProvider, storedEventTypeId } from '@calgate/calendar';
 import { utcDay, utcDaysBetween } from '@calgate/time';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { SlotMirror } from './slot-mirror.ts';
 
 /** The part of the calendar provider the cache needs. */
@@ -256,8 +256,14 @@ export class SlotCache {
 
   /** Forgets the cached days of these event types (after a booking change touching them). */
   async invalidate(eventTypeIds: Iterable<number>, days: Iterable<string>): Promise<void> {
-    const dayList = [...new Set(days)];
     const pipeline = this.#options.redis.pipeline();
+    this.invalidateIn(pipeline, eventTypeIds, days);
+    await pipeline.exec();
+  }
+
+  /** Queues the commands of `invalidate` on a pipeline the caller sends (with its own commands). */
+  invalidateIn(pipeline: ChainableCommander, eventTypeIds: Iterable<number>, days: Iterable<string>): void {
+    const dayList = [...new Set(days)];
     for (const eventTypeId of new Set(eventTypeIds)) {
       for (const day of dayList) {
         const generation = this.#generationKey(eventTypeId, day);
@@ -266,7 +272,6 @@ export class SlotCache {
         pipeline.del(this.#dayKey(eventTypeId, day));
       }
     }
-    await pipeline.exec();
   }
 }
 

@@ -5,7 +5,11 @@ import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
 import { cancelInCalendar, findBookingByMetadata } from '../appointments/calcom-lookup.ts';
-import { invalidateAvailability } from '../appointments/invalidate.ts';
+import {
+  invalidateAndAnnounce,
+  invalidateAvailability,
+  staleAvailability,
+} from '../appointments/invalidate.ts';
 import { METADATA_KEY } from '../appointments/metadata.ts';
 import { transition } from '../appointments/transitions.ts';
 import {
@@ -17,7 +21,7 @@ import {
 import { nearestAlternatives } from '../availability/simple-slots.ts';
 import { freeStartsByOption } from '../availability/window.ts';
 import type { DomainDeps } from '../deps.ts';
-import { assertNotHeldForBooking } from '../holds/guard.ts';
+import { assertNotHeldForBooking, slotHeldError } from '../holds/guard.ts';
 import {
   EXISTING,
   loadService,
@@ -26,24 +30,30 @@ import {
   type ServiceDefinition,
   staffOptions,
 } from '../services/catalog.ts';
-import { unmarkUnsent } from './send-marker.ts';
+import { loadWorkForSend } from './send-claim.ts';
+import { unmarkBookingSent } from './send-marker.ts';
 
 /**
  * `booking.create`: books a pending simple appointment in Cal.com, at most once.
  *
- * Before every send the job records `sent` in its data; a later attempt (after a timeout, a
- * crash, a lost answer) first looks in Cal.com for a booking carrying our id and adopts it.
+ * Before every send the job records the appointment's `booking_sent_at` (with its hold check, in
+ * one transaction); a later attempt (after a timeout, a crash, a lost answer) first looks in
+ * Cal.com for a booking carrying our id and adopts it.
  */
 export async function processCreateBooking(
   deps: DomainDeps,
   payload: { appointmentId: string },
   context: JobContext,
 ): Promise<string> {
-  const work = await loadWorkContext(deps.db, payload.appointmentId);
-  if (work === undefined) return 'appointment-missing';
+  // One round trip: the context, and for a named staff member the hold check and the marker.
+  const loaded = await loadWorkForSend(deps.db, payload.appointmentId);
+  if (loaded === undefined) return 'appointment-missing';
+  const { work, claim } = loaded;
   const { appointment } = work;
   if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
     return `skipped-${appointment.status}`;
+  // Jobs enqueued before the marker moved to the appointment kept it in their data.
+  const markedBefore = loaded.markedBefore || context.job.data.sent === true;
 
   // Which event types can book it: configuration, reused for a few seconds (Cal.com has the last word).
   const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
@@ -51,7 +61,7 @@ export async function processCreateBooking(
   const { client, keyId } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
 
-  if (context.job.data.sent === true || context.job.attemptsMade > 0) {
+  if (markedBefore || context.job.attemptsMade > 0) {
     const existing = await findBookingByMetadata(
       client,
       {
@@ -74,34 +84,38 @@ export async function processCreateBooking(
   if (appointment.status === 'cancelling') return 'cancelled-before-booking';
 
   const candidates = await orderCandidates(deps, work, options);
-  const markedBefore = context.job.data.sent === true;
+  let marked = claim === 'marked';
   let sentThisRun = false;
   let lastConflict: unknown;
   for (const candidate of candidates) {
-    // Three independent round trips before the send, waited for together: another caller's hold
-    // on this staff member's time (a Cal.com booking would not see it), the at-most-once marker
-    // (recorded before every send; a later attempt looks in Cal.com first), and the budget's share.
-    const [hold, marked, paid] = await Promise.allSettled([
-      assertNotHeldForBooking(deps.db, {
-        staffId: candidate.staffId,
-        start: appointment.startsAt,
-        end: appointment.endsAt,
-        appointmentId: appointment.id,
-      }),
-      context.job.data.sent === true
-        ? Promise.resolve()
-        : context.job.updateData({ ...context.job.data, sent: true }),
+    // Before the send: another caller's hold on this staff member's time (a Cal.com booking would
+    // not see it) and the at-most-once marker (recorded with the check, in the same transaction;
+    // a later run looks in Cal.com first), then the budget's share. For the named staff member the
+    // first round trip did the check and the marker, and the budget is all that is left.
+    const checkedAlready = claim !== 'unchecked' && candidate.staffId === appointment.staffId;
+    const [hold, paid] = await Promise.allSettled([
+      checkedAlready
+        ? claim === 'held'
+          ? Promise.reject(slotHeldError())
+          : Promise.resolve()
+        : assertNotHeldForBooking(deps.db, {
+            staffId: candidate.staffId,
+            start: appointment.startsAt,
+            end: appointment.endsAt,
+            appointmentId: appointment.id,
+            markSent: true,
+          }),
       deps.calcom.prepay(keyId, appointment.companyId, signal),
     ]);
-    if (marked.status === 'rejected') throw marked.reason;
     if (hold.status === 'rejected') {
       const error = hold.reason;
       if (!isAppError(error) || error.code !== 'SLOT_HELD') throw error;
       lastConflict = error;
       continue;
     }
+    marked = true;
     if (paid.status === 'rejected') {
-      if (!sentThisRun) await unmarkUnsent(context, markedBefore);
+      if (!sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
       throw paid.reason;
     }
     sentThisRun = true;
@@ -126,6 +140,8 @@ export async function processCreateBooking(
       );
     }
   }
+  // Marked by the first round trip for a send that never came (every staff member held).
+  if (marked && !sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
   throw lastConflict ?? new AppError('SLOT_UNAVAILABLE', 'No staff member is free at the requested time');
 }
 
@@ -160,9 +176,9 @@ async function recordBooked(
   const eventTypeId = storableId(booking.eventTypeId);
   const bookingId = storableId(booking.id);
   const staffId = options.find((o) => o.eventTypeId === eventTypeId)?.staffId ?? appointment.staffId ?? null;
-  // The cache invalidation does not wait for the commit (Cal.com already has the booking, so a
-  // refetch sees it): it runs alongside the transition.
-  const [confirmed] = await Promise.all([
+  // The stale days are worked out while the transition commits; they are forgotten after it,
+  // in the same round trip as the notice (a woken caller then never reads the taken slot).
+  const [confirmed, stale] = await Promise.all([
     transition(deps.db, {
       appointmentId: appointment.id,
       from: ['pending'],
@@ -178,7 +194,7 @@ async function recordBooked(
       },
       data: { uid: booking.uid, bookingId, adopted },
     }),
-    invalidateAvailability(deps, {
+    staleAvailability(deps, {
       staffId,
       eventTypeIds: [eventTypeId],
       spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
@@ -191,16 +207,16 @@ async function recordBooked(
       .where(eq(appointments.id, appointment.id));
     // Cal.com's webhook may have confirmed this very booking first: nothing to undo.
     if (now?.uid === booking.uid && now.status !== 'cancelling') {
-      await deps.outcomes.publish(appointment.id);
+      await invalidateAndAnnounce(deps, stale, appointment.id);
       return 'confirmed-by-webhook';
     }
     // Cancelled while Cal.com was booking it: cancel what was just made, and record it.
     await cancelStray(deps, work, booking);
-    await deps.outcomes.publish(appointment.id);
+    await invalidateAndAnnounce(deps, stale, appointment.id);
     return 'cancelled-after-booking';
   }
   // The status this job committed travels with the notice: a waiting request needs no read to wake.
-  await deps.outcomes.publish(appointment.id, 'confirmed');
+  await invalidateAndAnnounce(deps, stale, appointment.id, 'confirmed');
   return 'confirmed';
 }
 
@@ -232,7 +248,7 @@ export async function failCreateBooking(
   if (work === undefined || work.appointment.status !== 'pending') return;
   const code = isAppError(error) ? error.code : 'INTERNAL';
   const mayHaveLanded =
-    context.job.data.sent === true &&
+    (work.appointment.bookingSentAt !== null || context.job.data.sent === true) &&
     !(isAppError(error) && (error.code === 'SLOT_UNAVAILABLE' || error.code === 'SLOT_HELD'));
   if (mayHaveLanded) {
     // A send whose answer never came may have booked: if Cal.com has it, it is the customer's.

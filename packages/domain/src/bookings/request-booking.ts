@@ -1,4 +1,4 @@
-import { type Database, newId } from '@calgate/db';
+import { type Database, executePreparedOn, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import { sql } from 'drizzle-orm';
@@ -168,7 +168,7 @@ async function insertPendingAppointment(
       from appointment)`;
   // Milliseconds, as the API shows every instant.
   const ms = (column: string) => sql.raw(`floor(extract(epoch from ${column}) * 1000)::float8`);
-  const rows = await db.execute<{
+  const rows = await executePreparedOn<{
     customer_id: string;
     name: string;
     email: string | null;
@@ -176,7 +176,9 @@ async function insertPendingAppointment(
     created_at: number;
     updated_at: number;
     history_at: number;
-  }>(sql`
+  }>(
+    db,
+    sql`
     with customer as (${customerUpsert(companyId, request.customer)}), appointment as (
       insert into appointments (id, company_id, service_id, customer_id, staff_id, status, starts_at, ends_at,
         timezone, idempotency_key, source, notes, metadata)
@@ -196,7 +198,8 @@ async function insertPendingAppointment(
     select customer.id as customer_id, customer.name, customer.email, customer.phone,
       ${ms('appointment.created_at')} as created_at, ${ms('appointment.updated_at')} as updated_at,
       ${ms('history.created_at')} as history_at
-    from customer, appointment, history`);
+    from customer, appointment, history`,
+  );
   const row = rows[0];
   if (row === undefined) throw new Error('the appointment insert returned no row');
   return {

@@ -1,4 +1,6 @@
+import { appointments, type Database } from '@calgate/db';
 import type { JobContext } from '@calgate/jobs';
+import { eq } from 'drizzle-orm';
 
 /**
  * Takes back the at-most-once marker (`sent` in the job's data) that this run set when the run sent
@@ -11,6 +13,19 @@ import type { JobContext } from '@calgate/jobs';
 export async function unmarkUnsent(context: JobContext, markedBefore: boolean): Promise<void> {
   if (markedBefore || context.job.data.sent !== true) return;
   await context.job.updateData({ ...context.job.data, sent: false }).catch(() => undefined);
+}
+
+/**
+ * The same for a simple booking, whose marker is the appointment's `booking_sent_at` (recorded with
+ * its hold check, `assertNotHeldForBooking` / `loadWorkForSend`): cleared when this run set it and
+ * sent nothing. A failed write leaves it, as above.
+ */
+export async function unmarkBookingSent(db: Database, appointmentId: string): Promise<void> {
+  await db
+    .update(appointments)
+    .set({ bookingSentAt: null })
+    .where(eq(appointments.id, appointmentId))
+    .catch(() => undefined);
 }
 
 export interface SegmentMarkers {

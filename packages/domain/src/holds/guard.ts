@@ -1,4 +1,4 @@
-import type { Database } from '@calgate/db';
+import { type Database, executePreparedOn } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { sql } from 'drizzle-orm';
 
@@ -78,7 +78,9 @@ export async function heldStaff(
   // Driven from the people (a few staff rows) to their segments ending after `start` (an index
   // range: holds are for future times), then to those holds by key; so the cost stays flat however
   // many old holds there are. The CTEs are materialized to keep the planner on that path.
-  const rows = await db.execute<{ staff_id: string }>(sql`
+  const rows = await executePreparedOn<{ staff_id: string }>(
+    db,
+    sql`
     with people as materialized (
       select me.id as asked, other.id as staff_id
       from staff me
@@ -99,7 +101,8 @@ export async function heldStaff(
     left join appointments a on a.id = h.appointment_id
     where (h.status = 'active' and h.expires_at > ${now.toISOString()}::timestamptz)
       or (h.status = 'consumed' and a.status = 'pending'
-          and a.id is distinct from ${exceptAppointmentId ?? null})`);
+          and a.id is distinct from ${exceptAppointmentId ?? null})`,
+  );
   return new Set(rows.map((row) => row.staff_id));
 }
 
@@ -112,45 +115,36 @@ export function slotHeldError(field = 'start'): AppError {
 
 /**
  * For a booking job about to send: throws SLOT_HELD when `staffId`'s time is held by someone else,
- * checked under the shared advisory lock (see above).
+ * checked under the shared advisory lock (see above). With `markSent`, the appointment's
+ * at-most-once marker (`booking_sent_at`) is recorded in the same transaction when nothing is held.
  *
- * One round trip: the lock and the check go as one simple-protocol query of two statements, one
- * implicit transaction (so the lock is held until the check ends) in which the check takes its
- * own snapshot after the lock was granted (READ COMMITTED: a snapshot per statement), exactly as
- * the lock and the check of a BEGIN ... COMMIT block would, without its three extra round trips.
- * The simple protocol takes no parameters: the values are quoted literals.
+ * One round trip and one prepared statement: the lock, the check and the marker are the database
+ * function `calgate_booking_hold_check` (migration 0011). Its statements each take their own
+ * snapshot, so the check sees every hold committed before the lock was granted, exactly as the
+ * lock and the check of a BEGIN ... COMMIT block would; its plans are made once per connection
+ * (planning the check cost PostgreSQL more than running it).
  */
 export async function assertNotHeldForBooking(
   db: Database,
-  input: { staffId: string; start: Date; end: Date; appointmentId: string },
+  input: { staffId: string; start: Date; end: Date; appointmentId: string; markSent?: boolean },
 ): Promise<void> {
-  const staffId = literal(input.staffId);
-  const start = literal(input.start.toISOString());
-  const end = literal(input.end.toISOString());
-  const now = literal(new Date().toISOString());
-  const results = (await db.$client
-    .unsafe(`
-    select pg_advisory_xact_lock_shared(hashtextextended('calgate-hold:' ||
-      case when calcom_user_id is null then 'staff:' || id else 'calcom-user:' || calcom_user_id end, 0))
-    from staff where id = ${staffId};
-    select 1 as held
-    from staff me
-    join staff other
-      on other.id = me.id or (me.calcom_user_id is not null and other.calcom_user_id = me.calcom_user_id)
-    join hold_segments hs
-      on hs.staff_id = other.id and hs.ends_at > ${start}::timestamptz and hs.starts_at < ${end}::timestamptz
-    join holds h on h.id = hs.hold_id
-    left join appointments a on a.id = h.appointment_id
-    where me.id = ${staffId}
-      and ((h.status = 'active' and h.expires_at > ${now}::timestamptz)
-        or (h.status = 'consumed' and a.status = 'pending' and a.id <> ${literal(input.appointmentId)}))
-    limit 1`)
-    .simple()) as unknown as unknown[][];
-  if ((results[1]?.length ?? 0) > 0) throw slotHeldError();
+  const [answer] = (await db.$client.unsafe(
+    `select held from ${BOOKING_HOLD_CHECK}($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6)`,
+    [
+      input.appointmentId,
+      input.staffId,
+      input.start.toISOString(),
+      input.end.toISOString(),
+      new Date().toISOString(),
+      input.markSent === true,
+    ],
+    { prepare: true },
+  )) as unknown as Array<{ held: boolean }>;
+  if (answer?.held === true) throw slotHeldError();
 }
 
-/** A SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1). */
-function literal(value: string): string {
-  if (value.includes('\0')) throw new AppError('VALIDATION_FAILED', 'A NUL character cannot be stored');
-  return `'${value.replaceAll("'", "''")}'`;
-}
+/**
+ * The database function of a booking's hold check (migration 0011): arguments (appointment id,
+ * staff id, start, end, now, whether to record the marker), columns `held` and `marked`.
+ */
+export const BOOKING_HOLD_CHECK = 'calgate_booking_hold_check';

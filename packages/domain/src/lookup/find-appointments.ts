@@ -1,4 +1,4 @@
-import type { AppointmentSource, AppointmentStatus } from '@calgate/db';
+import { type AppointmentSource, type AppointmentStatus, executePrepared } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { parseInstant } from '@calgate/time';
 import { type SQL, sql } from 'drizzle-orm';
@@ -6,7 +6,6 @@ import type postgres from 'postgres';
 import { normalizePhone } from '../appointments/customers/phone.ts';
 import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import { decodeCursor, encodeCursor, filtersDigest } from './cursor.ts';
-import { executePrepared } from './prepared.ts';
 
 /** The largest page a caller may ask for. */
 export const MAX_PAGE_SIZE = 100;

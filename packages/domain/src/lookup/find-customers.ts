@@ -1,9 +1,9 @@
+import { executePrepared } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { normalizePhone } from '../appointments/customers/phone.ts';
 import { type AppointmentSummary, SELECT_SUMMARY, type SummaryRow, toSummary } from './find-appointments.ts';
-import { executePrepared } from './prepared.ts';
 
 /** How many upcoming appointments each found customer lists. */
 export const UPCOMING_PER_CUSTOMER = 20;
