@@ -1,8 +1,10 @@
 import { createBudget } from '@calgate/budget';
 import { keyFingerprint } from '@calgate/calcom';
+import { customers } from '@calgate/db';
 import { sweepExpiredHolds } from '@calgate/domain';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { seedCompany } from '@calgate/testkit';
+import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
@@ -160,6 +162,12 @@ describe('a hold', () => {
     const taken = await book(sameStylist, 'neighbour@example.org', other.token);
     expect(taken.statusCode).toBe(409);
     expect(taken.json().error.code).toBe('SLOT_HELD');
+    // Refused by the statement that would have written it: no customer, no appointment.
+    const neighbour = await gw.database.db
+      .select({ id: customers.id })
+      .from(customers)
+      .where(eq(customers.email, 'neighbour@example.org'));
+    expect(neighbour).toEqual([]);
     const heldAgain = await hold(sameStylist, other.token);
     expect(heldAgain.statusCode).toBe(409);
     // Cal.com's reservation already hides the slot from its availability.

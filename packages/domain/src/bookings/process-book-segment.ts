@@ -1,6 +1,6 @@
 import type { Booking } from '@calgate/calendar';
 import { storableId, storedEventTypeId } from '@calgate/calendar';
-import { appointmentSegments, appointments } from '@calgate/db';
+import { appointmentSegments, appointments, executePreparedOn } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { and, eq, sql } from 'drizzle-orm';
@@ -232,7 +232,9 @@ async function sendSegment(
 async function recordBooked(deps: DomainDeps, segment: SegmentRow, generation: number, booking: Booking) {
   const uid = booking.uid;
   await Promise.all([
-    deps.db.execute(sql`
+    executePreparedOn(
+      deps.db,
+      sql`
       with booked as (
         update appointment_segments
         set status = 'booked', calcom_booking_uid = ${uid}, calcom_booking_id = ${storableId(booking.id)},
@@ -243,7 +245,8 @@ async function recordBooked(deps: DomainDeps, segment: SegmentRow, generation: n
       insert into appointment_history (appointment_id, event, actor, data)
       select appointment_id, 'segment_booked', 'worker',
         ${JSON.stringify({ position: segment.position, generation, uid })}::jsonb
-      from booked`),
+      from booked`,
+    ),
     invalidateAvailability(deps, {
       staffId: segment.staffId,
       eventTypeIds: [segment.calcomEventTypeId],

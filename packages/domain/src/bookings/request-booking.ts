@@ -8,7 +8,8 @@ import { customerUpsert } from '../appointments/customers/upsert.ts';
 import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
-import { assertNotHeld, consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
+import { consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
+import { heldStaffQuery, slotHeldError } from '../holds/guard.ts';
 import { loadServiceCached, staffOptions } from '../services/catalog.ts';
 import { idempotencyExpiresAt, inFlightError, lookupIdempotencyKey } from './idempotency.ts';
 import {
@@ -21,7 +22,8 @@ import { requestCompositeBooking } from './request-composite.ts';
 
 /**
  * Validates a booking request, records the appointment as `pending` with its history row (and
- * the idempotency key) in one transaction, then enqueues `booking.create`. If Redis is down the
+ * the idempotency key) in one statement that also refuses time someone else holds (SLOT_HELD),
+ * then enqueues `booking.create`. If Redis is down the
  * appointment is still recorded; the worker's sweeper enqueues it later.
  */
 export async function requestBooking(
@@ -63,8 +65,6 @@ export async function requestBooking(
 
   const appointmentId = newId('apt');
   const end = new Date(start.getTime() + service.totalMinutes * 60_000);
-  if (held === undefined)
-    await assertNotHeld(deps.db, [{ staffIds: options.map((o) => o.staffId), start, end }]);
   const member = options.length === 1 && request.staffId !== undefined ? (options[0] ?? null) : null;
   let written: WrittenIntake;
   try {
@@ -76,6 +76,8 @@ export async function requestBooking(
       start,
       end,
       idempotency,
+      // Without a hold, held time of others is refused by the same statement (SLOT_HELD).
+      notHeld: held === undefined ? options.map((o) => o.staffId) : undefined,
     };
     written =
       held === undefined
@@ -154,9 +156,16 @@ async function insertPendingAppointment(
     start: Date;
     end: Date;
     idempotency: IdempotencyContext | undefined;
+    /** Staff who could take it: written only if not every one of them is held by someone else. */
+    notHeld?: string[] | undefined;
   },
 ): Promise<WrittenIntake> {
   const { request, idempotency, companyId } = input;
+  const people = [...new Set(input.notHeld ?? [])];
+  const held =
+    people.length === 0
+      ? undefined
+      : heldStaffQuery({ staffIds: people, start: input.start, end: input.end });
   const key =
     idempotency === undefined
       ? sql``
@@ -179,7 +188,11 @@ async function insertPendingAppointment(
   }>(
     db,
     sql`
-    with customer as (${customerUpsert(companyId, request.customer)}), appointment as (
+    with ${held === undefined ? sql`` : sql`held as (${held}), `}customer as (${customerUpsert(
+      companyId,
+      request.customer,
+      held === undefined ? undefined : sql`(select count(*) from held) < ${people.length}`,
+    )}), appointment as (
       insert into appointments (id, company_id, service_id, customer_id, staff_id, status, starts_at, ends_at,
         timezone, idempotency_key, source, notes, metadata)
       select ${input.appointmentId}, ${companyId}, ${input.serviceId}, customer.id, ${request.staffId ?? null},
@@ -201,7 +214,10 @@ async function insertPendingAppointment(
     from customer, appointment, history`,
   );
   const row = rows[0];
-  if (row === undefined) throw new Error('the appointment insert returned no row');
+  if (row === undefined) {
+    if (held !== undefined) throw slotHeldError();
+    throw new Error('the appointment insert returned no row');
+  }
   return {
     customer: { id: row.customer_id, name: row.name, email: row.email, phone: row.phone },
     createdAt: new Date(row.created_at),

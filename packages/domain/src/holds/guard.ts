@@ -1,6 +1,6 @@
 import { type Database, executePreparedOn } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /**
  * The gateway's own hold on a slot. Cal.com's reservation hides the slot from Cal.com's booking
@@ -74,13 +74,24 @@ export async function heldStaff(
   now: Date = new Date(),
 ): Promise<Set<string>> {
   if (window.staffIds.length === 0) return new Set();
+  const rows = await executePreparedOn<{ staff_id: string }>(
+    db,
+    heldStaffQuery(window, exceptAppointmentId, now),
+  );
+  return new Set(rows.map((row) => row.staff_id));
+}
+
+/** The query of {@link heldStaff} (a column `staff_id`), to run alone or as a CTE of a larger statement. */
+export function heldStaffQuery(
+  window: HeldWindow,
+  exceptAppointmentId?: string,
+  now: Date = new Date(),
+): SQL {
   // Times come from this process, not Postgres' now(): the two clocks may differ (tests fake ours).
   // Driven from the people (a few staff rows) to their segments ending after `start` (an index
   // range: holds are for future times), then to those holds by key; so the cost stays flat however
   // many old holds there are. The CTEs are materialized to keep the planner on that path.
-  const rows = await executePreparedOn<{ staff_id: string }>(
-    db,
-    sql`
+  return sql`
     with people as materialized (
       select me.id as asked, other.id as staff_id
       from staff me
@@ -101,9 +112,7 @@ export async function heldStaff(
     left join appointments a on a.id = h.appointment_id
     where (h.status = 'active' and h.expires_at > ${now.toISOString()}::timestamptz)
       or (h.status = 'consumed' and a.status = 'pending'
-          and a.id is distinct from ${exceptAppointmentId ?? null})`,
-  );
-  return new Set(rows.map((row) => row.staff_id));
+          and a.id is distinct from ${exceptAppointmentId ?? null})`;
 }
 
 /** The answer to a caller whose slot someone else holds. */

@@ -1,4 +1,4 @@
-import { outboundDeliveries, outboundEndpoints } from '@calgate/db';
+import { executePreparedOn, outboundDeliveries, outboundEndpoints } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { DelayedError, type JobContext, jobCatalog } from '@calgate/jobs';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
@@ -46,7 +46,9 @@ export async function processDelivery(
   context: JobContext,
 ): Promise<string> {
   // One round trip, written as SQL: this runs for every event and the query builder's cost showed.
-  const [found] = await deps.db.execute<LoadedRow>(sql`
+  const [found] = await executePreparedOn<LoadedRow>(
+    deps.db,
+    sql`
     select d.id, d.round, d.status, d.endpoint_id, d.appointment_id, d.event_seq::float8 as event_seq, d.attempts,
       ev.id as event_id, ev.type, ev.data,
       to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as event_at,
@@ -59,7 +61,8 @@ export async function processDelivery(
     from outbound_deliveries d
     join outbound_events ev on ev.id = d.event_id
     join outbound_endpoints e on e.id = d.endpoint_id
-    where d.id = ${payload.deliveryId}`);
+    where d.id = ${payload.deliveryId}`,
+  );
   if (found === undefined) return 'endpoint-deleted';
   const delivery = {
     id: found.id,
@@ -109,11 +112,13 @@ export async function processDelivery(
   const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
   // The attempt, its delivery's new state and (when delivered) the next event of the same
   // appointment for this endpoint, in one statement.
-  const [recorded] = await deps.db.execute<{
+  const [recorded] = await executePreparedOn<{
     attempt: number;
     next_id: string | null;
     next_round: number | null;
-  }>(sql`
+  }>(
+    deps.db,
+    sql`
     with counted as (
       update outbound_deliveries set
         attempts = attempts + 1,
@@ -136,7 +141,8 @@ export async function processDelivery(
       limit 1
     )
     select counted.attempts as attempt, next.id as next_id, next.round as next_round
-    from counted left join next on true`);
+    from counted left join next on true`,
+  );
   const attempt = recorded?.attempt ?? delivery.attempts + 1;
   // Ids, status and latency only: the body and the answer may carry personal data.
   deps.logger.debug(

@@ -1,4 +1,4 @@
-import { outboundDeliveries, outboundEndpoints } from '@calgate/db';
+import { executePreparedOn, outboundDeliveries, outboundEndpoints } from '@calgate/db';
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { TURN_WAIT_MS } from './deliver-job.ts';
@@ -24,10 +24,12 @@ export interface RelayResult {
 export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
   const total: RelayResult = { events: 0, deliveries: 0 };
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const [row] = await deps.db.execute<{
+    const [row] = await executePreparedOn<{
       picked: number;
       made: Array<{ id: string; round: number; head: boolean }>;
-    }>(sql`
+    }>(
+      deps.db,
+      sql`
       with picked as (
         select id, seq, company_id, appointment_id, type from outbound_events
         where relayed_at is null
@@ -62,7 +64,8 @@ export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
            order by event_seq)
            from ranked),
           '[]'::json
-        ) as made`);
+        ) as made`,
+    );
     if (row === undefined || row.picked === 0) break;
     total.events += row.picked;
     total.deliveries += row.made.length;
