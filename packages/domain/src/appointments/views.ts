@@ -1,7 +1,8 @@
-import { appointmentHistory, appointments, customers, type Database, staff } from '@calgate/db';
+import { appointmentHistory, appointments, type Database } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { formatInZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
+import { columnsOf, mapRow, selectList } from './row-mapping.ts';
 
 export type AppointmentRow = typeof appointments.$inferSelect;
 export type HistoryRow = typeof appointmentHistory.$inferSelect;
@@ -58,34 +59,56 @@ export async function loadHistory(db: Database, appointmentId: string): Promise<
     .orderBy(asc(appointmentHistory.createdAt), asc(appointmentHistory.id));
 }
 
-/** The appointment as our API shows it: times in the appointment's zone, with its history. */
+/**
+ * The appointment as our API shows it: times in the appointment's zone, with its history. One
+ * prepared statement (the row, its customer and staff member, its history as JSON): a request
+ * waiting with `Prefer: wait` reads it after the worker's notice, with the caller on the line.
+ * @throws AppError BOOKING_NOT_FOUND when it does not exist or belongs to another company.
+ */
 export async function getAppointmentView(
   db: Database,
   companyId: string,
   id: string,
 ): Promise<AppointmentView> {
-  const row = await loadAppointment(db, companyId, id);
-  const [customerRows, staffRows, history] = await Promise.all([
-    db.select().from(customers).where(eq(customers.id, row.customerId)).limit(1),
-    row.staffId === null
-      ? Promise.resolve([])
-      : db.select().from(staff).where(eq(staff.id, row.staffId)).limit(1),
-    loadHistory(db, row.id),
-  ]);
-  const customer = customerRows[0];
-  const member = staffRows[0];
+  const [found] = (await db.$client.unsafe(VIEW_SELECT, [id, companyId], {
+    prepare: true,
+  })) as unknown as Array<Record<string, unknown>>;
+  if (found === undefined) {
+    throw new AppError('BOOKING_NOT_FOUND', `No booking ${id.slice(0, 64)}`, { details: { field: 'id' } });
+  }
+  const row = mapRow(found, 'a', APPOINTMENT_COLUMNS) as AppointmentRow;
+  const history = (found.history as ViewedHistory[]).map((h) => ({ ...h, createdAt: new Date(h.createdAt) }));
   return appointmentView(
     row,
     {
       id: row.customerId,
-      name: customer?.name ?? '',
-      email: customer?.email ?? null,
-      phone: customer?.phone ?? null,
+      name: (found['u.name'] as string | null) ?? '',
+      email: (found['u.email'] as string | null) ?? null,
+      phone: (found['u.phone'] as string | null) ?? null,
     },
-    member === undefined ? null : { id: member.id, name: member.name },
+    found['s.id'] === null ? null : { id: found['s.id'] as string, name: found['s.name'] as string },
     history,
   );
 }
+
+type ViewedHistory = Pick<HistoryRow, 'event' | 'fromStatus' | 'toStatus' | 'actor' | 'data'> & {
+  createdAt: string;
+};
+
+const APPOINTMENT_COLUMNS = columnsOf(appointments);
+// Instants as the API shows them (milliseconds, UTC), as drizzle's mapping reads them.
+const VIEW_SELECT = `select ${selectList('a', APPOINTMENT_COLUMNS).join(', ')},
+    u.name as "u.name", u.email as "u.email", u.phone as "u.phone", s.id as "s.id", s.name as "s.name",
+    coalesce((
+      select json_agg(json_build_object('event', h.event, 'fromStatus', h.from_status, 'toStatus', h.to_status,
+          'actor', h.actor, 'data', h.data,
+          'createdAt', to_char(h.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        order by h.created_at, h.id)
+      from appointment_history h where h.appointment_id = a.id), '[]'::json) as history
+  from appointments a
+  left join customers u on u.id = a.customer_id
+  left join staff s on s.id = a.staff_id
+  where a.id = $1 and a.company_id = $2`;
 
 /** What the view is made of: the appointment's columns the API shows. */
 export type ViewedAppointment = Pick<

@@ -1,5 +1,5 @@
 import { appointments, companies, customers, type Database } from '@calgate/db';
-import { getTableColumns } from 'drizzle-orm';
+import { columnsOf, mapRow, selectList } from '../appointments/row-mapping.ts';
 import type { WorkContext } from '../appointments/work-context.ts';
 import { BOOKING_HOLD_CHECK } from '../holds/guard.ts';
 
@@ -47,14 +47,10 @@ export async function loadWorkForSend(db: Database, appointmentId: string): Prom
   };
 }
 
-type Columns = Record<string, { name: string; mapFromDriverValue(value: unknown): unknown }>;
-const APPOINTMENT_COLUMNS = getTableColumns(appointments) as unknown as Columns;
-const COMPANY_COLUMNS = getTableColumns(companies) as unknown as Columns;
-const CUSTOMER_COLUMNS = getTableColumns(customers) as unknown as Columns;
+const APPOINTMENT_COLUMNS = columnsOf(appointments);
+const COMPANY_COLUMNS = columnsOf(companies);
+const CUSTOMER_COLUMNS = columnsOf(customers);
 
-/** The three rows' columns, each named `<alias>.<column>` so that none collide. */
-const selectList = (alias: string, columns: Columns) =>
-  Object.values(columns).map((c) => `${alias}."${c.name}" as "${alias}.${c.name}"`);
 /** The statement's text, built once ($1 the appointment, $2 this process's clock for the check). */
 const LOAD_FOR_SEND = `select ${[
   ...selectList('a', APPOINTMENT_COLUMNS),
@@ -66,13 +62,3 @@ const LOAD_FOR_SEND = `select ${[
   join customers u on u.id = a.customer_id
   cross join lateral ${BOOKING_HOLD_CHECK}(a.id, a.staff_id, a.starts_at, a.ends_at, $2::timestamptz, true) k
   where a.id = $1`;
-
-/** One table's part of the row, as drizzle would map it (its column types decode the values). */
-function mapRow(row: Record<string, unknown>, alias: string, columns: Columns): Record<string, unknown> {
-  const mapped: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(columns)) {
-    const value = row[`${alias}.${column.name}`];
-    mapped[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
-  }
-  return mapped;
-}
