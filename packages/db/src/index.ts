@@ -18,7 +18,7 @@ export {
   singleKeyring,
 } from './keyring.ts';
 export { ensureDatabase, MIGRATIONS_FOLDER, runMigrations } from './migrate.ts';
-export { executePrepared, executePreparedOn } from './prepared.ts';
+export { executePrepared, executePreparedOn, executePreparedText } from './prepared.ts';
 export type { ResealResult } from './reseal.ts';
 export { resealOne, resealSecrets } from './reseal.ts';
 export type {

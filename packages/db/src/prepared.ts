@@ -14,6 +14,15 @@ const dialect = new PgDialect();
  */
 export async function executePrepared<T>(client: postgres.Sql, query: SQL): Promise<T[]> {
   const { sql: text, params } = dialect.sqlToQuery(query);
+  return executePreparedText<T>(client, text, params);
+}
+
+/** `executePrepared` for a statement whose text is written once (`$1`, `$2`, ... for `params`). */
+export async function executePreparedText<T>(
+  client: postgres.Sql,
+  text: string,
+  params: readonly unknown[],
+): Promise<T[]> {
   return (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
 }
 

@@ -1,4 +1,4 @@
-import { appointmentHistory, appointments, type Database } from '@calgate/db';
+import { appointmentHistory, appointments, type Database, executePreparedText } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { formatInZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
@@ -70,9 +70,10 @@ export async function getAppointmentView(
   companyId: string,
   id: string,
 ): Promise<AppointmentView> {
-  const [found] = (await db.$client.unsafe(VIEW_SELECT, [id, companyId], {
-    prepare: true,
-  })) as unknown as Array<Record<string, unknown>>;
+  const [found] = await executePreparedText<Record<string, unknown>>(db.$client, VIEW_SELECT, [
+    id,
+    companyId,
+  ]);
   if (found === undefined) {
     throw new AppError('BOOKING_NOT_FOUND', `No booking ${id.slice(0, 64)}`, { details: { field: 'id' } });
   }

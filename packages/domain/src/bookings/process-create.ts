@@ -84,7 +84,6 @@ export async function processCreateBooking(
   if (appointment.status === 'cancelling') return 'cancelled-before-booking';
 
   const candidates = await orderCandidates(deps, work, options);
-  let marked = claim === 'marked';
   let sentThisRun = false;
   let lastConflict: unknown;
   for (const candidate of candidates) {
@@ -113,7 +112,6 @@ export async function processCreateBooking(
       lastConflict = error;
       continue;
     }
-    marked = true;
     if (paid.status === 'rejected') {
       if (!sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
       throw paid.reason;
@@ -140,8 +138,8 @@ export async function processCreateBooking(
       );
     }
   }
-  // Marked by the first round trip for a send that never came (every staff member held).
-  if (marked && !sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
+  // Marked by the first round trip for a send that never came (no candidate was the named staff member).
+  if (claim === 'marked' && !sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
   throw lastConflict ?? new AppError('SLOT_UNAVAILABLE', 'No staff member is free at the requested time');
 }
 

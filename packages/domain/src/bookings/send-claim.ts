@@ -1,4 +1,4 @@
-import { appointments, companies, customers, type Database } from '@calgate/db';
+import { appointments, companies, customers, type Database, executePreparedText } from '@calgate/db';
 import { columnsOf, mapRow, selectList } from '../appointments/row-mapping.ts';
 import type { WorkContext } from '../appointments/work-context.ts';
 import { BOOKING_HOLD_CHECK } from '../holds/guard.ts';
@@ -31,9 +31,10 @@ export interface WorkForSend {
  * and is refused (`createHold`).
  */
 export async function loadWorkForSend(db: Database, appointmentId: string): Promise<WorkForSend | undefined> {
-  const [row] = (await db.$client.unsafe(LOAD_FOR_SEND, [appointmentId, new Date().toISOString()], {
-    prepare: true,
-  })) as unknown as Array<Record<string, unknown>>;
+  const [row] = await executePreparedText<Record<string, unknown>>(db.$client, LOAD_FOR_SEND, [
+    appointmentId,
+    new Date().toISOString(),
+  ]);
   if (row === undefined) return undefined;
   const work: WorkContext = {
     appointment: mapRow(row, 'a', APPOINTMENT_COLUMNS) as WorkContext['appointment'],

@@ -1,4 +1,4 @@
-import { type Database, executePreparedOn } from '@calgate/db';
+import { type Database, executePreparedOn, executePreparedText } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { type SQL, sql } from 'drizzle-orm';
 
@@ -137,7 +137,8 @@ export async function assertNotHeldForBooking(
   db: Database,
   input: { staffId: string; start: Date; end: Date; appointmentId: string; markSent?: boolean },
 ): Promise<void> {
-  const [answer] = (await db.$client.unsafe(
+  const [answer] = await executePreparedText<{ held: boolean }>(
+    db.$client,
     `select held from ${BOOKING_HOLD_CHECK}($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6)`,
     [
       input.appointmentId,
@@ -147,8 +148,7 @@ export async function assertNotHeldForBooking(
       new Date().toISOString(),
       input.markSent === true,
     ],
-    { prepare: true },
-  )) as unknown as Array<{ held: boolean }>;
+  );
   if (answer?.held === true) throw slotHeldError();
 }
 
