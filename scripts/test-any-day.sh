@@ -81,10 +81,18 @@ for ((i = 0; i < ${#instants[@]}; i += parallel)); do
   done
   for entry in "${pids[@]}"; do
     j="${entry#*:}"
-    if ! wait "${entry%%:*}"; then failed+=("${instants[$j]}"); fi
+    if ! wait "${entry%%:*}"; then
+      failed+=("${instants[$j]}")
+      # What failed, repeated at the end: a CI log read from its tail shows it without the rest.
+      grep -E "FAIL |FAILED at" "$logs_dir/$j.log" | sed 's/\x1b\[[0-9;]*m//g' >>"$logs_dir/failures" || true
+    fi
     cat "$logs_dir/$j.log"
   done
 done
+if [ -s "$logs_dir/failures" ]; then
+  echo "[any-day] what failed:" >&2
+  sort -u "$logs_dir/failures" >&2
+fi
 rm -rf "$logs_dir"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "[any-day] the suite failed at: ${failed[*]}" >&2
