@@ -6,6 +6,7 @@ import { pool } from '@calgate/testkit';
 import { Queue, QueueEvents } from 'bullmq';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import { beginCpu, perItem, totalCpu } from '../cpu.ts';
 import { start } from '../procs.ts';
 import { add, fmt, memory, raw } from '../report.ts';
 import {
@@ -39,6 +40,7 @@ export async function bookingsEndToEnd(): Promise<void> {
   const w = await worker(env);
   procs.push(w);
   const targets = slots(2_000);
+  const cpu = beginCpu({ api: a.child.pid, worker: w.child.pid });
   const started = performance.now();
   const ids = (
     await pool(
@@ -58,6 +60,7 @@ export async function bookingsEndToEnd(): Promise<void> {
   const intakeSeconds = (performance.now() - started) / 1000;
   while ((await confirmedCount(ids)) < ids.length) await new Promise((resolve) => setTimeout(resolve, 100));
   const seconds = (performance.now() - started) / 1000;
+  const cpuMs = cpu.end();
   say(`3: all ${ids.length} accepted after ${fmt(intakeSeconds)} s, all confirmed after ${fmt(seconds)} s`);
   memory.apiDuringBookings = a.peakRssMb();
   memory.workerDuringBookings = w.peakRssMb();
@@ -102,11 +105,13 @@ export async function bookingsEndToEnd(): Promise<void> {
     seconds,
     baselineSeconds: baseSeconds,
     floor,
+    cpuMs,
   };
+  say(`3: CPU ms per booking: gateway ${perItem(cpuMs, ids.length)}; floor ${perItem(floor.cpuMs, 2_000)}`);
   add({
     id: 3,
     what: `Simple bookings accepted -> confirmed (${ids.length}, sandbox 0 ms, no limit, concurrency ${CONCURRENCY})`,
-    measured: `${fmt(rate)} bookings/s (${confirmed?.n} confirmed)`,
+    measured: `${fmt(rate)} bookings/s (${confirmed?.n} confirmed); CPU per booking, all processes: ${fmt(totalCpu(cpuMs) / ids.length, 2)} ms against the pipeline's ${fmt(totalCpu(floor.cpuMs) / 2_000, 2)} ms`,
     baseline: `BullMQ no-op jobs ${fmt(baseRate)} jobs/s; the minimal durable pipeline (one INSERT + Queue.add, then one Cal.com call + one UPDATE) ${fmt(floor.rate)} bookings/s = ${fmt(floor.rate / baseRate, 2)}x (gateway = ${fmt(rate / floor.rate, 2)}x of it)`,
     ratio: rate / baseRate,
     target: '>= 0.15x; >= 0.6x of the minimal durable pipeline',
@@ -120,7 +125,7 @@ export async function bookingsEndToEnd(): Promise<void> {
  */
 async function bookingFloor(
   env: Record<string, string>,
-): Promise<{ rate: number; seconds: number; confirmed: number }> {
+): Promise<{ rate: number; seconds: number; confirmed: number; cpuMs: Record<string, number> }> {
   await database.sql.unsafe(
     'create table if not exists floor_bookings (id text primary key, status text not null, uid text, payload jsonb not null)',
   );
@@ -130,25 +135,26 @@ async function bookingFloor(
     DATABASE_URL,
     DATABASE_POOL_MAX: env.DATABASE_POOL_MAX as string,
   };
-  procs.push(
-    await start(
-      'bench/src/baseline.ts',
-      { ...common, BASELINE_MODE: 'floor-intake', PORT: String(BASELINE_PORT) },
-      { line: /ready/ },
-    ),
-    await start(
-      'bench/src/baseline.ts',
-      {
-        ...common,
-        BASELINE_MODE: 'floor-worker',
-        CONCURRENCY: String(CONCURRENCY),
-        CALCOM_BASE_URL: sandbox.baseUrl,
-        CALCOM_API_KEY: DEMO_API_KEY,
-      },
-      { line: /ready/ },
-    ),
+  const intake = await start(
+    'bench/src/baseline.ts',
+    { ...common, BASELINE_MODE: 'floor-intake', PORT: String(BASELINE_PORT) },
+    { line: /ready/ },
   );
+  procs.push(intake);
+  const floorWorker = await start(
+    'bench/src/baseline.ts',
+    {
+      ...common,
+      BASELINE_MODE: 'floor-worker',
+      CONCURRENCY: String(CONCURRENCY),
+      CALCOM_BASE_URL: sandbox.baseUrl,
+      CALCOM_API_KEY: DEMO_API_KEY,
+    },
+    { line: /ready/ },
+  );
+  procs.push(floorWorker);
   const eventTypes = new Map(demo.staff.map((member, i) => [member.id, 102 + i]));
+  const cpu = beginCpu({ api: intake.child.pid, worker: floorWorker.child.pid });
   const started = performance.now();
   await pool(
     50,
@@ -170,9 +176,10 @@ async function bookingFloor(
     );
   while ((await count()) < 2_000) await new Promise((resolve) => setTimeout(resolve, 100));
   const seconds = (performance.now() - started) / 1000;
+  const cpuMs = cpu.end();
   const confirmed = Number(
     (await database.sql`select count(*)::int as n from floor_bookings where status = 'confirmed'`)[0]?.n,
   );
   await stopAll();
-  return { rate: 2_000 / seconds, seconds, confirmed };
+  return { rate: 2_000 / seconds, seconds, confirmed, cpuMs };
 }

@@ -82,6 +82,28 @@ describe('migrations', () => {
       ]),
     );
   });
+
+  // Indexes on columns most rows leave empty hold only the rows that set them; a lookup by a value
+  // must still use them, including as a prepared statement's generic plan (a parameter, not a constant).
+  it.each([
+    ['appointments', 'calcom_booking_id', 'bigint', 'appointments_calcom_booking_id_idx'],
+    ['appointments', 'composite_group_uid', 'text', 'appointments_composite_group_idx'],
+    ['appointments', 'calcom_ical_uid', 'text', 'appointments_calcom_ical_uid_idx'],
+    ['customers', 'phone', 'text', 'customers_company_phone_idx'],
+  ])('look up %s by %s through its partial index', async (table, column, type, index) => {
+    const plan = await t.sql.begin(async (tx) => {
+      await tx.unsafe('set local enable_seqscan = off');
+      await tx.unsafe('set local plan_cache_mode = force_generic_plan');
+      await tx.unsafe(`prepare lookup (${type}) as select * from ${table} where ${column} = $1`);
+      const rows = await tx.unsafe<{ 'QUERY PLAN': string }[]>('explain execute lookup (null)');
+      await tx.unsafe('deallocate lookup');
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain(index);
+    const [predicate] = await t.sql<{ indexdef: string }[]>`
+      select indexdef from pg_indexes where indexname = ${index}`;
+    expect(predicate?.indexdef).toMatch(/WHERE .* IS NOT NULL/i);
+  });
 });
 
 describe('customers', () => {

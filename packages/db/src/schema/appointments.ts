@@ -90,12 +90,18 @@ export const appointments = pgTable(
   },
   (t) => [
     index('appointments_starts_at_idx').on(t.startsAt),
+    // Every index is written with each new row version (a booking makes three): columns that are
+    // empty for most rows are indexed only where set, and every lookup by them names a value.
     uniqueIndex('appointments_calcom_uid_unique')
       .on(t.calcomBookingUid)
       .where(sql`${t.calcomBookingUid} is not null`),
-    index('appointments_calcom_booking_id_idx').on(t.calcomBookingId),
-    index('appointments_composite_group_idx').on(t.compositeGroupUid),
-    index('appointments_calcom_ical_uid_idx').on(t.calcomIcalUid),
+    index('appointments_calcom_booking_id_idx')
+      .on(t.calcomBookingId)
+      .where(sql`${t.calcomBookingId} is not null`),
+    index('appointments_composite_group_idx')
+      .on(t.compositeGroupUid)
+      .where(sql`${t.compositeGroupUid} is not null`),
+    index('appointments_calcom_ical_uid_idx').on(t.calcomIcalUid).where(sql`${t.calcomIcalUid} is not null`),
     index('appointments_company_status_idx').on(t.companyId, t.status),
     // Lookups (GET /api/v2/bookings) page in (starts_at, id) order: by company, customer or staff.
     index('appointments_company_starts_idx').on(t.companyId, t.startsAt, t.id),

@@ -27,7 +27,8 @@ export const customers = pgTable(
     uniqueIndex('customers_company_phone_only_unique')
       .on(t.companyId, t.phone)
       .where(sql`${t.email} is null`),
-    index('customers_company_phone_idx').on(t.companyId, t.phone),
+    // Lookups by phone name one; customers known by email alone stay out of it.
+    index('customers_company_phone_idx').on(t.companyId, t.phone).where(sql`${t.phone} is not null`),
     check('customers_contact_check', sql`${t.email} is not null or ${t.phone} is not null`),
   ],
 );
