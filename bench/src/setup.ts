@@ -4,11 +4,10 @@
  * Importing this module sets all of that up (the database `calgate_bench` is dropped and recreated).
  */
 import { randomBytes } from 'node:crypto';
-import { appointments, createDb, ensureDatabase, runMigrations } from '@calgate/db';
+import { createDb, ensureDatabase, runMigrations } from '@calgate/db';
 import { seedDemoCompany } from '@calgate/demo';
 import { DEMO_API_KEY, startSandbox } from '@calgate/sandbox';
 import { salonTime, testDays } from '@calgate/testkit';
-import { and, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { type Proc, start } from './procs.ts';
 
@@ -123,11 +122,14 @@ export async function post(body: unknown, headers: Record<string, string> = {}) 
   });
   return { status: res.status, json: (await res.json()) as { id?: string } };
 }
+/**
+ * How many of `ids` have an outcome. Polled while a benchmark runs, so it costs this process as
+ * little as the floor's poll: one array parameter (not a statement of 2,000 parameters built anew).
+ */
 export async function confirmedCount(ids: string[]): Promise<number> {
-  const [row] = await database.db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(appointments)
-    .where(and(inArray(appointments.id, ids), inArray(appointments.status, ['confirmed', 'failed'])));
+  const [row] = await database.sql<{ n: number }[]>`
+    select count(*)::int as n from appointments
+    where id = any(${ids}::text[]) and status in ('confirmed', 'failed')`;
   return row?.n ?? 0;
 }
 /**

@@ -83,6 +83,16 @@ export function createCalcomTransport(options: CalcomClientOptions): CalcomTrans
   const bookingsVersion = options.bookingsApiVersion ?? '2024-08-13';
   const timeoutMs = options.timeoutMs ?? 30_000;
   let lastRateLimit: RateLimitInfo | undefined;
+  // What every call of this key shares, merged once: got merges a call's options into these.
+  const send = got.extend({
+    prefixUrl: base,
+    headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' },
+    responseType: 'text',
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { request: timeoutMs },
+    agent: agents,
+  });
 
   function versionFor(operation: CalcomOperation): string | undefined {
     const family = familyOf(operation);
@@ -123,20 +133,11 @@ export function createCalcomTransport(options: CalcomClientOptions): CalcomTrans
             'calcom request',
           );
         }
-        const response = await got(`${base}${path}`, {
+        const response = await send(path.replace(/^\//, ''), {
           method,
-          headers: {
-            authorization: `Bearer ${options.apiKey}`,
-            accept: 'application/json',
-            ...(version === undefined ? {} : { 'cal-api-version': version }),
-          },
+          ...(version === undefined ? {} : { headers: { 'cal-api-version': version } }),
           searchParams,
           ...(request.body === undefined ? {} : { json: request.body }),
-          responseType: 'text',
-          throwHttpErrors: false,
-          retry: { limit: 0 },
-          timeout: { request: timeoutMs },
-          agent: agents,
           signal: request.signal,
         });
         status = response.statusCode;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
@@ -13,8 +13,20 @@ export function newId(prefix: string): string {
     head = ALPHABET[time % 32] + head;
     time = Math.floor(time / 32);
   }
-  const bytes = randomBytes(16);
+  const at = take(16);
   let tail = '';
-  for (const byte of bytes) tail += ALPHABET[byte % 32];
+  for (let i = at; i < at + 16; i++) tail += ALPHABET[(pool[i] as number) % 32];
   return `${prefix}_${head}${tail}`;
+}
+
+// Random bytes drawn 4 KiB at a time (one call into the CSPRNG per 256 ids, not one per id).
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function take(n: number): number {
+  if (used + n > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  used += n;
+  return used - n;
 }

@@ -57,4 +57,13 @@ describe('ids', () => {
     expect(first).not.toContain(':');
     expect(first < second).toBe(true);
   });
+
+  it('stay distinct across many refills of their random bytes', () => {
+    // 256 ids use up one draw of random bytes; 3,000 cross eleven draws, within one millisecond or few.
+    const ids = Array.from({ length: 3_000 }, () => newId('apt'));
+    expect(new Set(ids).size).toBe(ids.length);
+    const tails = new Set(ids.map((id) => id.slice(-16)));
+    expect(tails.size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^apt_[0-9a-z]{26}$/);
+  });
 });
