@@ -44,6 +44,8 @@ const SHARED: Array<[string, RegExp]> = [
 export function beginCpu(named: Record<string, number | undefined>): CpuSpan {
   const first = new Map<string, number>();
   const last = new Map<string, { ticks: number; group: string }>();
+  // Processes of no group, remembered so that each sample reads only the stat of those counted.
+  const ignored = new Set<string>();
   const groupOf = (pid: string): string | undefined => {
     for (const [group, p] of Object.entries(named)) if (p !== undefined && String(p) === pid) return group;
     const command = commandOf(pid);
@@ -57,9 +59,12 @@ export function beginCpu(named: Record<string, number | undefined>): CpuSpan {
       return;
     }
     for (const pid of pids) {
-      const known = last.get(pid);
-      const group = known?.group ?? groupOf(pid);
-      if (group === undefined) continue;
+      if (ignored.has(pid)) continue;
+      const group = last.get(pid)?.group ?? groupOf(pid);
+      if (group === undefined) {
+        ignored.add(pid);
+        continue;
+      }
       const ticks = ticksOf(pid);
       if (ticks === undefined) continue;
       if (initial) first.set(pid, ticks);
