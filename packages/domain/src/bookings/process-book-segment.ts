@@ -16,7 +16,7 @@ import {
 } from '../appointments/work-context.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
-import { type SegmentMarkers, segmentMarkers } from './send-marker.ts';
+import { refusedUnsent, type SegmentMarkers, segmentMarkers } from './send-marker.ts';
 
 type SegmentPayload = { appointmentId: string; generation: number; position: number };
 
@@ -80,7 +80,12 @@ export async function processBookSegment(
           checks: startChecks(deps, { work, segment: next, payload, context, markers }, true),
         };
       }
-      const booking = await sent.booking;
+      const booking = await sent.booking.catch(async (error: unknown) => {
+        // Throttled: this segment was not booked, and its marker goes (see `refusedUnsent`).
+        if (sent.inFlight && !sent.markedBefore && refusedUnsent(error))
+          await markers.unset(segment.position);
+        throw error;
+      });
       fresh = false;
       if (isOwn) ownUid = booking.uid;
       recorded.push(recordBooked(deps, segment, payload.generation, booking));
@@ -175,7 +180,7 @@ async function sendSegment(
     fresh: boolean;
     checks: Checks | undefined;
   },
-): Promise<{ booking: Promise<Booking>; inFlight: boolean } | undefined> {
+): Promise<{ booking: Promise<Booking>; inFlight: boolean; markedBefore: boolean } | undefined> {
   const { work, segment, payload, context, markers, isOwn } = step;
   if (step.fresh && !stillBooking(work.appointment, payload.generation)) {
     if (!isOwn) return undefined;
@@ -195,7 +200,7 @@ async function sendSegment(
       },
       context.signal,
     );
-    if (found !== undefined) return { booking: Promise.resolve(found), inFlight: false };
+    if (found !== undefined) return { booking: Promise.resolve(found), inFlight: false, markedBefore };
   }
   const [hold, marked, paid, state] = await (step.checks ?? startChecks(deps, step, !step.fresh));
   const steps = [marked, hold, paid, state];
@@ -222,7 +227,7 @@ async function sendSegment(
     },
     { signal: context.signal },
   );
-  return { booking, inFlight: true };
+  return { booking, inFlight: true, markedBefore };
 }
 
 /**

@@ -31,7 +31,7 @@ import {
   staffOptions,
 } from '../services/catalog.ts';
 import { loadWorkForSend } from './send-claim.ts';
-import { unmarkBookingSent } from './send-marker.ts';
+import { refusedUnsent, unmarkBookingSent } from './send-marker.ts';
 
 /**
  * `booking.create`: books a pending simple appointment in Cal.com, at most once.
@@ -130,6 +130,8 @@ export async function processCreateBooking(
       );
       return recordBooked(deps, work, options, booking, false);
     } catch (error) {
+      // Throttled: nothing was booked by this run's sends, so its marker goes (see `refusedUnsent`).
+      if (refusedUnsent(error) && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
       if (!isAppError(error) || error.code !== 'SLOT_UNAVAILABLE') throw error;
       lastConflict = error;
       deps.logger.info(

@@ -10,7 +10,7 @@ import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking } from '../holds/guard.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 import { alternativesFor } from './process-create.ts';
-import { unmarkUnsent } from './send-marker.ts';
+import { refusedUnsent, unmarkUnsent } from './send-marker.ts';
 
 export interface RescheduleTarget {
   requestId: string;
@@ -93,11 +93,16 @@ export async function processRescheduleBooking(
     ]);
     if (steps[2].status === 'rejected') await unmarkUnsent(context, markedBefore);
     for (const step of [steps[1], steps[0], steps[2]]) if (step?.status === 'rejected') throw step.reason;
-    booking = await client.rescheduleBooking(
-      storedTextId(oldUid),
-      { start: new Date(found.target.start).toISOString(), reschedulingReason: found.target.reason },
-      { signal: context.signal },
-    );
+    booking = await client
+      .rescheduleBooking(
+        storedTextId(oldUid),
+        { start: new Date(found.target.start).toISOString(), reschedulingReason: found.target.reason },
+        { signal: context.signal },
+      )
+      .catch(async (error: unknown) => {
+        if (refusedUnsent(error)) await unmarkUnsent(context, markedBefore);
+        throw error;
+      });
   }
   const start = new Date(booking.start);
   const end = new Date(booking.end);

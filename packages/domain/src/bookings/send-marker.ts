@@ -1,4 +1,5 @@
 import { appointments, type Database } from '@calgate/db';
+import { isAppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { eq } from 'drizzle-orm';
 
@@ -13,6 +14,17 @@ import { eq } from 'drizzle-orm';
 export async function unmarkUnsent(context: JobContext, markedBefore: boolean): Promise<void> {
   if (markedBefore || context.job.data.sent !== true) return;
   await context.job.updateData({ ...context.job.data, sent: false }).catch(() => undefined);
+}
+
+/**
+ * Whether a send's error proves that Cal.com never acted on it, so that the marker this run set for
+ * it can go: turned away by our budget before it left, or by Cal.com's throttler (a 429 is answered
+ * before the request is handled). Kept, the marker made every later run look in Cal.com before
+ * sending: jobs that a 429 paused together came back together, and their lookups used up the fresh
+ * window before their sends, again and again.
+ */
+export function refusedUnsent(error: unknown): boolean {
+  return isAppError(error) && error.code === 'RATE_LIMIT_EXCEEDED';
 }
 
 /**
