@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { type AppointmentSource, type AppointmentStatus, appointments, customers, newId } from '@calgate/db';
 import { type SeededCompany, seedCompany } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway, testDay } from './support/gateway.ts';
+import { auth, berlin, type Gateway, postBooking, startGateway, testDay } from './support/gateway.ts';
 
 // No worker: what is found is what the intake and the fixtures wrote, whatever Cal.com would say.
 let gw: Gateway;
@@ -82,17 +82,10 @@ describe('finding appointments with filters', () => {
 
   beforeAll(async () => {
     // Through the API: the customer's phone is stored in E.164 whatever its spelling.
-    const res = await gw.app.inject({
-      method: 'POST',
-      url: '/api/v2/bookings',
-      headers: auth(gw.company.token),
-      payload: {
-        serviceId: gw.company.serviceIds[0],
-        start: berlin(day, '10:00'),
-        timeZone: 'Europe/Berlin',
-        staffId: gw.company.staffIds[0],
-        customer: { name: 'Priya', email: 'Priya@Example.org', phone: '0151 1111 2222' },
-      },
+    const res = await postBooking(gw, {
+      start: berlin(day, '10:00'),
+      staffId: gw.company.staffIds[0],
+      customer: { name: 'Priya', email: 'Priya@Example.org', phone: '0151 1111 2222' },
     });
     expect(res.statusCode).toBe(202);
     made.priya = res.json().id;

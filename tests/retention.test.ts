@@ -1,6 +1,6 @@
 import { purgeExpired } from '@calgate/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, startGateway, testDay } from './support/gateway.ts';
+import { berlin, type Gateway, postBooking, startGateway, testDay } from './support/gateway.ts';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -11,16 +11,9 @@ afterAll(async () => {
 });
 
 async function appointment(email: string): Promise<string> {
-  const res = await gw.app.inject({
-    method: 'POST',
-    url: '/api/v2/bookings',
-    headers: auth(gw.company.token),
-    payload: {
-      serviceId: gw.company.serviceIds[0],
-      start: berlin(testDay(), '10:00'),
-      timeZone: 'Europe/Berlin',
-      customer: { name: 'Kept Or Not', email },
-    },
+  const res = await postBooking(gw, {
+    start: berlin(testDay(), '10:00'),
+    customer: { name: 'Kept Or Not', email },
   });
   expect(res.statusCode).toBe(202);
   return res.json().id as string;

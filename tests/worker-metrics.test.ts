@@ -3,7 +3,15 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@calgate/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
+import {
+  auth,
+  berlin,
+  eventually,
+  type Gateway,
+  postBooking,
+  startGateway,
+  testDay,
+} from './support/gateway.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
 
@@ -78,16 +86,9 @@ function sample(text: string, metric: string, labels: Record<string, string>): n
 
 describe('the worker metrics on WORKER_METRICS_PORT', () => {
   it("serves the jobs it ran and the Cal.com calls they made, in Prometheus' text format", async () => {
-    const res = await gw.app.inject({
-      method: 'POST',
-      url: '/api/v2/bookings',
-      headers: auth(gw.company.token),
-      payload: {
-        serviceId: gw.company.serviceIds[0],
-        start: berlin(testDay(), '10:00'),
-        timeZone: 'Europe/Berlin',
-        customer: { name: 'Mo', email: 'mo@example.org' },
-      },
+    const res = await postBooking(gw, {
+      start: berlin(testDay(), '10:00'),
+      customer: { name: 'Mo', email: 'mo@example.org' },
     });
     expect(res.statusCode, res.body).toBe(202);
     await eventually(async () => {

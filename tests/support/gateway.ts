@@ -188,6 +188,23 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
 }
 
+/**
+ * `POST /api/v2/bookings` as the gateway's company: its haircut (the first service) in
+ * Europe/Berlin unless `body` names others.
+ */
+export function postBooking(
+  g: Pick<Gateway, 'app' | 'company'>,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  return g.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(g.company.token, headers),
+    payload: { serviceId: g.company.serviceIds[0], timeZone: 'Europe/Berlin', ...body },
+  });
+}
+
 /** `HH:MM` on `day` in Europe/Berlin (the salon's zone) as an ISO instant with that moment's offset. */
 export const berlin = salonTime;
 export { testDay, testDays };
