@@ -31,7 +31,11 @@ function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefini
 export const jobCatalog = {
   'booking.create': defineJob({
     queue: 'bookings',
-    schema: appointmentRef,
+    /**
+     * `companyId`, when the intake sends it, lets the job take its Cal.com budget share while it
+     * reads the appointment (the job still books only as the appointment's own company).
+     */
+    schema: appointmentRef.extend({ companyId: z.string().startsWith('cmp_').optional() }),
     jobId: (p) => `booking-create-${p.appointmentId}`,
     retried: true,
   }),

@@ -46,6 +46,12 @@ export interface CalcomAccess {
    * job is put back).
    */
   prepay(keyId: string, companyId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * The key (fingerprint) this process last resolved for the company with `forCompany`, if any:
+   * lets a job take its budget share before it has read the company. A key changed since then
+   * only leaves that share unused.
+   */
+  lastKeyOf(companyId: string): string | undefined;
   /** The fingerprint of CALCOM_API_KEY (the shared account), if one is configured. */
   defaultKeyId: string | undefined;
 }
@@ -180,6 +186,8 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
   // A company's stored key is decrypted and fingerprinted once, not on every request. Keyed by
   // company and ciphertext: a value is bound to its company and must not open for another one.
   const byCiphertext = new Map<string, { client: CalendarProvider; keyId: string }>();
+  /** The key each company's last `forCompany` resolved to (see `lastKeyOf`). */
+  const lastKeys = new Map<string, string>();
   const defaultEntry = options.defaultApiKey === undefined ? undefined : clientForKey(options.defaultApiKey);
 
   return {
@@ -192,7 +200,15 @@ export function createCalcomAccess(options: CalcomAccessOptions): CalcomAccess {
       prepaid.set(slot, taken);
     },
     forCompany(company) {
-      return forCompanyOnKey(company.id, keyEntry(company));
+      const entry = keyEntry(company);
+      if (lastKeys.get(company.id) !== entry.keyId) {
+        if (lastKeys.size >= 10_000) lastKeys.clear();
+        lastKeys.set(company.id, entry.keyId);
+      }
+      return forCompanyOnKey(company.id, entry);
+    },
+    lastKeyOf(companyId) {
+      return lastKeys.get(companyId);
     },
   };
 

@@ -61,7 +61,9 @@ export async function enqueueSafely(
   companyId: string,
 ): Promise<void> {
   try {
-    await deps.queues.enqueue(name, payload, { fairGroup: companyId });
+    // A create carries its company: the job takes its budget share alongside its first read.
+    const data = name === 'booking.create' ? { ...payload, companyId } : payload;
+    await deps.queues.enqueue(name, data, { fairGroup: companyId });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },

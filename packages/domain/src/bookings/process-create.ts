@@ -42,11 +42,16 @@ import { refusedUnsent, unmarkBookingSent } from './send-marker.ts';
  */
 export async function processCreateBooking(
   deps: DomainDeps,
-  payload: { appointmentId: string },
+  payload: { appointmentId: string; companyId?: string | undefined },
   context: JobContext,
 ): Promise<string> {
-  // One round trip: the context, and for a named staff member the hold check and the marker.
-  const loaded = await loadWorkForSend(deps.db, payload.appointmentId);
+  // One round trip: the context, and for a named staff member the hold check and the marker; the
+  // budget's share alongside it when this process knows the company's key.
+  const early = earlyShare(deps, payload, context);
+  const [loaded, earlyPaid] = await Promise.all([
+    loadWorkForSend(deps.db, payload.appointmentId),
+    early?.outcome,
+  ]);
   if (loaded === undefined) return 'appointment-missing';
   const { work, claim } = loaded;
   const { appointment } = work;
@@ -60,6 +65,11 @@ export async function processCreateBooking(
   const options = staffOptions(service, 0, appointment.staffId ?? undefined);
   const { client, keyId } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
+  // The share taken early serves the first send if it was taken as this company's, on this key.
+  let prepaid =
+    early !== undefined && early.companyId === appointment.companyId && early.keyId === keyId
+      ? earlyPaid
+      : undefined;
 
   if (markedBefore || context.job.attemptsMade > 0) {
     const existing = await findBookingByMetadata(
@@ -104,8 +114,13 @@ export async function processCreateBooking(
             appointmentId: appointment.id,
             markSent: true,
           }),
-      deps.calcom.prepay(keyId, appointment.companyId, signal),
+      prepaid === undefined
+        ? deps.calcom.prepay(keyId, appointment.companyId, signal)
+        : prepaid.status === 'fulfilled'
+          ? Promise.resolve()
+          : Promise.reject(prepaid.reason),
     ]);
+    prepaid = undefined;
     if (hold.status === 'rejected') {
       const error = hold.reason;
       if (!isAppError(error) || error.code !== 'SLOT_HELD') throw error;
@@ -143,6 +158,35 @@ export async function processCreateBooking(
   // Marked by the first round trip for a send that never came (no candidate was the named staff member).
   if (claim === 'marked' && !sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
   throw lastConflict ?? new AppError('SLOT_UNAVAILABLE', 'No staff member is free at the requested time');
+}
+
+interface EarlyShare {
+  keyId: string;
+  companyId: string;
+  outcome: Promise<PromiseSettledResult<void>>;
+}
+
+/**
+ * A first run whose job names its company, and whose company's key this process has resolved
+ * before, takes the budget's share for its send now, while its first statement runs (one hop less
+ * before the send). Not after an earlier attempt or send: that run may adopt instead of sending.
+ * A share that goes unsent is dropped unused after `PREPAID_MS`: the budget is never overspent.
+ */
+function earlyShare(
+  deps: DomainDeps,
+  payload: { companyId?: string | undefined },
+  context: JobContext,
+): EarlyShare | undefined {
+  const { companyId } = payload;
+  if (companyId === undefined || context.job.attemptsMade > 0 || context.job.data.sent === true)
+    return undefined;
+  const keyId = deps.calcom.lastKeyOf(companyId);
+  if (keyId === undefined) return undefined;
+  const outcome = deps.calcom.prepay(keyId, companyId, context.signal).then(
+    (): PromiseSettledResult<void> => ({ status: 'fulfilled', value: undefined }),
+    (reason: unknown): PromiseSettledResult<void> => ({ status: 'rejected', reason }),
+  );
+  return { keyId, companyId, outcome };
 }
 
 /** Staff free at the start (per the cache) first; without a free one, the first option decides. */
