@@ -30,6 +30,7 @@ import {
   type ServiceDefinition,
   staffOptions,
 } from '../services/catalog.ts';
+import { shareFor, takeShareEarly } from './early-share.ts';
 import { loadWorkForSend } from './send-claim.ts';
 import { refusedUnsent, unmarkBookingSent } from './send-marker.ts';
 
@@ -47,8 +48,8 @@ export async function processCreateBooking(
 ): Promise<string> {
   // One round trip: the context, and for a named staff member the hold check and the marker; the
   // budget's share alongside it when this process knows the company's key.
-  const early = earlyShare(deps, payload, context);
-  const [loaded, earlyPaid] = await Promise.all([
+  const early = takeShareEarly(deps, payload, context);
+  const [loaded, settled] = await Promise.all([
     loadWorkForSend(deps.db, payload.appointmentId),
     early?.outcome,
   ]);
@@ -65,11 +66,8 @@ export async function processCreateBooking(
   const options = staffOptions(service, 0, appointment.staffId ?? undefined);
   const { client, keyId } = deps.calcom.forCompany(work.company);
   const signal = context.signal;
-  // The share taken early serves the first send if it was taken as this company's, on this key.
-  let prepaid =
-    early !== undefined && early.companyId === appointment.companyId && early.keyId === keyId
-      ? earlyPaid
-      : undefined;
+  // The share taken early serves the first send (if it was taken as this company's, on this key).
+  let prepaid = { share: early, settled };
 
   if (markedBefore || context.job.attemptsMade > 0) {
     const existing = await findBookingByMetadata(
@@ -114,13 +112,9 @@ export async function processCreateBooking(
             appointmentId: appointment.id,
             markSent: true,
           }),
-      prepaid === undefined
-        ? deps.calcom.prepay(keyId, appointment.companyId, signal)
-        : prepaid.status === 'fulfilled'
-          ? Promise.resolve()
-          : Promise.reject(prepaid.reason),
+      shareFor(deps, prepaid, { keyId, companyId: appointment.companyId, signal }),
     ]);
-    prepaid = undefined;
+    prepaid = { share: undefined, settled: undefined };
     if (hold.status === 'rejected') {
       const error = hold.reason;
       if (!isAppError(error) || error.code !== 'SLOT_HELD') throw error;
@@ -158,35 +152,6 @@ export async function processCreateBooking(
   // Marked by the first round trip for a send that never came (no candidate was the named staff member).
   if (claim === 'marked' && !sentThisRun && !markedBefore) await unmarkBookingSent(deps.db, appointment.id);
   throw lastConflict ?? new AppError('SLOT_UNAVAILABLE', 'No staff member is free at the requested time');
-}
-
-interface EarlyShare {
-  keyId: string;
-  companyId: string;
-  outcome: Promise<PromiseSettledResult<void>>;
-}
-
-/**
- * A first run whose job names its company, and whose company's key this process has resolved
- * before, takes the budget's share for its send now, while its first statement runs (one hop less
- * before the send). Not after an earlier attempt or send: that run may adopt instead of sending.
- * A share that goes unsent is dropped unused after `PREPAID_MS`: the budget is never overspent.
- */
-function earlyShare(
-  deps: DomainDeps,
-  payload: { companyId?: string | undefined },
-  context: JobContext,
-): EarlyShare | undefined {
-  const { companyId } = payload;
-  if (companyId === undefined || context.job.attemptsMade > 0 || context.job.data.sent === true)
-    return undefined;
-  const keyId = deps.calcom.lastKeyOf(companyId);
-  if (keyId === undefined) return undefined;
-  const outcome = deps.calcom.prepay(keyId, companyId, context.signal).then(
-    (): PromiseSettledResult<void> => ({ status: 'fulfilled', value: undefined }),
-    (reason: unknown): PromiseSettledResult<void> => ({ status: 'rejected', reason }),
-  );
-  return { keyId, companyId, outcome };
 }
 
 /** Staff free at the start (per the cache) first; without a free one, the first option decides. */
