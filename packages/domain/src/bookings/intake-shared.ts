@@ -1,5 +1,5 @@
 import { type Database, idempotencyKeys } from '@calgate/db';
-import { errorLogFields } from '@calgate/jobs';
+import { errorLogFields, type JobPayload } from '@calgate/jobs';
 import type { CustomerInput } from '../appointments/customers/intake.ts';
 import type { AppointmentView } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -54,16 +54,14 @@ export async function insertIdempotencyKey(
  * Enqueues, logging instead of failing when Redis is away: Postgres already holds the work. The
  * job takes its company's fair turn in the queue.
  */
-export async function enqueueSafely(
+export async function enqueueSafely<N extends 'booking.create' | 'booking.cancel'>(
   deps: Pick<DomainDeps, 'queues' | 'logger'>,
-  name: 'booking.create' | 'booking.cancel',
-  payload: { appointmentId: string },
+  name: N,
+  payload: JobPayload<N>,
   companyId: string,
 ): Promise<void> {
   try {
-    // A create carries its company: the job takes its budget share alongside its first read.
-    const data = name === 'booking.create' ? { ...payload, companyId } : payload;
-    await deps.queues.enqueue(name, data, { fairGroup: companyId });
+    await deps.queues.enqueue(name, payload, { fairGroup: companyId });
   } catch (error) {
     deps.logger.warn(
       { ...errorLogFields(error).fields, job: name, appointmentId: payload.appointmentId },

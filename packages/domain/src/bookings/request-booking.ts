@@ -93,7 +93,8 @@ export async function requestBooking(
     throw error;
   }
 
-  await enqueueSafely(deps, 'booking.create', { appointmentId }, companyId);
+  // The job names its company: it takes its budget share alongside its first read.
+  await enqueueSafely(deps, 'booking.create', { appointmentId, companyId }, companyId);
   const view = appointmentView(
     {
       id: appointmentId,
