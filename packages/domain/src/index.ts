@@ -70,10 +70,12 @@ export { MAX_WINDOW_DAYS, readWindow } from './availability/window.ts';
 export {
   completeIdempotencyKey,
   IDEMPOTENCY_TTL_MS,
+  IN_FLIGHT_LEASE_MS,
   requestFingerprint,
+  settleKeyInBackground,
   validateIdempotencyKey,
 } from './bookings/idempotency.ts';
-export type { BookingRequest } from './bookings/intake-shared.ts';
+export type { BookingAccepted, BookingRequest } from './bookings/intake-shared.ts';
 export { failBookSegment, processBookSegment } from './bookings/process-book-segment.ts';
 export { failCancelBooking, processCancelBooking } from './bookings/process-cancel.ts';
 export { failCompensate, processCompensate } from './bookings/process-compensate.ts';

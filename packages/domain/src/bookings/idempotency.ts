@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Database, idempotencyKeys } from '@calgate/db';
-import { AppError } from '@calgate/errors';
+import { AppError, type StructuredLogger } from '@calgate/errors';
+import { errorLogFields } from '@calgate/jobs';
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 
 /** Keys are kept at least this long (the IETF draft asks for a documented expiry; 24 h minimum). */
@@ -112,6 +114,55 @@ export async function completeIdempotencyKey(
     .update(idempotencyKeys)
     .set({ state: 'completed', responseStatus })
     .where(and(eq(idempotencyKeys.companyId, companyId), eq(idempotencyKeys.key, key)));
+}
+
+/** How often a key left in flight by a failed request is tried again while the database is away. */
+export const SETTLE_RETRY_MS = 500;
+
+/**
+ * Completes the key this request wrote for `appointmentId`, in the background, as soon as the
+ * database answers. For a request that failed once its intake statement had been sent: the
+ * statement's answer may have been lost in an outage after it committed, or a step after it failed.
+ * The first request is over either way, so a retry with the same key should replay the appointment
+ * (or book, if nothing was written) instead of getting 409 IDEMPOTENCY_KEY_IN_USE until the
+ * in-flight lease lapses. Only a key written for this appointment id can match: never a concurrent
+ * request's. Gives up when the lease would have lapsed anyway (or when the process stops). Callers
+ * do not wait for it; the promise (which never rejects) says whether the database answered.
+ */
+export function settleKeyInBackground(
+  deps: { db: Database; logger: StructuredLogger },
+  companyId: string,
+  key: string,
+  appointmentId: string,
+): Promise<'settled' | 'gave-up'> {
+  const giveUpAt = Date.now() + IN_FLIGHT_LEASE_MS;
+  return (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.db
+          .update(idempotencyKeys)
+          .set({ state: 'completed' })
+          .where(
+            and(
+              eq(idempotencyKeys.companyId, companyId),
+              eq(idempotencyKeys.key, key),
+              eq(idempotencyKeys.appointmentId, appointmentId),
+              eq(idempotencyKeys.state, 'in_flight'),
+            ),
+          );
+        return 'settled';
+      } catch (error) {
+        if (Date.now() + SETTLE_RETRY_MS >= giveUpAt) {
+          deps.logger.warn(
+            { ...errorLogFields(error).fields, appointmentId, attempts: attempt },
+            'idempotency key left in flight; a retry replays once its lease lapses',
+          );
+          return 'gave-up';
+        }
+        await sleep(SETTLE_RETRY_MS, undefined, { ref: false });
+      }
+    }
+  })();
 }
 
 export function inFlightError(): AppError {

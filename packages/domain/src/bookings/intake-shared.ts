@@ -1,9 +1,11 @@
 import { type Database, idempotencyKeys } from '@calgate/db';
+import { AppError } from '@calgate/errors';
 import { errorLogFields, type JobPayload } from '@calgate/jobs';
 import type { CustomerInput } from '../appointments/customers/intake.ts';
+import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { AppointmentView } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
-import { idempotencyExpiresAt } from './idempotency.ts';
+import { idempotencyExpiresAt, inFlightError, settleKeyInBackground } from './idempotency.ts';
 
 export interface BookingRequest {
   serviceId: string;
@@ -48,6 +50,26 @@ export async function insertIdempotencyKey(
     appointmentId,
     expiresAt: idempotencyExpiresAt(),
   });
+}
+
+/**
+ * What to throw when the statement (or transaction) that writes a new appointment and its key
+ * failed. A unique violation on the key means a concurrent request with the same key won the
+ * insert race (409 IDEMPOTENCY_KEY_IN_USE). Our own refusals (AppError) mean nothing was written.
+ * Any other failure leaves the outcome unknown: the commit may have happened and its answer been
+ * lost, so the key, if it was written, is settled once the database answers again.
+ */
+export function intakeWriteError(
+  deps: Pick<DomainDeps, 'db' | 'logger'>,
+  companyId: string,
+  idempotency: IdempotencyContext | undefined,
+  appointmentId: string,
+  error: unknown,
+): unknown {
+  if (idempotency === undefined || error instanceof AppError) return error;
+  if (isUniqueViolation(error)) return inFlightError();
+  void settleKeyInBackground(deps, companyId, idempotency.key, appointmentId);
+  return error;
 }
 
 /**

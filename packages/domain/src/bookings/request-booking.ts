@@ -5,7 +5,6 @@ import { sql } from 'drizzle-orm';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import { assertContactAccepted, prepareCustomer } from '../appointments/customers/intake.ts';
 import { customerUpsert } from '../appointments/customers/upsert.ts';
-import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
 import { consumeHold, type HeldSlot, heldSlotFor } from '../holds/consume.ts';
@@ -17,6 +16,7 @@ import {
   type BookingRequest,
   enqueueSafely,
   type IdempotencyContext,
+  intakeWriteError,
 } from './intake-shared.ts';
 import { requestCompositeBooking } from './request-composite.ts';
 
@@ -88,9 +88,7 @@ export async function requestBooking(
             return result;
           });
   } catch (error) {
-    // A concurrent request with the same key won the insert race.
-    if (idempotency !== undefined && isUniqueViolation(error)) throw inFlightError();
-    throw error;
+    throw intakeWriteError(deps, companyId, idempotency, appointmentId, error);
   }
 
   // The job names its company: it takes its budget share alongside its first read.

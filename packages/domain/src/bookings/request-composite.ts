@@ -4,18 +4,17 @@ import { errorLogFields } from '@calgate/jobs';
 import { desc, eq } from 'drizzle-orm';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import { upsertCustomer } from '../appointments/customers/upsert.ts';
-import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import { planComposite } from '../availability/composite-availability.ts';
 import type { CompositeSlot } from '../availability/composite-slots.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeld, consumeHold, type HeldSlot } from '../holds/consume.ts';
 import type { ServiceDefinition } from '../services/catalog.ts';
-import { inFlightError } from './idempotency.ts';
 import {
   type BookingAccepted,
   type BookingRequest,
   type IdempotencyContext,
   insertIdempotencyKey,
+  intakeWriteError,
 } from './intake-shared.ts';
 
 type Deps = Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'slotCache' | 'calcom'>;
@@ -93,8 +92,7 @@ export async function requestCompositeBooking(
       if (held !== undefined) await consumeHold(tx, held.holdId, appointmentId);
     });
   } catch (error) {
-    if (idempotency !== undefined && isUniqueViolation(error)) throw inFlightError();
-    throw error;
+    throw intakeWriteError(deps, company.id, idempotency, appointmentId, error);
   }
   try {
     await deps.queues.addCompositeFlow(appointmentId, 0, plan.segments.length, { fairGroup: company.id });

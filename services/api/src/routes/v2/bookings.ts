@@ -1,5 +1,6 @@
 import {
   type AppointmentView,
+  type BookingAccepted,
   completeIdempotencyKey,
   getAppointmentView,
   loadAppointment,
@@ -9,6 +10,7 @@ import {
   requestFingerprint,
   requestReschedule,
   rescheduleTarget,
+  settleKeyInBackground,
   validateIdempotencyKey,
 } from '@calgate/domain';
 import { type ErrorCode, httpStatusFor } from '@calgate/errors';
@@ -56,6 +58,44 @@ function safeStatus(code: string): number {
   return (httpStatusFor(code as ErrorCode) as number | undefined) ?? 502;
 }
 
+/**
+ * A create's answer: after `Prefer: wait` (if asked) the outcome, else what the intake wrote; the
+ * key is completed before the answer leaves, so a retry after it always replays.
+ */
+async function createAnswer(
+  deps: ApiDeps,
+  waitSlots: ReturnType<typeof createWaitSlots>,
+  companyId: string,
+  accepted: BookingAccepted,
+  idempotency: { key: string } | undefined,
+  prefer: string | undefined,
+): Promise<{ view: AppointmentView; outcome: ReturnType<typeof createOutcome>; waitMs: number }> {
+  const asked = parsePreferWait(prefer);
+  const waited =
+    asked > 0 &&
+    (await waitSlots.hold(companyId, () =>
+      deps.waiter.waitFor(
+        accepted.appointmentId,
+        // The worker's notice carries the status it committed: woken without reading the row.
+        async (status) =>
+          (status ?? (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status) !==
+          'pending',
+        asked,
+      ),
+    ));
+  const waitMs = waited ? asked : 0;
+  // Without a wait the answer is what this request just wrote: no read-back.
+  const view =
+    waitMs === 0 && accepted.view !== undefined
+      ? accepted.view
+      : await getAppointmentView(deps.db, companyId, accepted.appointmentId);
+  const outcome = createOutcome(view);
+  if (idempotency !== undefined && !accepted.replayed) {
+    await completeIdempotencyKey(deps.db, companyId, idempotency.key, outcome.status);
+  }
+  return { view, outcome, waitMs };
+}
+
 /** Book, read, reschedule and cancel appointments. */
 export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -88,33 +128,25 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
             };
       const accepted = await requestBooking(deps, request.company, request.body, idempotency);
       if (accepted.replayed) reply.header('idempotent-replayed', 'true');
-      const asked = parsePreferWait(request.headers.prefer);
-      const waited =
-        asked > 0 &&
-        (await waitSlots.hold(companyId, () =>
-          deps.waiter.waitFor(
-            accepted.appointmentId,
-            // The worker's notice carries the status it committed: woken without reading the row.
-            async (status) =>
-              (status ?? (await loadAppointment(deps.db, companyId, accepted.appointmentId)).status) !==
-              'pending',
-            asked,
-          ),
-        ));
-      const waitMs = waited ? asked : 0;
-      // Without a wait the answer is what this request just wrote: no read-back.
-      const view =
-        waitMs === 0 && accepted.view !== undefined
-          ? accepted.view
-          : await getAppointmentView(deps.db, companyId, accepted.appointmentId);
-      const outcome = createOutcome(view);
-      // The key is complete before the answer leaves, so a retry after it always replays.
-      if (idempotency !== undefined && !accepted.replayed) {
-        await completeIdempotencyKey(deps.db, companyId, idempotency.key, outcome.status);
+      try {
+        const answer = await createAnswer(
+          deps,
+          waitSlots,
+          companyId,
+          accepted,
+          idempotency,
+          request.headers.prefer,
+        );
+        reply.header('location', `/api/v2/bookings/${answer.view.id}`);
+        if (answer.waitMs > 0) reply.header('preference-applied', `wait=${Math.round(answer.waitMs / 1000)}`);
+        return reply.status(answer.outcome.status).send(answer.outcome.body);
+      } catch (error) {
+        // A step after the intake failed: this request is over, so its key must not stay in flight.
+        if (idempotency !== undefined && !accepted.replayed) {
+          void settleKeyInBackground(deps, companyId, idempotency.key, accepted.appointmentId);
+        }
+        throw error;
       }
-      reply.header('location', `/api/v2/bookings/${view.id}`);
-      if (waitMs > 0) reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`);
-      return reply.status(outcome.status).send(outcome.body);
     },
   );
 
