@@ -1,8 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { appointments } from '@calgate/db';
-import { processCompensate, processFinalize } from '@calgate/domain';
-import { eq } from 'drizzle-orm';
+import { appointments, companies } from '@calgate/db';
+import {
+  processCompensate,
+  processFinalize,
+  requestReschedule,
+  sweepStuckAppointments,
+} from '@calgate/domain';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   auth,
@@ -380,5 +385,47 @@ describe('composite reschedule', () => {
       .filter((b) => b.status === 'accepted')
       .map((b) => b.uid);
     expect(live.sort()).toEqual(before.sort());
+  });
+
+  it('whose flow never reached the queue is added by the sweeper, and lands', async () => {
+    const day = testDay();
+    const created = await book(twoSegments, berlin(day, '09:00'), 'swept@example.org');
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    // The reschedule is recorded, but adding its flow fails (Redis away at that moment).
+    const runtime = gw.runtime();
+    const queues = Object.create(runtime.queues, {
+      addCompositeFlow: { value: () => Promise.reject(new Error('Redis is away')) },
+    });
+    const [company] = await gw.database.db
+      .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
+      .from(companies)
+      .where(eq(companies.id, gw.company.companyId));
+    if (company === undefined) throw new Error('the test company is missing');
+    const accepted = await requestReschedule({ ...runtime, queues }, company, id, {
+      start: berlin(day, '13:00'),
+      timeZone: 'Europe/Berlin',
+    });
+    expect(accepted.kind).toBe('accepted');
+    // Past the sweeper's grace period, as if half a minute had gone by.
+    await gw.database.db
+      .update(appointments)
+      .set({ updatedAt: sql`${appointments.updatedAt} - interval '1 minute'` })
+      .where(eq(appointments.id, id));
+    expect(await sweepStuckAppointments(runtime)).toBe(1);
+    await eventually(async () => {
+      const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
+      return row?.status === 'confirmed' && row.startsAt.getTime() === Date.parse(berlin(day, '13:00'))
+        ? true
+        : undefined;
+    });
+    await eventually(async () =>
+      ofAppointment(id).filter((b) => b.status === 'accepted').length === 2 &&
+      ofAppointment(id).filter((b) => b.status === 'cancelled').length === 2
+        ? true
+        : undefined,
+    );
+    const live = ofAppointment(id).filter((b) => b.status === 'accepted');
+    expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '13:00')));
   });
 });

@@ -20,6 +20,7 @@ export async function sweepStuckAppointments(
       status: appointments.status,
       composite: appointments.compositeGroupUid,
       requestId: appointments.rescheduleRequestId,
+      rescheduleGeneration: appointments.rescheduleGeneration,
     })
     .from(appointments)
     .where(
@@ -54,10 +55,13 @@ export async function sweepStuckAppointments(
   return enqueued;
 }
 
-/** A composite appointment's work is its flow (pending) or its cancel compensation (cancelling). */
+/**
+ * A composite appointment's work is its cancel compensation (cancelling) or the flow of the
+ * generation being booked: the first (pending) or a reschedule's new one (rescheduling).
+ */
 async function sweepComposite(
   deps: Pick<DomainDeps, 'db' | 'queues'>,
-  row: { id: string; status: string },
+  row: { id: string; status: string; rescheduleGeneration: number | null },
 ): Promise<'added' | 'present'> {
   if (row.status === 'cancelling') {
     const done = await deps.queues.ensure('composite.compensate', {
@@ -67,13 +71,17 @@ async function sweepComposite(
     });
     return done === 'present' ? 'present' : 'added';
   }
-  if (row.status !== 'pending') return 'present';
-  const finalize = await deps.queues.find('composite.finalize', { appointmentId: row.id, generation: 0 });
+  const generation =
+    row.status === 'pending' ? 0 : row.status === 'rescheduling' ? row.rescheduleGeneration : null;
+  if (generation === null) return 'present';
+  const finalize = await deps.queues.find('composite.finalize', { appointmentId: row.id, generation });
   if (finalize !== undefined) return 'present';
   const segments = await deps.db
     .select({ id: appointmentSegments.id })
     .from(appointmentSegments)
-    .where(and(eq(appointmentSegments.appointmentId, row.id), eq(appointmentSegments.generation, 0)));
-  await deps.queues.addCompositeFlow(row.id, 0, segments.length);
+    .where(
+      and(eq(appointmentSegments.appointmentId, row.id), eq(appointmentSegments.generation, generation)),
+    );
+  await deps.queues.addCompositeFlow(row.id, generation, segments.length);
   return 'added';
 }
