@@ -99,6 +99,8 @@ describe('an Idempotency-Key whose first request failed after recording the appo
     const retry = await postBooking(gw, body, { 'idempotency-key': 'still-in-flight' });
     expect(retry.statusCode).toBe(409);
     expect(retry.json().error.code).toBe('IDEMPOTENCY_KEY_IN_USE');
+    // "Retry shortly", as a header a caller's HTTP client understands.
+    expect(retry.headers['retry-after']).toBe('1');
     // Its own appointment id settles it.
     await settleKeyInBackground(runtime, gw.company.companyId, 'still-in-flight', first.json().id);
     expect((await keyRow('still-in-flight'))?.state).toBe('completed');

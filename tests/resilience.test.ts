@@ -205,6 +205,66 @@ describe('a worker killed after Cal.com accepted a booking but before we recorde
   });
 });
 
+describe('a booking cancelled while its create is in flight, whose answer never comes', () => {
+  it('is cancelled in Cal.com too when Cal.com made it after the cancel looked for it', async () => {
+    gw = await startGateway({ env: { CALCOM_TIMEOUT: '3' } });
+    const g = gw;
+    // Cal.com books at once but never answers in time: the create's outcome is unknown to us.
+    g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 60_000 });
+    const res = await request(
+      g,
+      berlin(testDay(), '15:00'),
+      g.company.staffIds[0] as string,
+      'late@example.org',
+    );
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    const mine = () => g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id);
+    await eventually(async () => (mine().length === 1 ? true : undefined));
+    // The cancel's lookup does not see the booking yet (Cal.com had not written it when asked).
+    g.sandbox.control.injectFault({
+      operation: 'bookings.list',
+      status: 200,
+      body: {
+        status: 'success',
+        data: [],
+        pagination: {
+          totalItems: 0,
+          remainingItems: 0,
+          returnedItems: 0,
+          itemsPerPage: 100,
+          currentPage: 1,
+          totalPages: 1,
+          hasNextPage: false,
+          hasPreviousPage: false,
+        },
+      },
+    });
+    const cancelled = await g.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(g.company.token, { prefer: 'wait=10' }),
+      payload: { cancellationReason: 'changed my mind' },
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json().status).toBe('cancelled');
+    // The create's next attempt finds the booking its lost answer made, and cancels it there too.
+    await eventually(async () => (mine()[0]?.status === 'cancelled' ? true : undefined));
+    expect(mine()).toHaveLength(1);
+    const view = (
+      await g.app.inject({ method: 'GET', url: `/api/v2/bookings/${id}`, headers: auth(g.company.token) })
+    ).json();
+    expect(view.status).toBe('cancelled');
+    expect(view.calcom.bookingUid).toBe(mine()[0]?.uid);
+    // Recorded for an operator: the uid above, and why it was cancelled after the appointment.
+    expect(view.history.at(-1)).toMatchObject({
+      event: 'cancelled',
+      data: { uid: mine()[0]?.uid, reason: 'booked in Cal.com after the cancel: cancelled there too' },
+    });
+    expect(await failedJobs(g)).toBe(0);
+  });
+});
+
 describe('configuration', () => {
   it('stops a service with a message naming each bad variable, never echoing a value', async () => {
     const child = spawn(process.execPath, [API_MAIN], {

@@ -169,6 +169,6 @@ export function inFlightError(): AppError {
   return new AppError(
     'IDEMPOTENCY_KEY_IN_USE',
     'A request with this Idempotency-Key is still being processed; retry shortly',
-    { retry: true, details: { field: 'Idempotency-Key', retryAfterSeconds: 1 } },
+    { retry: true, details: { field: 'Idempotency-Key', retryAfterMs: 1_000 } },
   );
 }

@@ -1,9 +1,9 @@
-import { type Booking, storableId, storedEventTypeId } from '@calgate/calendar';
-import { appointments } from '@calgate/db';
+import { type Booking, type CalendarProvider, storableId, storedEventTypeId } from '@calgate/calendar';
+import { appointmentHistory, appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { cancelInCalendar, findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import {
   invalidateAndAnnounce,
@@ -56,10 +56,13 @@ export async function processCreateBooking(
   if (loaded === undefined) return 'appointment-missing';
   const { work, claim } = loaded;
   const { appointment } = work;
-  if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
-    return `skipped-${appointment.status}`;
   // Jobs enqueued before the marker moved to the appointment kept it in their data.
   const markedBefore = loaded.markedBefore || context.job.data.sent === true;
+  if (appointment.status === 'cancelled' && markedBefore && appointment.calcomBookingUid === null) {
+    return cancelLateBooking(deps, work, context.signal);
+  }
+  if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
+    return `skipped-${appointment.status}`;
 
   // Which event types can book it: configuration, reused for a few seconds (Cal.com has the last word).
   const service = await loadServiceCached(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
@@ -70,17 +73,7 @@ export async function processCreateBooking(
   let prepaid = { share: early, settled };
 
   if (markedBefore || context.job.attemptsMade > 0) {
-    const existing = await findBookingByMetadata(
-      client,
-      {
-        ourId: appointment.id,
-        attendeeEmail: work.customer.email ?? undefined,
-        start: appointment.startsAt,
-        end: appointment.endsAt,
-        eventTypeIds: options.map((o) => o.eventTypeId),
-      },
-      signal,
-    );
+    const existing = await findOurBooking(client, work, options, signal);
     if (existing !== undefined) {
       deps.logger.info(
         { appointmentId: appointment.id, uid: existing.uid },
@@ -229,6 +222,73 @@ async function recordBooked(
   return 'confirmed';
 }
 
+/** The booking carrying this appointment's id in Cal.com, if any (a send whose answer was lost). */
+function findOurBooking(
+  client: CalendarProvider,
+  work: WorkContext,
+  options: SegmentStaffOption[],
+  signal: AbortSignal | undefined,
+): Promise<Booking | undefined> {
+  const { appointment } = work;
+  return findBookingByMetadata(
+    client,
+    {
+      ourId: appointment.id,
+      attendeeEmail: work.customer.email ?? undefined,
+      start: appointment.startsAt,
+      end: appointment.endsAt,
+      eventTypeIds: options.map((o) => o.eventTypeId),
+    },
+    signal,
+  );
+}
+
+/**
+ * Cancelled while an earlier run's send was in flight, and the cancel job found no booking then:
+ * if Cal.com made it after all (that send's answer was lost), it is cancelled there too and its
+ * uid recorded, never left live for a customer who was told the appointment is cancelled. The
+ * appointment was already announced as cancelled, so no second event goes upstream.
+ */
+async function cancelLateBooking(
+  deps: DomainDeps,
+  work: WorkContext,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const { appointment } = work;
+  const service = await loadService(deps.db, appointment.companyId, appointment.serviceId, EXISTING);
+  const { client } = deps.calcom.forCompany(work.company);
+  const found = await findOurBooking(client, work, staffOptions(service, 0, undefined), signal);
+  if (found === undefined || found.status === 'cancelled') return 'skipped-cancelled';
+  const reason = 'Cancelled by the customer before confirmation';
+  await cancelInCalendar(client, found.uid, reason, signal);
+  await deps.db.transaction(async (tx) => {
+    const recorded = await tx
+      .update(appointments)
+      .set({ calcomBookingUid: found.uid, calcomBookingId: storableId(found.id), updatedAt: new Date() })
+      .where(and(eq(appointments.id, appointment.id), isNull(appointments.calcomBookingUid)))
+      .returning({ id: appointments.id });
+    if (recorded.length === 0) return;
+    await tx.insert(appointmentHistory).values({
+      appointmentId: appointment.id,
+      event: 'cancelled',
+      fromStatus: 'cancelled',
+      toStatus: 'cancelled',
+      actor: 'worker',
+      data: { uid: found.uid, reason: 'booked in Cal.com after the cancel: cancelled there too' },
+    });
+  });
+  deps.logger.warn(
+    { appointmentId: appointment.id, uid: found.uid },
+    'a booking made after its appointment was cancelled was cancelled in Cal.com',
+  );
+  await invalidateAvailability(deps, {
+    staffId: appointment.staffId,
+    eventTypeIds: [storableId(found.eventTypeId)],
+    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
+  });
+  return 'cancelled-late-booking';
+}
+
 async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking): Promise<void> {
   const { client } = deps.calcom.forCompany(work.company);
   await cancelInCalendar(client, booking.uid, 'Cancelled by the customer before confirmation');
@@ -306,13 +366,7 @@ async function adoptIfLanded(deps: DomainDeps, work: WorkContext): Promise<strin
   );
   const options = staffOptions(service, 0, work.appointment.staffId ?? undefined);
   const { client } = deps.calcom.forCompany(work.company);
-  const existing = await findBookingByMetadata(client, {
-    ourId: work.appointment.id,
-    attendeeEmail: work.customer.email ?? undefined,
-    start: work.appointment.startsAt,
-    end: work.appointment.endsAt,
-    eventTypeIds: options.map((o) => o.eventTypeId),
-  });
+  const existing = await findOurBooking(client, work, options, undefined);
   if (existing === undefined) return undefined;
   deps.logger.warn(
     { appointmentId: work.appointment.id, uid: existing.uid },
