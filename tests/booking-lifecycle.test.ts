@@ -172,6 +172,34 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     expect(again.json().status).toBe('cancelled');
   });
 
+  it('re-runs a cancel that failed for good when the caller cancels again', async () => {
+    const booked = await bookConfirmed(testDay(), '16:00');
+    const cancel = (payload: Record<string, string>) =>
+      gw.app.inject({
+        method: 'DELETE',
+        url: `/api/v2/bookings/${booked.id}`,
+        // Longer than the test's own timeout: an answer that waited it out would fail the test.
+        headers: auth(gw.company.token, { prefer: 'wait=30' }),
+        payload,
+      });
+    // Cal.com refuses the cancel in a way no retry helps: the cancel fails for good, and the
+    // waiting caller hears it at once (cancelling, flagged for an operator).
+    gw.sandbox.control.injectFault({ operation: 'bookings.cancel', status: 401, count: 1 });
+    const first = await cancel({ cancellationReason: 'moving away' });
+    expect(first.statusCode, first.body).toBe(202);
+    expect(first.json()).toMatchObject({ status: 'cancelling', needsAttention: true });
+    const inCalcom = () => gw.sandbox.control.bookings().find((b) => b.uid === booked.calcom.bookingUid);
+    expect(inCalcom()?.status).toBe('accepted');
+    // Once Cal.com accepts cancels again, the caller's repeated cancel goes through, with the
+    // reason given the first time.
+    const again = await cancel({});
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toMatchObject({ status: 'cancelled' });
+    expect(inCalcom()).toMatchObject({ status: 'cancelled', cancellationReason: 'moving away' });
+    const events = again.json().history.map((h: { event: string }) => h.event);
+    expect(events.filter((e: string) => e === 'cancel_requested')).toHaveLength(2);
+  }, 20_000);
+
   it('answers 202 with a Location without Prefer: wait, and the worker confirms it', async () => {
     const day = testDay();
     const res = await gw.app.inject({

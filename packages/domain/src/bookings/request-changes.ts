@@ -3,6 +3,7 @@ import { AppError } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { assertTimeZone, parseInstant } from '@calgate/time';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
+import { latestHistoryData } from '../appointments/history.ts';
 import { pendingReschedule } from '../appointments/state.ts';
 import { transition } from '../appointments/transitions.ts';
 import { loadAppointment } from '../appointments/views.ts';
@@ -83,7 +84,8 @@ export async function requestReschedule(
 
 /**
  * Accepts a cancel: marks the appointment `cancelling` and enqueues `booking.cancel`. Cancelling a
- * cancelled (or cancelling) appointment is a no-op, so the request is idempotent.
+ * cancelled appointment is a no-op, and a cancelling one keeps its cancel (re-run if it failed for
+ * good), so the request is idempotent.
  */
 export async function requestCancel(
   deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
@@ -93,15 +95,18 @@ export async function requestCancel(
 ): Promise<ChangeAccepted> {
   const appointment = await loadAppointment(deps.db, companyId, appointmentId);
   const composite = appointment.compositeGroupUid !== null;
-  const enqueueCancel = async () => {
-    if (!composite) return enqueueSafely(deps, 'booking.cancel', { appointmentId }, companyId);
+  /** `again`: a repeated cancel also re-runs a cancel job that failed for good (its id is kept). */
+  const enqueueCancel = async (again: boolean) => {
     try {
+      if (!composite) {
+        if (again) await deps.queues.ensure('booking.cancel', { appointmentId });
+        else await enqueueSafely(deps, 'booking.cancel', { appointmentId }, companyId);
+        return;
+      }
       // Every segment of every generation is cancelled, durably, before the appointment is.
-      await deps.queues.enqueue('composite.compensate', {
-        appointmentId,
-        generation: 0,
-        purpose: 'cancelled',
-      });
+      const compensation = { appointmentId, generation: 0, purpose: 'cancelled' } as const;
+      if (again) await deps.queues.ensure('composite.compensate', compensation);
+      else await deps.queues.enqueue('composite.compensate', compensation);
     } catch (error) {
       deps.logger.warn(
         { ...errorLogFields(error).fields, appointmentId },
@@ -111,7 +116,21 @@ export async function requestCancel(
   };
   if (appointment.status === 'cancelled') return { kind: 'noop' };
   if (appointment.status === 'cancelling') {
-    await enqueueCancel();
+    // A cancel that failed for good (flagged for an operator) is tried again: the flag goes, and
+    // comes back if it fails again.
+    if (appointment.needsAttention) {
+      const earlier = await latestHistoryData(deps.db, appointmentId, 'cancel_requested');
+      await transition(deps.db, {
+        appointmentId,
+        from: ['cancelling'],
+        to: 'cancelling',
+        event: 'cancel_requested',
+        actor: 'api',
+        set: { needsAttention: false },
+        data: { reason: request.cancellationReason ?? earlier?.reason ?? null, again: true },
+      });
+    }
+    await enqueueCancel(true);
     return { kind: 'accepted' };
   }
   if (appointment.status !== 'pending' && appointment.status !== 'confirmed') {
@@ -126,6 +145,6 @@ export async function requestCancel(
     data: { reason: request.cancellationReason ?? null },
   });
   if (!moved) throw invalidState('The booking changed meanwhile; read it and try again', 'changed');
-  await enqueueCancel();
+  await enqueueCancel(false);
   return { kind: 'accepted' };
 }

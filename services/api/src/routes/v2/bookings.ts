@@ -238,8 +238,12 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         await waitSlots.hold(companyId, () =>
           deps.waiter.waitFor(
             id,
-            async (status) =>
-              (status ?? (await loadAppointment(deps.db, companyId, id)).status) !== 'cancelling',
+            async (status) => {
+              if (status !== undefined) return status !== 'cancelling';
+              // A cancel that failed for good stays cancelling, flagged: the caller hears it now.
+              const now = await loadAppointment(deps.db, companyId, id);
+              return now.status !== 'cancelling' || now.needsAttention;
+            },
             waitMs,
           ),
         );
