@@ -1,13 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { keyFingerprint } from '@calgate/calcom';
+import { reconcileNow } from '@calgate/cli/operations';
 import { appointments } from '@calgate/db';
 import { DEMO_API_KEY } from '@calgate/sandbox';
 import { Queue } from 'bullmq';
 import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
+import {
+  auth,
+  berlin,
+  eventually,
+  type Gateway,
+  queuesSettled,
+  startGateway,
+  testDay,
+} from './support/gateway.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../services/worker/src/main.ts', import.meta.url));
 const API_MAIN = fileURLToPath(new URL('../services/api/src/main.ts', import.meta.url));
@@ -20,6 +29,22 @@ afterEach(async () => {
   await gw?.close();
   gw = undefined;
 });
+
+/** Cal.com's bookings list with nothing in it. */
+const EMPTY_LIST = {
+  status: 'success',
+  data: [],
+  pagination: {
+    totalItems: 0,
+    remainingItems: 0,
+    returnedItems: 0,
+    itemsPerPage: 100,
+    currentPage: 1,
+    totalPages: 1,
+    hasNextPage: false,
+    hasPreviousPage: false,
+  },
+};
 
 function spawnWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [WORKER_MAIN], { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -225,20 +250,7 @@ describe('a booking cancelled while its create is in flight, whose answer never 
     g.sandbox.control.injectFault({
       operation: 'bookings.list',
       status: 200,
-      body: {
-        status: 'success',
-        data: [],
-        pagination: {
-          totalItems: 0,
-          remainingItems: 0,
-          returnedItems: 0,
-          itemsPerPage: 100,
-          currentPage: 1,
-          totalPages: 1,
-          hasNextPage: false,
-          hasPreviousPage: false,
-        },
-      },
+      body: EMPTY_LIST,
     });
     const cancelled = await g.app.inject({
       method: 'DELETE',
@@ -248,12 +260,23 @@ describe('a booking cancelled while its create is in flight, whose answer never 
     });
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect(cancelled.json().status).toBe('cancelled');
-    // The create's next attempt finds the booking its lost answer made, and cancels it there too.
-    await eventually(async () => (mine()[0]?.status === 'cancelled' ? true : undefined));
+    // The create's next attempt finds the booking its lost answer made, cancels it there too, and
+    // records it (after the cancel in Cal.com: waited for last).
+    const view = await eventually(async () => {
+      const read = await g.app.inject({
+        method: 'GET',
+        url: `/api/v2/bookings/${id}`,
+        headers: auth(g.company.token),
+      });
+      const body = read.json() as {
+        status: string;
+        calcom: { bookingUid: string | null };
+        history: Array<{ event: string; data: unknown }>;
+      };
+      return body.calcom.bookingUid === null ? undefined : body;
+    });
     expect(mine()).toHaveLength(1);
-    const view = (
-      await g.app.inject({ method: 'GET', url: `/api/v2/bookings/${id}`, headers: auth(g.company.token) })
-    ).json();
+    expect(mine()[0]?.status).toBe('cancelled');
     expect(view.status).toBe('cancelled');
     expect(view.calcom.bookingUid).toBe(mine()[0]?.uid);
     // Recorded for an operator: the uid above, and why it was cancelled after the appointment.
@@ -262,6 +285,37 @@ describe('a booking cancelled while its create is in flight, whose answer never 
       data: { uid: mine()[0]?.uid, reason: 'booked in Cal.com after the cancel: cancelled there too' },
     });
     expect(await failedJobs(g)).toBe(0);
+  });
+
+  it('is cancelled by reconciliation when Cal.com made it after every lookup', async () => {
+    gw = await startGateway({ env: { CALCOM_TIMEOUT: '3' } });
+    const g = gw;
+    g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 60_000 });
+    const res = await request(
+      g,
+      berlin(testDay(), '16:00'),
+      g.company.staffIds[1] as string,
+      'later@example.org',
+    );
+    const id = res.json().id as string;
+    const mine = () => g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id);
+    await eventually(async () => (mine().length === 1 ? true : undefined));
+    // Neither the cancel's lookup nor the create's retry sees the booking yet.
+    g.sandbox.control.injectFault({ operation: 'bookings.list', status: 200, body: EMPTY_LIST, count: 2 });
+    const cancelled = await g.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(g.company.token, { prefer: 'wait=10' }),
+    });
+    expect(cancelled.json().status).toBe('cancelled');
+    await queuesSettled(g);
+    expect(g.sandbox.control.requests().filter((r) => r.operation === 'bookings.list')).toHaveLength(2);
+    expect(mine()[0]?.status).toBe('accepted');
+    // Cal.com's list (a reconciliation run, or its webhook) shows it: it is cancelled there too.
+    expect(await reconcileNow({ runtime: g.runtime(), out: () => undefined }, g.company.companyId)).toBe(0);
+    expect(mine()[0]?.status).toBe('cancelled');
+    const [row] = await g.database.db.select().from(appointments).where(eq(appointments.id, id));
+    expect(row).toMatchObject({ status: 'cancelled', calcomBookingUid: mine()[0]?.uid });
   });
 });
 

@@ -1,15 +1,16 @@
 import { type Booking, type CalendarProvider, storableId, storedEventTypeId } from '@calgate/calendar';
-import { appointmentHistory, appointments } from '@calgate/db';
+import { appointments } from '@calgate/db';
 import { AppError, isAppError, publicFailure } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { formatInZone } from '@calgate/time';
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { cancelInCalendar, findBookingByMetadata } from '../appointments/calcom-lookup.ts';
 import {
   invalidateAndAnnounce,
   invalidateAvailability,
   staleAvailability,
 } from '../appointments/invalidate.ts';
+import { cancelLateBooking } from '../appointments/late-booking.ts';
 import { METADATA_KEY } from '../appointments/metadata.ts';
 import { transition } from '../appointments/transitions.ts';
 import {
@@ -59,7 +60,7 @@ export async function processCreateBooking(
   // Jobs enqueued before the marker moved to the appointment kept it in their data.
   const markedBefore = loaded.markedBefore || context.job.data.sent === true;
   if (appointment.status === 'cancelled' && markedBefore && appointment.calcomBookingUid === null) {
-    return cancelLateBooking(deps, work, context.signal);
+    return cancelIfBookedLate(deps, work, context.signal);
   }
   if (appointment.status !== 'pending' && appointment.status !== 'cancelling')
     return `skipped-${appointment.status}`;
@@ -245,11 +246,9 @@ function findOurBooking(
 
 /**
  * Cancelled while an earlier run's send was in flight, and the cancel job found no booking then:
- * if Cal.com made it after all (that send's answer was lost), it is cancelled there too and its
- * uid recorded, never left live for a customer who was told the appointment is cancelled. The
- * appointment was already announced as cancelled, so no second event goes upstream.
+ * if Cal.com made it after all (that send's answer was lost), it is cancelled there too.
  */
-async function cancelLateBooking(
+async function cancelIfBookedLate(
   deps: DomainDeps,
   work: WorkContext,
   signal: AbortSignal | undefined,
@@ -259,33 +258,14 @@ async function cancelLateBooking(
   const { client } = deps.calcom.forCompany(work.company);
   const found = await findOurBooking(client, work, staffOptions(service, 0, undefined), signal);
   if (found === undefined || found.status === 'cancelled') return 'skipped-cancelled';
-  const reason = 'Cancelled by the customer before confirmation';
-  await cancelInCalendar(client, found.uid, reason, signal);
-  await deps.db.transaction(async (tx) => {
-    const recorded = await tx
-      .update(appointments)
-      .set({ calcomBookingUid: found.uid, calcomBookingId: storableId(found.id), updatedAt: new Date() })
-      .where(and(eq(appointments.id, appointment.id), isNull(appointments.calcomBookingUid)))
-      .returning({ id: appointments.id });
-    if (recorded.length === 0) return;
-    await tx.insert(appointmentHistory).values({
-      appointmentId: appointment.id,
-      event: 'cancelled',
-      fromStatus: 'cancelled',
-      toStatus: 'cancelled',
-      actor: 'worker',
-      data: { uid: found.uid, reason: 'booked in Cal.com after the cancel: cancelled there too' },
-    });
-  });
-  deps.logger.warn(
-    { appointmentId: appointment.id, uid: found.uid },
-    'a booking made after its appointment was cancelled was cancelled in Cal.com',
+  await cancelLateBooking(
+    deps,
+    work.company,
+    appointment,
+    { uid: found.uid, bookingId: storableId(found.id), eventTypeId: storableId(found.eventTypeId) },
+    'worker',
+    signal,
   );
-  await invalidateAvailability(deps, {
-    staffId: appointment.staffId,
-    eventTypeIds: [storableId(found.eventTypeId)],
-    spans: [{ start: appointment.startsAt, end: appointment.endsAt }],
-  });
   return 'cancelled-late-booking';
 }
 

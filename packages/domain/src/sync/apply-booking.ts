@@ -15,6 +15,7 @@ import { eventTypeInScope, mappingInScope } from '../accounts/scope.ts';
 import { normalizePhone } from '../appointments/customers/phone.ts';
 import { upsertCustomer } from '../appointments/customers/upsert.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
+import { cancelLateBooking } from '../appointments/late-booking.ts';
 import { APPOINTMENT_KEY, METADATA_KEY } from '../appointments/metadata.ts';
 import { outboundTypesFor, writeOutboundEvents } from '../appointments/outbound-events.ts';
 import { currentGeneration } from '../appointments/state.ts';
@@ -27,7 +28,7 @@ import type { ObservedBooking } from './observed.ts';
 
 export type ApplyDeps = Pick<
   DomainDeps,
-  'db' | 'redis' | 'redisPrefix' | 'queues' | 'slotCache' | 'outcomes' | 'logger' | 'counters'
+  'db' | 'redis' | 'redisPrefix' | 'queues' | 'slotCache' | 'outcomes' | 'logger' | 'counters' | 'calcom'
 >;
 
 export interface ApplyContext {
@@ -213,6 +214,9 @@ async function applyToAppointment(
         return change(['pending'], 'confirmed', 'confirmed', { failureCode: null, failureReason: null });
       }
       if (row.status === 'requested') return change(['requested'], 'confirmed', 'confirmed');
+      if (row.status === 'cancelled' && current === null && observed.metadata[METADATA_KEY] === row.id) {
+        return cancelBookedAfterCancel(deps, row, observed, context);
+      }
       if (
         row.status === 'confirmed' &&
         (row.startsAt.getTime() !== observed.start.getTime() ||
@@ -471,4 +475,34 @@ function e164OrRaw(phone: string | null): string | undefined {
   } catch {
     return phone;
   }
+}
+
+/**
+ * Our own booking, made in Cal.com after its appointment was cancelled (the create's answer was
+ * lost and the cancel looked too early): cancelled there too, whichever of the create's retry, a
+ * webhook or reconciliation sees it first.
+ */
+async function cancelBookedAfterCancel(
+  deps: ApplyDeps,
+  row: AppointmentRow,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  const [company] = await deps.db
+    .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
+    .from(companies)
+    .where(eq(companies.id, row.companyId));
+  if (company === undefined) return { outcome: 'unchanged', detail: 'company gone', appointmentId: row.id };
+  await cancelLateBooking(
+    deps,
+    company,
+    row,
+    { uid: observed.uid, bookingId: observed.bookingId, eventTypeId: observed.eventTypeId },
+    context.actor,
+  );
+  return {
+    outcome: 'applied',
+    detail: 'booked after the cancel: cancelled in Cal.com',
+    appointmentId: row.id,
+  };
 }
