@@ -44,40 +44,75 @@ export function combineSegments(
   const offsets = segmentOffsets(segments);
   const candidates = new Set<number>();
   for (const option of first.options) for (const start of option.starts) candidates.add(start);
+  // Where each segment and pause lies from the appointment's start: the same for every slot.
+  const spans = segments.map((segment, i) => ({
+    offset: offsets[i] ?? 0,
+    length: segment.durationMinutes * MINUTE,
+  }));
+  const pauseSpans = segments.slice(0, -1).flatMap((segment, i) =>
+    segment.pauseAfterMinutes > 0
+      ? [
+          {
+            offset: (offsets[i] ?? 0) + segment.durationMinutes * MINUTE,
+            length: segment.pauseAfterMinutes * MINUTE,
+          },
+        ]
+      : [],
+  );
+  const last = spans.at(-1) ?? { offset: 0, length: 0 };
   const slots: CompositeSlot[] = [];
+  const assign = options.preferSameStaff === true ? assignSameStaff : assignFirstFree;
   for (const start of [...candidates].sort((a, b) => a - b)) {
-    const free = segments.map((segment, i) =>
-      segment.options
-        .filter((option) => option.starts.has(start + (offsets[i] ?? 0)))
-        .map((option) => option.staffId),
-    );
-    if (free.some((staff) => staff.length === 0)) continue;
-    const same =
-      options.preferSameStaff === true
-        ? free[0]?.find((id) => free.every((staff) => staff.includes(id)))
-        : undefined;
-    const assigned = free.map((staff) => same ?? (staff[0] as string));
-    const parts = segments.map((segment, i) => {
-      const segmentStart = start + (offsets[i] ?? 0);
-      return {
-        position: i,
-        start: segmentStart,
-        end: segmentStart + segment.durationMinutes * MINUTE,
-        staffId: assigned[i] as string,
-      };
-    });
-    const last = parts.at(-1);
+    const assigned = assign(segments, offsets, start);
+    if (assigned === undefined) continue;
     slots.push({
       start,
-      end: last?.end ?? start,
-      segments: parts,
-      pauses: segments.slice(0, -1).flatMap((segment, i) => {
-        const pauseStart = parts[i]?.end ?? start;
-        return segment.pauseAfterMinutes > 0
-          ? [{ start: pauseStart, end: pauseStart + segment.pauseAfterMinutes * MINUTE }]
-          : [];
-      }),
+      end: start + last.offset + last.length,
+      segments: spans.map((span, i) => ({
+        position: i,
+        start: start + span.offset,
+        end: start + span.offset + span.length,
+        staffId: assigned[i] as string,
+      })),
+      pauses: pauseSpans.map((pause) => ({
+        start: start + pause.offset,
+        end: start + pause.offset + pause.length,
+      })),
     });
   }
   return slots;
+}
+
+/** Each segment's first qualified staff member free at its offset, or undefined if one has none. */
+function assignFirstFree(
+  segments: readonly SegmentAvailability[],
+  offsets: number[],
+  start: number,
+): string[] | undefined {
+  // One set lookup per staff member tried, stopping at the first free one: most starts of a
+  // long window are decided after a lookup or two per segment.
+  const assigned: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const at = start + (offsets[i] ?? 0);
+    const free = segments[i]?.options.find((option) => option.starts.has(at));
+    if (free === undefined) return undefined;
+    assigned.push(free.staffId);
+  }
+  return assigned;
+}
+
+/** One staff member free for every segment when there is one, else each segment's first free. */
+function assignSameStaff(
+  segments: readonly SegmentAvailability[],
+  offsets: number[],
+  start: number,
+): string[] | undefined {
+  const free = segments.map((segment, i) =>
+    segment.options
+      .filter((option) => option.starts.has(start + (offsets[i] ?? 0)))
+      .map((option) => option.staffId),
+  );
+  if (free.some((staff) => staff.length === 0)) return undefined;
+  const same = free[0]?.find((id) => free.every((staff) => staff.includes(id)));
+  return free.map((staff) => same ?? (staff[0] as string));
 }
