@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { keyFingerprint } from '@calgate/calcom';
 import { reconcileNow } from '@calgate/cli/operations';
 import { appointments } from '@calgate/db';
-import { DEMO_API_KEY } from '@calgate/sandbox';
+import { DEMO_API_KEY, type SandboxEventType } from '@calgate/sandbox';
 import { Queue } from 'bullmq';
 import { and, eq, inArray, isNotNull } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -287,36 +287,48 @@ describe('a booking cancelled while its create is in flight, whose answer never 
     expect(await failedJobs(g)).toBe(0);
   });
 
-  it('is cancelled by reconciliation when Cal.com made it after every lookup', async () => {
-    gw = await startGateway({ env: { CALCOM_TIMEOUT: '3' } });
-    const g = gw;
-    g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 60_000 });
-    const res = await request(
-      g,
-      berlin(testDay(), '16:00'),
-      g.company.staffIds[1] as string,
-      'later@example.org',
-    );
-    const id = res.json().id as string;
-    const mine = () => g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id);
-    await eventually(async () => (mine().length === 1 ? true : undefined));
-    // Neither the cancel's lookup nor the create's retry sees the booking yet.
-    g.sandbox.control.injectFault({ operation: 'bookings.list', status: 200, body: EMPTY_LIST, count: 2 });
-    const cancelled = await g.app.inject({
-      method: 'DELETE',
-      url: `/api/v2/bookings/${id}`,
-      headers: auth(g.company.token, { prefer: 'wait=10' }),
-    });
-    expect(cancelled.json().status).toBe('cancelled');
-    await queuesSettled(g);
-    expect(g.sandbox.control.requests().filter((r) => r.operation === 'bookings.list')).toHaveLength(2);
-    expect(mine()[0]?.status).toBe('accepted');
-    // Cal.com's list (a reconciliation run, or its webhook) shows it: it is cancelled there too.
-    expect(await reconcileNow({ runtime: g.runtime(), out: () => undefined }, g.company.companyId)).toBe(0);
-    expect(mine()[0]?.status).toBe('cancelled');
-    const [row] = await g.database.db.select().from(appointments).where(eq(appointments.id, id));
-    expect(row).toMatchObject({ status: 'cancelled', calcomBookingUid: mine()[0]?.uid });
-  });
+  it.each([
+    { made: 'accepted', policy: undefined },
+    // An event type that needs the host's confirmation: Cal.com's request to the host blocks the slot too.
+    { made: 'pending', policy: { type: 'always', blockUnconfirmedBookingsInBooker: true } as const },
+  ])(
+    'is cancelled by reconciliation when Cal.com made it ($made) after every lookup',
+    async ({ made, policy }) => {
+      gw = await startGateway({ env: { CALCOM_TIMEOUT: '3' } });
+      const g = gw;
+      const eventType = (g.sandbox.control.state().eventTypes as SandboxEventType[]).find(
+        (e) => e.id === 103,
+      );
+      g.sandbox.control.addEventType({ ...(eventType as SandboxEventType), confirmationPolicy: policy });
+      g.sandbox.control.injectFault({ operation: 'bookings.create', afterEffect: true, latencyMs: 60_000 });
+      const res = await request(
+        g,
+        berlin(testDay(), '16:00'),
+        g.company.staffIds[1] as string,
+        'later@example.org',
+      );
+      const id = res.json().id as string;
+      const mine = () => g.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id);
+      await eventually(async () => (mine().length === 1 ? true : undefined));
+      expect(mine()[0]?.status).toBe(made);
+      // Neither the cancel's lookup nor the create's retry sees the booking yet.
+      g.sandbox.control.injectFault({ operation: 'bookings.list', status: 200, body: EMPTY_LIST, count: 2 });
+      const cancelled = await g.app.inject({
+        method: 'DELETE',
+        url: `/api/v2/bookings/${id}`,
+        headers: auth(g.company.token, { prefer: 'wait=10' }),
+      });
+      expect(cancelled.json().status).toBe('cancelled');
+      await queuesSettled(g);
+      expect(g.sandbox.control.requests().filter((r) => r.operation === 'bookings.list')).toHaveLength(2);
+      expect(mine()[0]?.status).toBe(made);
+      // Cal.com's list (a reconciliation run, or its webhook) shows it: it is cancelled there too.
+      expect(await reconcileNow({ runtime: g.runtime(), out: () => undefined }, g.company.companyId)).toBe(0);
+      expect(mine()[0]?.status).toBe('cancelled');
+      const [row] = await g.database.db.select().from(appointments).where(eq(appointments.id, id));
+      expect(row).toMatchObject({ status: 'cancelled', calcomBookingUid: mine()[0]?.uid });
+    },
+  );
 });
 
 describe('configuration', () => {

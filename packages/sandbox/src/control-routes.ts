@@ -118,6 +118,15 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     const body = parse(z.object({ reason: z.string().default('Cancelled in Cal.com') }), request.body);
     return { booking: control.cancelBookingDirect(uid, body.reason) };
   });
+  app.post('/_sandbox/bookings/:uid/confirm', async (request) => {
+    const { uid } = request.params as { uid: string };
+    return { booking: control.confirmBookingDirect(uid) };
+  });
+  app.post('/_sandbox/bookings/:uid/decline', async (request) => {
+    const { uid } = request.params as { uid: string };
+    const body = parse(z.object({ reason: z.string().default('Declined by the host') }), request.body);
+    return { booking: control.declineBookingDirect(uid, body.reason) };
+  });
   app.post('/_sandbox/bookings/:uid/reschedule', async (request) => {
     const { uid } = request.params as { uid: string };
     const body = parse(z.object({ start: z.string() }), request.body);
@@ -137,6 +146,15 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
         slug: z.string().min(1),
         lengthInMinutes: z.number().int().positive(),
         slotIntervalMinutes: z.number().int().positive().optional(),
+        confirmationPolicy: z
+          .object({
+            type: z.enum(['always', 'time']),
+            noticeThreshold: z
+              .object({ unit: z.enum(['minutes', 'hours']), count: z.number().int().positive() })
+              .optional(),
+            blockUnconfirmedBookingsInBooker: z.boolean(),
+          })
+          .optional(),
       }),
       request.body,
     );

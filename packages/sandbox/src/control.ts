@@ -40,6 +40,10 @@ export interface SandboxControl {
     metadata?: Record<string, string>;
   }): SandboxBooking;
   cancelBookingDirect(uid: string, reason: string): SandboxBooking;
+  /** The host confirms a pending booking in Cal.com (webhook `BOOKING_CREATED`). */
+  confirmBookingDirect(uid: string): SandboxBooking;
+  /** The host declines a pending booking in Cal.com (webhook `BOOKING_REJECTED`). */
+  declineBookingDirect(uid: string, reason: string): SandboxBooking;
   rescheduleBookingDirect(uid: string, start: string): SandboxBooking;
   addEventType(eventType: SandboxEventType): void;
   /** A team (or its new member list), as made in Cal.com's UI. */
@@ -117,6 +121,12 @@ export function createControl(
     },
     cancelBookingDirect(uid, reason) {
       return store.cancel(uid, reason, null, path);
+    },
+    confirmBookingDirect(uid) {
+      return store.decide(uid, true, null, path);
+    },
+    declineBookingDirect(uid, reason) {
+      return store.decide(uid, false, reason, path);
     },
     rescheduleBookingDirect(uid, start) {
       const old = store.booking(uid, path);

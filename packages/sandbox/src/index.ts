@@ -10,6 +10,7 @@ export type {
   RequestLogEntry,
   SandboxBooking,
   SandboxBookingField,
+  SandboxConfirmationPolicy,
   SandboxEventType,
   SandboxOperation,
   SandboxSeed,

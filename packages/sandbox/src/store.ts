@@ -21,8 +21,22 @@ export function newUid(): string {
   return uid;
 }
 
+/** Cal.com's confirmation policy, at booking time: does this booking wait for the host? */
+export function needsConfirmation(eventType: SandboxEventType, start: number, now: number): boolean {
+  const policy = eventType.confirmationPolicy;
+  if (policy === undefined) return false;
+  if (policy.type === 'always') return true;
+  const threshold = policy.noticeThreshold;
+  if (threshold === undefined) return true;
+  const ms = threshold.count * (threshold.unit === 'hours' ? 3_600_000 : 60_000);
+  return start - now < ms;
+}
+
 export type BookingChange =
   | { kind: 'created'; booking: SandboxBooking }
+  /** The host confirmed (`accepted`) or declined (`rejected`) a pending booking. */
+  | { kind: 'confirmed'; booking: SandboxBooking }
+  | { kind: 'rejected'; booking: SandboxBooking }
   | { kind: 'rescheduled'; booking: SandboxBooking; previous: SandboxBooking }
   | { kind: 'cancelled'; booking: SandboxBooking };
 
@@ -96,6 +110,7 @@ export class SandboxStore {
     for (const booking of this.bookings.values()) {
       if (booking.hostId !== hostId || booking.uid === options.ignoreUid) continue;
       if (booking.status === 'cancelled' || booking.status === 'rejected') continue;
+      if (booking.status === 'pending' && !this.#pendingBlocks(booking)) continue;
       if (booking.start < end && start < booking.end) return false;
     }
     if (options.ignoreReservations === true) return true;
@@ -105,6 +120,12 @@ export class SandboxStore {
       if (reservation.slotStart < end && start < reservation.slotEnd) return false;
     }
     return true;
+  }
+
+  #pendingBlocks(booking: SandboxBooking): boolean {
+    return (
+      this.eventTypes.get(booking.eventTypeId)?.confirmationPolicy?.blockUnconfirmedBookingsInBooker ?? true
+    );
   }
 
   #isHeld(hostId: number, start: number, end: number): boolean {
@@ -188,7 +209,9 @@ export class SandboxStore {
         typeof input.bookingFieldsResponses?.notes === 'string'
           ? input.bookingFieldsResponses.notes
           : (eventType.description ?? ''),
-      status: 'accepted',
+      // A reschedule by the event type's owner (our API key) is confirmed by default, as in Cal.com.
+      status:
+        fromUid === undefined && needsConfirmation(eventType, input.start, now) ? 'pending' : 'accepted',
       start: input.start,
       end: input.start + eventType.lengthInMinutes * 60_000,
       attendees: [input.attendee],
@@ -198,6 +221,7 @@ export class SandboxStore {
       bookingFieldsResponses: input.bookingFieldsResponses ?? {},
       cancellationReason: null,
       cancelledByEmail: null,
+      rejectionReason: null,
       reschedulingReason: null,
       rescheduledFromUid: fromUid ?? null,
       rescheduledToUid: null,
@@ -214,6 +238,17 @@ export class SandboxStore {
     const found = this.bookings.get(uid);
     if (found === undefined) throw shape1(404, path, `Booking with uid=${uid} not found`);
     return found;
+  }
+
+  /** The host's answer to a pending booking: confirmed (`accepted`) or declined (`rejected`). */
+  decide(uid: string, accept: boolean, reason: string | null, path: string): SandboxBooking {
+    const booking = this.booking(uid, path);
+    if (booking.status !== 'pending') throw shape1(400, path, `Booking with uid=${uid} is not pending`);
+    booking.status = accept ? 'accepted' : 'rejected';
+    booking.rejectionReason = accept ? null : reason;
+    booking.updatedAt = this.now();
+    this.onChange({ kind: accept ? 'confirmed' : 'rejected', booking });
+    return booking;
   }
 
   cancel(uid: string, reason: string, byEmail: string | null, path: string): SandboxBooking {

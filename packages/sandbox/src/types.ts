@@ -39,6 +39,19 @@ export interface SandboxEventType {
    * field lets the event type be booked with a phone number only.
    */
   bookingFields?: SandboxBookingField[];
+  /**
+   * Cal.com's `confirmationPolicy`: bookings wait for the host (status `pending`, webhook
+   * `BOOKING_REQUESTED`) always, or (`time`) when made less than `noticeThreshold` ahead of their
+   * start. A pending booking blocks its host's time only with `blockUnconfirmedBookingsInBooker`.
+   * @defaultValue none: every booking is accepted at once
+   */
+  confirmationPolicy?: SandboxConfirmationPolicy;
+}
+
+export interface SandboxConfirmationPolicy {
+  type: 'always' | 'time';
+  noticeThreshold?: { unit: 'minutes' | 'hours'; count: number };
+  blockUnconfirmedBookingsInBooker: boolean;
 }
 
 /** One booking field of an event type, as far as the sandbox checks responses against it. */
@@ -89,6 +102,8 @@ export interface SandboxBooking {
   metadata: Record<string, string>;
   bookingFieldsResponses: Record<string, unknown>;
   cancellationReason: string | null;
+  /** The host's reason for declining a pending booking. */
+  rejectionReason: string | null;
   cancelledByEmail: string | null;
   reschedulingReason: string | null;
   rescheduledFromUid: string | null;

@@ -7,6 +7,23 @@ const TRIGGER: Record<BookingChange['kind'], string> = {
   created: 'BOOKING_CREATED',
   rescheduled: 'BOOKING_RESCHEDULED',
   cancelled: 'BOOKING_CANCELLED',
+  // The host's confirmation is announced as the booking's creation (Cal.com's handleConfirmation).
+  confirmed: 'BOOKING_CREATED',
+  rejected: 'BOOKING_REJECTED',
+};
+
+/** A booking that waits for the host is announced as requested, not created. */
+function triggerOf(change: BookingChange): string {
+  return change.kind === 'created' && change.booking.status === 'pending'
+    ? 'BOOKING_REQUESTED'
+    : TRIGGER[change.kind];
+}
+
+const STATUS: Record<SandboxBooking['status'], string> = {
+  accepted: 'ACCEPTED',
+  pending: 'PENDING',
+  cancelled: 'CANCELLED',
+  rejected: 'REJECTED',
 };
 
 function person(name: string, email: string, timeZone: string, at: number) {
@@ -67,7 +84,7 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
     hideCalendarNotes: false,
     hideCalendarEventDetails: false,
     hideOrganizerEmail: false,
-    requiresConfirmation: false,
+    requiresConfirmation: eventType?.confirmationPolicy !== undefined,
     eventTypeId: b.eventTypeId,
     seatsShowAttendees: true,
     seatsShowAvailabilityCount: true,
@@ -83,7 +100,7 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
     length: Math.round((b.end - b.start) / 60_000),
     bookingId: b.id,
     metadata: b.metadata,
-    status: b.status === 'cancelled' ? 'CANCELLED' : 'ACCEPTED',
+    status: STATUS[b.status],
   };
   if (change.kind === 'rescheduled') {
     Object.assign(payload, {
@@ -100,7 +117,8 @@ export function webhookBody(store: SandboxStore, change: BookingChange, at: numb
       cancelledBy: b.cancelledByEmail ?? host?.email,
     });
   }
-  return { triggerEvent: TRIGGER[change.kind], createdAt: new Date(at).toISOString(), payload };
+  if (change.kind === 'rejected') Object.assign(payload, { rejectionReason: b.rejectionReason });
+  return { triggerEvent: triggerOf(change), createdAt: new Date(at).toISOString(), payload };
 }
 
 export interface WebhookDropPolicy {
@@ -126,7 +144,7 @@ export class WebhookDispatcher {
     const eventType = this.#store.eventTypes.get(change.booking.eventTypeId);
     if (eventType === undefined) return;
     const accounts = new Set([eventType.ownerId, change.booking.hostId]);
-    const trigger = TRIGGER[change.kind];
+    const trigger = triggerOf(change);
     for (const sub of this.#store.subscriptions.values()) {
       if (!sub.active || !accounts.has(sub.userId) || !sub.triggers.includes(trigger)) continue;
       const at = this.#store.now();

@@ -2,7 +2,12 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningSandbox, startSandbox } from '../src/index.ts';
+import {
+  type RunningSandbox,
+  type SandboxConfirmationPolicy,
+  type SandboxEventType,
+  startSandbox,
+} from '../src/index.ts';
 import { attendee, call, nextWorkday } from './helpers.ts';
 
 let sb: RunningSandbox;
@@ -151,6 +156,82 @@ describe('webhooks', () => {
     expect(received).toHaveLength(1);
     expect(received[0]?.headers['x-cal-signature-256']).toBe('no-secret-provided');
     expect(sb.control.state().deliveries).toHaveLength(2);
+  });
+});
+
+describe("event types that need the host's confirmation", () => {
+  /** Alex's haircut (102) with a confirmation policy. */
+  const withPolicy = (policy: SandboxConfirmationPolicy) => {
+    const eventType = sb.control.state().eventTypes as SandboxEventType[];
+    sb.control.addEventType({
+      ...(eventType.find((e) => e.id === 102) as SandboxEventType),
+      confirmationPolicy: policy,
+    });
+  };
+  const book = async (hour: number) =>
+    (
+      await call(sb.baseUrl, 'POST', '/bookings', {
+        body: { start: at(hour), eventTypeId: 102, attendee: attendee() },
+      })
+    ).body.data;
+
+  it('make pending bookings (BOOKING_REQUESTED); the host confirms (BOOKING_CREATED) or declines (BOOKING_REJECTED)', async () => {
+    withPolicy({ type: 'always', blockUnconfirmedBookingsInBooker: false });
+    await call(sb.baseUrl, 'POST', '/webhooks', {
+      body: {
+        subscriberUrl: receiverUrl,
+        triggers: ['BOOKING_REQUESTED', 'BOOKING_CREATED', 'BOOKING_REJECTED'],
+        active: true,
+        secret: 'test-webhook-secret',
+      },
+    });
+    const first = await book(9);
+    expect(first.status).toBe('pending');
+    // Unconfirmed bookings do not block the host's time here: the same slot is requested again.
+    const second = await book(9);
+    expect(second.status).toBe('pending');
+    sb.control.confirmBookingDirect(first.uid);
+    sb.control.declineBookingDirect(second.uid, 'Double-booked');
+    expect(() => sb.control.confirmBookingDirect(second.uid)).toThrow(/not pending/);
+    await sb.control.flushWebhooks();
+    const bodies = received.map((r) => JSON.parse(r.raw.toString('utf8')));
+    expect(bodies.map((b) => [b.triggerEvent, b.payload.uid, b.payload.status])).toEqual([
+      ['BOOKING_REQUESTED', first.uid, 'PENDING'],
+      ['BOOKING_REQUESTED', second.uid, 'PENDING'],
+      ['BOOKING_CREATED', first.uid, 'ACCEPTED'],
+      ['BOOKING_REJECTED', second.uid, 'REJECTED'],
+    ]);
+    expect(bodies.every((b) => b.payload.requiresConfirmation === true)).toBe(true);
+    expect(bodies[3].payload.rejectionReason).toBe('Double-booked');
+    // Confirmed, the first blocks the slot.
+    expect(
+      (
+        await call(sb.baseUrl, 'POST', '/bookings', {
+          body: { start: at(9), eventTypeId: 102, attendee: attendee() },
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  it('with a notice threshold, ask for confirmation only of bookings made closer to their start', async () => {
+    withPolicy({
+      type: 'time',
+      noticeThreshold: { unit: 'hours', count: 1 },
+      blockUnconfirmedBookingsInBooker: true,
+    });
+    expect((await book(9)).status).toBe('accepted');
+    // The test's day is at most a week ahead: within a notice of 400 hours.
+    withPolicy({
+      type: 'time',
+      noticeThreshold: { unit: 'hours', count: 400 },
+      blockUnconfirmedBookingsInBooker: true,
+    });
+    expect((await book(10)).status).toBe('pending');
+    // Here an unconfirmed booking blocks the host's time.
+    const again = await call(sb.baseUrl, 'POST', '/bookings', {
+      body: { start: at(10), eventTypeId: 102, attendee: attendee() },
+    });
+    expect(again.status).toBe(400);
   });
 });
 

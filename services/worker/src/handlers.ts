@@ -43,6 +43,8 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       process: async (payload, context) => {
         const result = await processCreateBooking(deps, payload, context);
         if (result === 'confirmed' || result === 'confirmed-by-webhook') log.info('booking confirmed');
+        else if (result === 'requested')
+          log.info('booking made: waiting for the host to confirm it in Cal.com');
         else if (result === 'cancelled-after-booking') log.info('booking cancelled while it was being made');
         return result;
       },
@@ -54,6 +56,8 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
           .from(appointments)
           .where(eq(appointments.id, payload.appointmentId));
         if (row?.status === 'confirmed') log.info({ adopted: true }, 'booking confirmed');
+        else if (row?.status === 'requested')
+          log.info({ adopted: true }, 'booking made: waiting for the host');
         else log.info(failure(error), 'booking failed');
       },
     },

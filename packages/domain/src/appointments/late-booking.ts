@@ -6,6 +6,9 @@ import type { DomainDeps } from '../deps.ts';
 import { cancelInCalendar } from './calcom-lookup.ts';
 import { invalidateAvailability } from './invalidate.ts';
 
+/** What Cal.com records on a booking cancelled because its appointment was cancelled while it was made. */
+export const CANCELLED_BEFORE_CONFIRMATION = 'Cancelled by the customer before confirmation';
+
 /** A Cal.com booking that carries a cancelled appointment's id. */
 export interface LateBooking {
   uid: string;
@@ -28,12 +31,7 @@ export async function cancelLateBooking(
   signal?: AbortSignal,
 ): Promise<void> {
   const { client } = deps.calcom.forCompany(company);
-  await cancelInCalendar(
-    client,
-    storedTextId(booking.uid),
-    'Cancelled by the customer before confirmation',
-    signal,
-  );
+  await cancelInCalendar(client, storedTextId(booking.uid), CANCELLED_BEFORE_CONFIRMATION, signal);
   await deps.db.transaction(async (tx) => {
     const recorded = await tx
       .update(appointments)

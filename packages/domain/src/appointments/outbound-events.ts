@@ -25,13 +25,16 @@ const FROM_CALCOM: readonly HistoryActor[] = ['webhook', 'reconcile'];
 /**
  * The upstream events of one appointment change. Steps on the way (`rescheduling`,
  * `cancelling`) and a failed reschedule (the appointment stays as it was) send nothing; a change
- * made in Cal.com that is not a confirmation or a cancellation is `appointment.updated`.
+ * made in Cal.com that is not a confirmation or a cancellation is `appointment.updated`, and so is
+ * our booking made a request for the host to confirm.
  */
 export function outboundTypesFor(change: ChangeFacts): OutboundEventType[] {
   const types: OutboundEventType[] = [];
   if (change.to === 'failed') types.push('appointment.failed');
   else if (change.to === 'cancelled') types.push('appointment.cancelled');
   else if (change.to === 'confirmed' && change.event === 'confirmed') types.push('appointment.confirmed');
+  // Cal.com made our booking a request to the host: not final, but the caller should know.
+  else if (change.to === 'requested' && change.actor === 'worker') types.push('appointment.updated');
   else if (change.event === 'rescheduled' && !FROM_CALCOM.includes(change.actor)) {
     types.push('appointment.rescheduled');
   } else if (FROM_CALCOM.includes(change.actor) && change.to !== 'cancelling') {

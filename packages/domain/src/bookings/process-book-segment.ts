@@ -89,6 +89,8 @@ export async function processBookSegment(
       fresh = false;
       if (isOwn) ownUid = booking.uid;
       recorded.push(recordBooked(deps, segment, payload.generation, booking));
+      // Recorded as booked above, so that the compensation cancels it with the others.
+      if (booking.status === 'pending') throw awaitsHost(segment);
     }
   } catch (error) {
     failure = { error };
@@ -104,6 +106,19 @@ export async function processBookSegment(
   for (const write of writes) if (write.status === 'rejected') throw write.reason;
   if (ownUid === null) throw new AppError('INVALID_STATE', 'segment not booked', { retry: true });
   return ownUid;
+}
+
+/**
+ * A segment whose event type needs the host's confirmation in Cal.com: a composite cannot stand
+ * half confirmed, so it fails (for good) and its booked segments are released.
+ */
+function awaitsHost(segment: SegmentRow): AppError {
+  return new AppError(
+    'NOT_SUPPORTED',
+    `Cal.com made segment ${segment.position + 1} a request for the host to confirm (its event type ` +
+      `${segment.calcomEventTypeId} needs confirmation); a multi-segment service needs event types that confirm at once`,
+    { details: { segment: segment.position + 1, eventTypeId: segment.calcomEventTypeId } },
+  );
 }
 
 /** One segment's booking within a segment job's run. */
@@ -274,9 +289,13 @@ export async function failBookSegment(
   const code = isAppError(error) ? error.code : 'INTERNAL';
   const reason = publicFailure(error).message;
   const segments = await segmentsOf(deps, payload.appointmentId, payload.generation);
+  // A segment Cal.com booked but would not confirm names itself; otherwise the first not booked.
+  const named = isAppError(error) ? error.details?.segment : undefined;
   const position =
-    segments.filter((s) => s.position <= payload.position && s.status !== 'booked').at(-1)?.position ??
-    payload.position;
+    typeof named === 'number'
+      ? named - 1
+      : (segments.filter((s) => s.position <= payload.position && s.status !== 'booked').at(-1)?.position ??
+        payload.position);
   await deps.db
     .update(appointmentSegments)
     .set({ status: 'failed', failureReason: reason, updatedAt: new Date() })

@@ -10,7 +10,7 @@ import {
   invalidateAvailability,
   staleAvailability,
 } from '../appointments/invalidate.ts';
-import { cancelLateBooking } from '../appointments/late-booking.ts';
+import { CANCELLED_BEFORE_CONFIRMATION, cancelLateBooking } from '../appointments/late-booking.ts';
 import { METADATA_KEY } from '../appointments/metadata.ts';
 import { transition } from '../appointments/transitions.ts';
 import {
@@ -179,14 +179,17 @@ async function recordBooked(
   const eventTypeId = storableId(booking.eventTypeId);
   const bookingId = storableId(booking.id);
   const staffId = options.find((o) => o.eventTypeId === eventTypeId)?.staffId ?? appointment.staffId ?? null;
+  // An event type that needs the host's confirmation makes a pending booking: the appointment is
+  // `requested` until Cal.com's webhook (or reconciliation) brings the host's answer.
+  const to = booking.status === 'pending' ? 'requested' : 'confirmed';
   // The stale days are worked out while the transition commits; they are forgotten after it,
   // in the same round trip as the notice (a woken caller then never reads the taken slot).
   const [confirmed, stale] = await Promise.all([
     transition(deps.db, {
       appointmentId: appointment.id,
       from: ['pending'],
-      to: 'confirmed',
-      event: 'confirmed',
+      to,
+      event: to,
       actor: 'worker',
       set: {
         calcomBookingUid: booking.uid,
@@ -219,8 +222,8 @@ async function recordBooked(
     return 'cancelled-after-booking';
   }
   // The status this job committed travels with the notice: a waiting request needs no read to wake.
-  await invalidateAndAnnounce(deps, stale, appointment.id, 'confirmed');
-  return 'confirmed';
+  await invalidateAndAnnounce(deps, stale, appointment.id, to);
+  return to;
 }
 
 /** The booking carrying this appointment's id in Cal.com, if any (a send whose answer was lost). */
@@ -271,7 +274,7 @@ async function cancelIfBookedLate(
 
 async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking): Promise<void> {
   const { client } = deps.calcom.forCompany(work.company);
-  await cancelInCalendar(client, booking.uid, 'Cancelled by the customer before confirmation');
+  await cancelInCalendar(client, booking.uid, CANCELLED_BEFORE_CONFIRMATION);
   await transition(deps.db, {
     appointmentId: work.appointment.id,
     from: ['cancelling', 'pending'],

@@ -51,6 +51,12 @@ export async function requestReschedule(
     }
     throw invalidState('A reschedule of this booking is already in progress', appointment.status);
   }
+  if (appointment.status === 'requested') {
+    throw invalidState(
+      'A booking waiting for the host to confirm it in Cal.com cannot be rescheduled; cancel it and book again',
+      appointment.status,
+    );
+  }
   if (appointment.status !== 'confirmed') {
     throw invalidState(`A ${appointment.status} booking cannot be rescheduled`, appointment.status);
   }
@@ -133,12 +139,14 @@ export async function requestCancel(
     await enqueueCancel(true);
     return { kind: 'accepted' };
   }
-  if (appointment.status !== 'pending' && appointment.status !== 'confirmed') {
+  // A `requested` booking (waiting for the host in Cal.com) is cancelled like a confirmed one.
+  const cancellable = ['pending', 'confirmed', 'requested'] as const;
+  if (!(cancellable as readonly string[]).includes(appointment.status)) {
     throw invalidState(`A ${appointment.status} booking cannot be cancelled`, appointment.status);
   }
   const moved = await transition(deps.db, {
     appointmentId,
-    from: ['pending', 'confirmed'],
+    from: [...cancellable],
     to: 'cancelling',
     event: 'cancel_requested',
     actor: 'api',

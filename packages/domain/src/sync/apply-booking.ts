@@ -232,6 +232,10 @@ async function applyToAppointment(
     }
     case 'pending':
       if (row.status === 'pending' && current === null) return change(['pending'], 'requested', 'requested');
+      // A request to the host, made after its appointment was cancelled: it would block the slot.
+      if (row.status === 'cancelled' && current === null && observed.metadata[METADATA_KEY] === row.id) {
+        return cancelBookedAfterCancel(deps, row, observed, context);
+      }
       return result('unchanged', `requested while ${row.status}`);
     case 'cancelled': {
       // The chain's current booking (or a later one) was cancelled: the appointment is over.

@@ -50,7 +50,10 @@ function createOutcome(view: AppointmentView): { status: number; body: Appointme
       body: errorBody(code, message, { appointmentId: view.id, alternatives: view.failure.alternatives }),
     };
   }
-  return { status: view.status === 'confirmed' ? 201 : view.status === 'pending' ? 202 : 200, body: view };
+  // `requested`: made in Cal.com, waiting for the host's answer; not final, so 202 like `pending`.
+  const status =
+    view.status === 'confirmed' ? 201 : ['pending', 'requested'].includes(view.status) ? 202 : 200;
+  return { status, body: view };
 }
 
 /** Failure codes come from our closed set; anything else recorded is reported as an upstream error. */
@@ -109,7 +112,8 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         summary: 'Book an appointment (asynchronous; Prefer: wait=N for the outcome)',
         description:
           'Answers 202 with the pending appointment and a Location, or with `Prefer: wait=N` (N <= 30) the ' +
-          'outcome when it arrives in time: 201 confirmed, 409 SLOT_UNAVAILABLE with up to 3 alternatives, ' +
+          'outcome when it arrives in time: 201 confirmed, 202 requested (the event type needs the host to ' +
+          'confirm in Cal.com), 409 SLOT_UNAVAILABLE with up to 3 alternatives, ' +
           'or another error. Send an Idempotency-Key: the same key and body replays the appointment it made.',
         headers: bookingHeadersSchema,
         body: bookingBodySchema,
