@@ -32,13 +32,15 @@ interface HoldBody {
   ttlSeconds?: number;
 }
 
-const hold = (body: HoldBody, token = gw.company.token) =>
+const hold = (body: HoldBody, token = gw.company.token, headers: Record<string, string> = {}) =>
   gw.app.inject({
     method: 'POST',
     url: '/api/v2/holds',
-    headers: auth(token),
+    headers: auth(token, headers),
     payload: { timeZone: 'Europe/Berlin', ...body },
   });
+/** A hold asked for with an Idempotency-Key. */
+const holdWithKey = (key: string, body: HoldBody) => hold(body, gw.company.token, { 'idempotency-key': key });
 const getHold = (id: string, token = gw.company.token) =>
   gw.app.inject({ method: 'GET', url: `/api/v2/holds/${id}`, headers: auth(token) });
 const releaseHold = (id: string) =>
@@ -452,6 +454,118 @@ describe('the API documentation', () => {
 });
 
 // Last: it pauses the shared key for the rest of this file.
+describe('a hold asked for with an Idempotency-Key', () => {
+  const keyRows = async (key: string) =>
+    (await gw.database.sql`select 1 from idempotency_keys where key = ${key}`).length;
+  const appointmentsAt = async (start: string) =>
+    (
+      await gw.database
+        .sql`select 1 from appointments where starts_at = ${new Date(start).toISOString()}::timestamptz`
+    ).length;
+  const holdsAt = async (start: string) =>
+    gw.database.sql<{ id: string; status: string }[]>`
+      select id, status from holds where starts_at = ${new Date(start).toISOString()}::timestamptz order by created_at`;
+
+  it('is made once: a retry with the same key and body replays it, another body is refused', async () => {
+    const start = berlin(testDay(), '10:00');
+    const key = `hold-${start}`;
+    const first = await holdWithKey(key, { serviceId: haircut, start, staffId: alex });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const again = await holdWithKey(key, { serviceId: haircut, start, staffId: alex });
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expect(again.headers.location).toBe(`/api/v2/holds/${first.json().id}`);
+    expect((await holdsAt(start)).map((h) => h.id)).toEqual([first.json().id]);
+    expect(sandboxReservations().filter((r) => r.slotStart === Date.parse(start))).toHaveLength(1);
+
+    const other = await holdWithKey(key, { serviceId: haircut, start, staffId: alex, ttlSeconds: 60 });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().error).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      details: { field: 'Idempotency-Key' },
+    });
+    // One key namespace per company: a booking's key is not a hold's.
+    const booked = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { 'idempotency-key': key }),
+      payload: {
+        serviceId: haircut,
+        start,
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'K', email: 'k@example.org' },
+      },
+    });
+    expect(booked.statusCode).toBe(422);
+    expect(booked.json().error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it("whose first request died after making it is replayed once that request's lease lapsed", async () => {
+    const start = berlin(testDay(), '15:00');
+    const body = { serviceId: haircut, start, staffId: alex };
+    const first = await holdWithKey('died', body);
+    expect(first.statusCode).toBe(201);
+    // As if the request had died before answering, longer ago than the in-flight lease.
+    await gw.database.sql`
+      update idempotency_keys set state = 'in_flight', created_at = now() - interval '1 minute'
+      where key = 'died'`;
+    const retried = await holdWithKey('died', body);
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    expect(retried.json().id).toBe(first.json().id);
+    // Within the lease the retry is told to wait instead.
+    await gw.database
+      .sql`update idempotency_keys set state = 'in_flight', created_at = now() where key = 'died'`;
+    const early = await holdWithKey('died', body);
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error.code).toBe('IDEMPOTENCY_KEY_IN_USE');
+  });
+
+  it('asked for twice at once with one key makes one hold', async () => {
+    const start = berlin(testDay(), '11:00');
+    const body = { serviceId: haircut, start, staffId: alex };
+    const answers = await Promise.all([holdWithKey('twice', body), holdWithKey('twice', body)]);
+    const made = answers.filter((a) => a.statusCode === 201).map((a) => a.json().id as string);
+    const busy = answers.filter((a) => a.statusCode === 409).map((a) => a.json().error.code as string);
+    // The second waits for the first: it replays it, or (still in flight) is told to retry shortly.
+    expect(made.length + busy.length).toBe(2);
+    expect(new Set(made).size).toBe(1);
+    expect(busy.every((code) => code === 'IDEMPOTENCY_KEY_IN_USE')).toBe(true);
+    expect((await holdsAt(start)).map((h) => h.id)).toEqual([made[0]]);
+  });
+
+  it('that was refused, or failed in Cal.com, leaves the key free for the retry', async () => {
+    const day = testDay();
+    const start = berlin(day, '12:30');
+    const body = { serviceId: haircut, start, staffId: alex };
+    // A booking of ours on its way to Cal.com: the hold is refused inside its transaction.
+    gw.sandbox.control.injectFault({ operation: 'bookings.create', latencyMs: 1_500 });
+    const racing = book(body, 'lee@example.org');
+    await eventually(async () => ((await appointmentsAt(start)) === 1 ? true : undefined));
+    const refused = await holdWithKey('after-refusal', body);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('SLOT_UNAVAILABLE');
+    expect(await keyRows('after-refusal')).toBe(0);
+    expect((await racing).statusCode).toBe(201);
+    // Retried, it is refused for the same reason (the booking took the slot): not replayed, not held up.
+    const retried = await holdWithKey('after-refusal', body);
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json().error.code).toBe('SLOT_UNAVAILABLE');
+
+    const later = berlin(day, '13:00');
+    gw.sandbox.control.injectFault({ operation: 'slots.reserve', status: 400, count: 1 });
+    const failed = await holdWithKey('after-failure', { serviceId: haircut, start: later, staffId: alex });
+    expect(failed.statusCode).toBeGreaterThanOrEqual(400);
+    expect((await holdsAt(later)).map((h) => h.status)).toEqual(['released']);
+    const second = await holdWithKey('after-failure', { serviceId: haircut, start: later, staffId: alex });
+    expect(second.statusCode, second.body).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect((await holdsAt(later)).map((h) => h.status)).toEqual(['released', 'active']);
+  });
+});
+
 describe('reservations and the key budget', () => {
   it('spend the Cal.com key budget: a paused key refuses the hold and leaves nothing held', async () => {
     const day = testDay();

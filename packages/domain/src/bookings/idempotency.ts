@@ -9,6 +9,7 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** A request that stayed in flight longer than this is taken to have died; its key may be replayed. */
 export const IN_FLIGHT_LEASE_MS = 45_000;
+const LEASE_INTERVAL = sql.raw(`interval '${IN_FLIGHT_LEASE_MS / 1000} seconds'`);
 
 /**
  * When a key written now expires. Every age of a key is measured on the database's clock (its
@@ -58,38 +59,46 @@ export type IdempotencyLookup =
   | { kind: 'replay'; appointmentId: string }
   | { kind: 'in-flight' };
 
+/** A key's record as a request with the same key sees it (an expired one is gone). */
+interface LiveKey {
+  state: string;
+  appointmentId: string | null;
+  responseBody: unknown;
+  /** An in-flight request older than the lease is taken to have died. */
+  leaseExpired: boolean;
+}
+
 /**
- * What an incoming request with this key should do: proceed, replay the appointment the key
- * produced, or wait for the first request to finish.
+ * The key's live record, if any. An expired record is deleted: the unique index on (company, key)
+ * is the only thing that holds a key, so the next request may act anew with it (a concurrent pair
+ * of such requests still collides there, and one of them gets 409).
  * @throws AppError IDEMPOTENCY_KEY_REUSED (422) when the key was used with a different request.
  */
-export async function lookupIdempotencyKey(
+async function readLiveKey(
   db: Database,
   companyId: string,
   key: string,
   fingerprint: string,
-): Promise<IdempotencyLookup> {
+): Promise<LiveKey | undefined> {
   const [row] = await db
     .select({
       id: idempotencyKeys.id,
       requestHash: idempotencyKeys.requestHash,
       state: idempotencyKeys.state,
       appointmentId: idempotencyKeys.appointmentId,
+      responseBody: idempotencyKeys.responseBody,
       expired: sql<boolean>`${idempotencyKeys.expiresAt} <= now()`,
-      leaseExpired: sql<boolean>`${idempotencyKeys.createdAt} < now() - ${sql.raw(`interval '${IN_FLIGHT_LEASE_MS / 1000} seconds'`)}`,
+      leaseExpired: sql<boolean>`${idempotencyKeys.createdAt} < now() - ${LEASE_INTERVAL}`,
     })
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.companyId, companyId), eq(idempotencyKeys.key, key)))
     .limit(1);
-  if (row === undefined) return { kind: 'new' };
+  if (row === undefined) return undefined;
   if (row.expired) {
-    // The key is free again: its record goes, and the unique index on (company, key) of this
-    // table is the only thing that holds a key, so the next request may book anew with it (a
-    // concurrent pair of such requests still collides there, and one of them gets 409).
     await db
       .delete(idempotencyKeys)
       .where(and(eq(idempotencyKeys.id, row.id), sql`${idempotencyKeys.expiresAt} <= now()`));
-    return { kind: 'new' };
+    return undefined;
   }
   if (row.requestHash !== fingerprint) {
     throw new AppError(
@@ -98,9 +107,85 @@ export async function lookupIdempotencyKey(
       { details: { field: 'Idempotency-Key' } },
     );
   }
+  return row;
+}
+
+/**
+ * What an incoming booking request with this key should do: proceed, replay the appointment the
+ * key produced, or wait for the first request to finish.
+ * @throws AppError IDEMPOTENCY_KEY_REUSED (422) when the key was used with a different request.
+ */
+export async function lookupIdempotencyKey(
+  db: Database,
+  companyId: string,
+  key: string,
+  fingerprint: string,
+): Promise<IdempotencyLookup> {
+  const row = await readLiveKey(db, companyId, key, fingerprint);
+  if (row === undefined) return { kind: 'new' };
   if (row.state === 'in_flight' && !row.leaseExpired) return { kind: 'in-flight' };
   if (row.appointmentId === null) return { kind: 'new' };
   return { kind: 'replay', appointmentId: row.appointmentId };
+}
+
+/**
+ * The same for a hold request: proceed, or replay the hold the key produced (also one whose
+ * request died after making it, once the lease lapsed: the caller's own hold must not refuse its
+ * retry with SLOT_HELD).
+ */
+export async function lookupHoldKey(
+  db: Database,
+  companyId: string,
+  key: string,
+  fingerprint: string,
+): Promise<{ kind: 'new' } | { kind: 'replay'; holdId: string } | { kind: 'in-flight' }> {
+  const row = await readLiveKey(db, companyId, key, fingerprint);
+  if (row === undefined) return { kind: 'new' };
+  if (row.state === 'in_flight' && !row.leaseExpired) return { kind: 'in-flight' };
+  const holdId = (row.responseBody as { holdId?: unknown } | null)?.holdId;
+  return typeof holdId === 'string' ? { kind: 'replay', holdId } : { kind: 'new' };
+}
+
+/**
+ * Claims the key for a new hold, in the hold's transaction, with the hold's id: inserted, or taken
+ * over from a request that died (in flight past its lease). False when another request holds it.
+ */
+export async function claimHoldKey(
+  tx: Pick<Database, 'execute'>,
+  companyId: string,
+  idempotency: { key: string; fingerprint: string },
+  holdId: string,
+): Promise<boolean> {
+  const body = JSON.stringify({ holdId });
+  const rows = await tx.execute(sql`
+    insert into idempotency_keys
+      (company_id, key, method, path, request_hash, state, response_body, expires_at)
+    values (${companyId}, ${idempotency.key}, 'POST', '/api/v2/holds', ${idempotency.fingerprint},
+      'in_flight', ${body}::jsonb, ${idempotencyExpiresAt()})
+    on conflict (company_id, key) do update
+      set response_body = excluded.response_body, created_at = now()
+      where idempotency_keys.state = 'in_flight' and idempotency_keys.created_at < now() - ${LEASE_INTERVAL}
+        and idempotency_keys.request_hash = excluded.request_hash
+    returning id`);
+  return rows.length === 1;
+}
+
+/** Forgets a hold request's key when the hold was not made (its retry then tries again). */
+export async function forgetHoldKey(
+  db: Database,
+  companyId: string,
+  key: string,
+  holdId: string,
+): Promise<void> {
+  await db
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.companyId, companyId),
+        eq(idempotencyKeys.key, key),
+        sql`${idempotencyKeys.responseBody} ->> 'holdId' = ${holdId}`,
+      ),
+    );
 }
 
 /** Marks the key's first request as answered, recording the status it got. */

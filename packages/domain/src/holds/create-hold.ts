@@ -7,6 +7,14 @@ import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
 import { planComposite } from '../availability/composite-availability.ts';
 import { freeStartsByOption } from '../availability/window.ts';
+import {
+  claimHoldKey,
+  completeIdempotencyKey,
+  forgetHoldKey,
+  inFlightError,
+  lookupHoldKey,
+} from '../bookings/idempotency.ts';
+import type { IdempotencyContext } from '../bookings/intake-shared.ts';
 import type { DomainDeps } from '../deps.ts';
 import { loadServiceCached, type ServiceDefinition, staffOptions } from '../services/catalog.ts';
 import { heldStaff, lockStaff, samePerson, slotHeldError } from './guard.ts';
@@ -51,6 +59,25 @@ export async function createHold(
   company: CompanyKeySource,
   request: HoldRequest,
   settings: HoldSettings,
+  idempotency?: IdempotencyContext,
+): Promise<{ hold: HoldView; replayed: boolean }> {
+  if (idempotency !== undefined) {
+    const found = await lookupHoldKey(deps.db, company.id, idempotency.key, idempotency.fingerprint);
+    if (found.kind === 'in-flight') throw inFlightError();
+    if (found.kind === 'replay')
+      return { hold: await getHoldView(deps.db, company.id, found.holdId), replayed: true };
+  }
+  const hold = await makeHold(deps, company, request, settings, idempotency);
+  if (idempotency !== undefined) await completeIdempotencyKey(deps.db, company.id, idempotency.key, 201);
+  return { hold, replayed: false };
+}
+
+async function makeHold(
+  deps: Deps,
+  company: CompanyKeySource,
+  request: HoldRequest,
+  settings: HoldSettings,
+  idempotency: IdempotencyContext | undefined,
 ): Promise<HoldView> {
   assertTimeZone(request.timeZone);
   const start = parseInstant(request.start, 'start');
@@ -71,13 +98,18 @@ export async function createHold(
 
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   const holdId = newId('hld');
-  let sawHeld = false;
   const chosen = await deps.db.transaction(async (tx) => {
+    let sawHeld = false;
     await lockStaff(
       tx,
       candidates.flatMap((plan) => plan.map((s) => s.staffId)),
       'exclusive',
     );
+    // The key is written with the hold it names, and goes if no hold is made (the transaction
+    // rolls back). A concurrent request with the same key waits here, then gets 409.
+    if (idempotency !== undefined && !(await claimHoldKey(tx, company.id, idempotency, holdId))) {
+      throw inFlightError();
+    }
     for (const plan of candidates) {
       if (await anyHeld(tx, plan)) {
         sawHeld = true;
@@ -106,16 +138,24 @@ export async function createHold(
       );
       return plan;
     }
-    return undefined;
-  });
-  if (chosen === undefined) {
+    // Thrown inside the transaction, so that a key claimed above is rolled back with it.
     if (sawHeld) throw slotHeldError();
     throw new AppError('SLOT_UNAVAILABLE', 'The requested slot is being booked right now', {
       details: { field: 'start' },
     });
-  }
+  });
 
-  await reserveInCalcom(deps, company, holdId, chosen, ttlSeconds);
+  try {
+    await reserveInCalcom(deps, company, holdId, chosen, ttlSeconds);
+  } catch (error) {
+    // Nothing is held: a retry with the same key tries again instead of replaying a released hold.
+    if (idempotency !== undefined) {
+      await forgetHoldKey(deps.db, company.id, idempotency.key, holdId).catch((cleanup: unknown) =>
+        deps.logger.warn({ err: cleanup, holdId }, 'key of a failed hold not forgotten; its lease lapses'),
+      );
+    }
+    throw error;
+  }
   try {
     await deps.queues.enqueue(
       'hold.release',

@@ -7,11 +7,9 @@ import {
   parsePreferWait,
   requestBooking,
   requestCancel,
-  requestFingerprint,
   requestReschedule,
   rescheduleTarget,
   settleKeyInBackground,
-  validateIdempotencyKey,
 } from '@calgate/domain';
 import { type ErrorCode, httpStatusFor } from '@calgate/errors';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +17,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.ts';
 import { type ErrorBody, errorBody } from '../../plugins/error-handler.ts';
 import { createWaitSlots } from '../../wait-slots.ts';
+import { idempotencyOf } from './idempotency-header.ts';
 import {
   appointmentSchema,
   bookingBodySchema,
@@ -122,14 +121,7 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
     },
     async (request, reply) => {
       const companyId = request.company.id;
-      const rawKey = request.headers['idempotency-key'];
-      const idempotency =
-        rawKey === undefined
-          ? undefined
-          : {
-              key: validateIdempotencyKey(rawKey),
-              fingerprint: requestFingerprint('POST', '/api/v2/bookings', request.body),
-            };
+      const idempotency = idempotencyOf(request.headers['idempotency-key'], '/api/v2/bookings', request.body);
       const accepted = await requestBooking(deps, request.company, request.body, idempotency);
       if (accepted.replayed) reply.header('idempotent-replayed', 'true');
       try {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 const id = (prefix: string) => z.string().min(1).max(64).describe(`An id starting with ${prefix}_`);
 
+export const holdHeadersSchema = z.object({ 'idempotency-key': z.string().max(255).optional() });
+
 export const holdBodySchema = z
   .object({
     serviceId: id('svc'),

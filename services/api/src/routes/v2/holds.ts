@@ -2,7 +2,8 @@ import { createHold, getHoldView, releaseHold } from '@calgate/domain';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.ts';
-import { holdBodySchema, holdParamsSchema, holdSchema } from './hold-schemas.ts';
+import { holdBodySchema, holdHeadersSchema, holdParamsSchema, holdSchema } from './hold-schemas.ts';
+import { idempotencyOf } from './idempotency-header.ts';
 import { errorSchema } from './schemas.ts';
 
 const common = { tags: ['holds'], security: [{ bearer: [] }] };
@@ -21,7 +22,9 @@ export async function holdRoutes(scope: FastifyInstance, deps: ApiDeps): Promise
           'Answers 201 with the hold and its expiresAt. Until then no other caller can book the slot ' +
           '(409 SLOT_HELD) and availability does not offer it; POST /api/v2/bookings with holdId books ' +
           'exactly this slot. 409 SLOT_UNAVAILABLE when the slot is not free, SLOT_HELD when someone ' +
-          'else holds it.',
+          'else holds it. Send an Idempotency-Key: the same key and body replays the hold it made ' +
+          '(Idempotent-Replayed: true), as it stands now.',
+        headers: holdHeadersSchema,
         body: holdBodySchema,
         response: {
           201: holdSchema,
@@ -29,12 +32,21 @@ export async function holdRoutes(scope: FastifyInstance, deps: ApiDeps): Promise
           401: errorSchema,
           404: errorSchema,
           409: errorSchema,
+          422: errorSchema,
           429: errorSchema,
         },
       },
     },
     async (request, reply) => {
-      const hold = await createHold(deps, request.company, request.body, deps.config.holds);
+      const idempotency = idempotencyOf(request.headers['idempotency-key'], '/api/v2/holds', request.body);
+      const { hold, replayed } = await createHold(
+        deps,
+        request.company,
+        request.body,
+        deps.config.holds,
+        idempotency,
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
       reply.header('location', `/api/v2/holds/${hold.id}`);
       return reply.status(201).send(hold);
     },
