@@ -1,6 +1,7 @@
 import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } from '@calgate/cli/operations';
 import { appointments, services, syncState } from '@calgate/db';
 import { assignEventTypes } from '@calgate/domain';
+import type { SandboxEventType } from '@calgate/sandbox';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -162,6 +163,38 @@ describe('event-type sync', () => {
         expect.objectContaining({ eventTypeId: HAIRCUT.billie, field: 'deleted' }),
       ]),
     );
+  });
+});
+
+describe('event-type sync and host confirmation', () => {
+  it('reports an event type that waits for the host as drift where a multi-segment service uses it', async () => {
+    const g = await ownGateway();
+    const eventTypes = g.sandbox.control.state().eventTypes as SandboxEventType[];
+    // Alex's colour (a segment of the multi-segment services) and haircut (a simple service).
+    for (const id of [202, HAIRCUT.alex]) {
+      const eventType = eventTypes.find((e) => e.id === id) as SandboxEventType;
+      g.sandbox.control.addEventType({
+        ...eventType,
+        confirmationPolicy: { type: 'always', blockUnconfirmedBookingsInBooker: true },
+      });
+    }
+    lines.length = 0;
+    expect(await syncEventTypesNow(ops(g), g.company.companyId)).toBe(0);
+    const [state] = await g.database.db
+      .select()
+      .from(syncState)
+      .where(and(eq(syncState.companyId, g.company.companyId), eq(syncState.kind, 'event_types')));
+    const stats = state?.stats as { drift: Array<{ eventTypeId: number; field: string; serviceId: string }> };
+    const flagged = stats.drift
+      .filter((d) => d.field === 'confirmationPolicy')
+      .map((d) => `${d.eventTypeId} ${d.serviceId}`)
+      .sort();
+    // Each multi-segment service using one of them; the simple haircut service may wait for its host.
+    const [haircut, colourWashBlowDry, colourCut] = g.company.serviceIds;
+    expect(flagged).toEqual([`102 ${colourCut}`, `202 ${colourWashBlowDry}`, `202 ${colourCut}`].sort());
+    expect(flagged.some((f) => f.endsWith(` ${haircut}`))).toBe(false);
+    expect(lines.join('\n')).toContain('event type 202');
+    expect(lines.join('\n')).toContain('confirmationPolicy');
   });
 });
 

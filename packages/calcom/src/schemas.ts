@@ -100,6 +100,11 @@ export const eventTypeSchema = z.looseObject({
       }),
     )
     .nullish(),
+  /** Only whether bookings wait for the host: present and not `disabled`. */
+  confirmationPolicy: z
+    .looseObject({ type: z.string().optional(), disabled: z.boolean().optional() })
+    .nullish()
+    .catch(undefined),
 });
 export type EventType = z.infer<typeof eventTypeSchema>;
 

@@ -122,6 +122,8 @@ export interface EventType {
     | Array<{ slug?: string | undefined; type?: string | undefined; required?: unknown; hidden?: unknown }>
     | null
     | undefined;
+  /** Whether bookings wait for the host (`always`, or `time` within a notice); absent or `disabled`: they do not. */
+  confirmationPolicy?: { type?: string | undefined; disabled?: boolean | undefined } | null | undefined;
 }
 
 export interface CreateEventTypeInput {

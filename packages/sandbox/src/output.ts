@@ -79,6 +79,8 @@ export function eventTypeOutput(store: SandboxStore, e: SandboxEventType) {
     isInstantEvent: false,
     scheduleId: null,
     hidden: e.hidden ?? false,
+    // Cal.com leaves the policy out when bookings are accepted at once.
+    ...(e.confirmationPolicy === undefined ? {} : { confirmationPolicy: e.confirmationPolicy }),
     bookingRequiresAuthentication: false,
     ownerId: e.ownerId,
     // Typed as string[] in the OpenAPI document: the hosts' usernames.

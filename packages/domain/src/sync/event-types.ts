@@ -10,7 +10,7 @@ import {
   syncState,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull } from 'drizzle-orm';
 import { loadCompany } from '../accounts/companies.ts';
 import { scopeEventTypes } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -19,7 +19,11 @@ export interface Drift {
   eventTypeId: number;
   serviceId: string;
   /** `outOfScope`: the event type exists but is not (any more) the company's. */
-  field: 'lengthInMinutes' | 'deleted' | 'outOfScope';
+  /**
+   * `confirmationPolicy`: the event type makes bookings wait for the host, and a multi-segment
+   * service uses it (such a booking fails with NOT_SUPPORTED).
+   */
+  field: 'lengthInMinutes' | 'deleted' | 'outOfScope' | 'confirmationPolicy';
   expected: unknown;
   actual: unknown;
 }
@@ -77,6 +81,10 @@ async function applyEventTypes(
     .innerJoin(serviceSegments, eq(serviceSegments.id, eventTypeMappings.segmentId))
     .where(and(eq(eventTypeMappings.companyId, companyId), isNull(eventTypeMappings.deletedAt)));
   const seen = new Set(types.map((t) => storableId(t.id)));
+  const multiSegment = await multiSegmentServices(
+    deps,
+    mapped.map((m) => m.mapping.serviceId),
+  );
   const drift: Drift[] = [];
   let imported = 0;
 
@@ -92,6 +100,15 @@ async function applyEventTypes(
             field: 'lengthInMinutes',
             expected: m.duration,
             actual: type.lengthInMinutes,
+          });
+        }
+        if (multiSegment.has(m.mapping.serviceId) && needsHostConfirmation(type)) {
+          drift.push({
+            eventTypeId,
+            serviceId: m.mapping.serviceId,
+            field: 'confirmationPolicy',
+            expected: 'bookings confirmed at once (a multi-segment service)',
+            actual: `bookings wait for the host (${type.confirmationPolicy?.type ?? 'always'})`,
           });
         }
         const requiresEmail = requiresAttendeeEmail(type);
@@ -205,6 +222,23 @@ export async function importEventType(
       requiresEmail: requiresAttendeeEmail(type),
     });
   });
+}
+
+/** Whether Cal.com makes the event type's bookings wait for the host's confirmation. */
+export function needsHostConfirmation(type: Pick<EventType, 'confirmationPolicy'>): boolean {
+  const policy = type.confirmationPolicy;
+  return policy !== null && policy !== undefined && policy.disabled !== true;
+}
+
+/** Which of these services have more than one segment. */
+async function multiSegmentServices(deps: SyncDeps, serviceIds: string[]): Promise<Set<string>> {
+  if (serviceIds.length === 0) return new Set();
+  const rows = await deps.db
+    .select({ serviceId: serviceSegments.serviceId, segments: count() })
+    .from(serviceSegments)
+    .where(inArray(serviceSegments.serviceId, [...new Set(serviceIds)]))
+    .groupBy(serviceSegments.serviceId);
+  return new Set(rows.filter((r) => r.segments > 1).map((r) => r.serviceId));
 }
 
 /**
