@@ -49,6 +49,7 @@ afterAll(async () => {
 interface View {
   id: string;
   status: string;
+  start: string;
   calcom: { bookingUid: string | null };
   history: Array<{ event: string; to: string | null; actor: string }>;
   failure: { code: string; reason: string } | null;
@@ -147,6 +148,95 @@ describe('a booking whose event type needs the host to confirm it', () => {
     expect(calcomStatus(view.calcom.bookingUid)).toBe('cancelled');
   });
 
+  it('declined by the host before a lost answer was looked up, is recorded rejected, never confirmed', async () => {
+    // Cal.com makes the request but its answer is lost; the retry's lookup takes two seconds.
+    gw.sandbox.control.injectFault({ operation: 'bookings.create', status: 502, afterEffect: true });
+    gw.sandbox.control.injectFault({ operation: 'bookings.list', latencyMs: 2_000, count: 1 });
+    // Cal.com's webhooks (the request, the decline) are lost too: only the retry's lookup tells.
+    gw.sandbox.control.setWebhookDrop({ count: 2 });
+    const res = await postBooking(gw, {
+      start: berlin(testDay(), '16:30'),
+      staffId: gw.company.staffIds[0],
+      customer: { name: 'Noa', email: 'noa@example.org' },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    const made = await eventually(async () =>
+      gw.sandbox.control.bookings().find((b) => b.metadata.calgateId === id),
+    );
+    gw.sandbox.control.declineBookingDirect(made.uid, 'Closed that afternoon');
+    const rejected = await eventually(async () => {
+      const now = await read(id);
+      return now.status === 'pending' ? undefined : now;
+    });
+    expect(rejected.status).toBe('rejected');
+    expect(rejected.calcom.bookingUid).toBe(made.uid);
+    expect(gw.sandbox.control.bookings().filter((b) => b.metadata.calgateId === id)).toHaveLength(1);
+  });
+
+  it('follows moves made in Cal.com: by the host (accepted), by the attendee (asked again)', async () => {
+    const day = testDay();
+    const view = await requestHaircut('14:00');
+    // The host moves the request in Cal.com: Cal.com accepts its organizer's own reschedule.
+    const hostMoved = gw.sandbox.control.rescheduleBookingDirect(
+      view.calcom.bookingUid as string,
+      berlin(day, '15:00'),
+      true,
+    );
+    expect(hostMoved.status).toBe('accepted');
+    await webhooksApplied();
+    const confirmed = await eventually(async () => {
+      const now = await read(view.id);
+      return now.status === 'confirmed' ? now : undefined;
+    });
+    expect(confirmed).toMatchObject({ start: berlin(day, '15:00'), calcom: { bookingUid: hostMoved.uid } });
+    // The customer moves it in Cal.com: a request to the host again, at the new time.
+    const attendeeMoved = gw.sandbox.control.rescheduleBookingDirect(hostMoved.uid, berlin(day, '16:00'));
+    expect(attendeeMoved.status).toBe('pending');
+    await webhooksApplied();
+    const requested = await eventually(async () => {
+      const now = await read(view.id);
+      return now.status === 'requested' ? now : undefined;
+    });
+    expect(requested).toMatchObject({
+      start: berlin(day, '16:00'),
+      calcom: { bookingUid: attendeeMoved.uid },
+    });
+  });
+
+  it('is requested again when our reschedule needs the host to confirm the new time', async () => {
+    const day = testDay();
+    // Billie's haircut confirms at once at first, and needs confirmation from now on.
+    const booked = await postBooking(
+      gw,
+      {
+        start: berlin(day, '10:00'),
+        staffId: gw.company.staffIds[1],
+        customer: { name: 'Ari', email: 'ari@example.org' },
+      },
+      { prefer: 'wait=20' },
+    );
+    expect(booked.statusCode, booked.body).toBe(201);
+    const eventTypes = gw.sandbox.control.state().eventTypes as SandboxEventType[];
+    const billie = eventTypes.find((e) => e.id === HAIRCUT.billie) as SandboxEventType;
+    gw.sandbox.control.addEventType({ ...billie, confirmationPolicy: ALWAYS });
+    try {
+      const moved = await gw.app.inject({
+        method: 'PATCH',
+        url: `/api/v2/bookings/${booked.json().id}`,
+        headers: auth(gw.company.token, { prefer: 'wait=20' }),
+        payload: { start: berlin(day, '11:00'), timeZone: 'Europe/Berlin' },
+      });
+      expect(moved.statusCode, moved.body).toBe(200);
+      expect(moved.json()).toMatchObject({ status: 'requested', start: berlin(day, '11:00') });
+      expect(calcomStatus(moved.json().calcom.bookingUid)).toBe('pending');
+      await webhooksApplied();
+      expect((await read(booked.json().id)).status).toBe('requested');
+    } finally {
+      gw.sandbox.control.addEventType(billie);
+    }
+  });
+
   it('fails a composite with NOT_SUPPORTED naming the segment, and releases what was booked', async () => {
     const day = testDay();
     const res = await gw.app.inject({
@@ -171,10 +261,24 @@ describe('a booking whose event type needs the host to confirm it', () => {
     expect(made).toHaveLength(3);
     expect(made.map((b) => b.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     const segments = await gw.database.db
-      .select({ position: appointmentSegments.position, status: appointmentSegments.status })
+      .select({
+        position: appointmentSegments.position,
+        status: appointmentSegments.status,
+        reason: appointmentSegments.failureReason,
+      })
       .from(appointmentSegments)
-      .where(eq(appointmentSegments.appointmentId, id));
+      .where(eq(appointmentSegments.appointmentId, id))
+      .orderBy(appointmentSegments.position);
     expect(segments.every((s) => s.status === 'cancelled')).toBe(true);
+    // The request was recorded as failed, never as booked (a retry would have taken it as made).
+    expect(segments[0]?.reason).toMatch(/a request for the host to confirm/);
+    const view = await read(id);
+    expect(
+      view.history.some(
+        (h) =>
+          h.event === 'segment_booked' && (h as { data?: { status?: string } }).data?.status === 'pending',
+      ),
+    ).toBe(true);
     const [row] = await gw.database.db.select().from(appointments).where(eq(appointments.id, id));
     expect(row).toMatchObject({ status: 'failed', failureCode: 'NOT_SUPPORTED' });
   });

@@ -129,8 +129,8 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
   });
   app.post('/_sandbox/bookings/:uid/reschedule', async (request) => {
     const { uid } = request.params as { uid: string };
-    const body = parse(z.object({ start: z.string() }), request.body);
-    return { booking: control.rescheduleBookingDirect(uid, body.start) };
+    const body = parse(z.object({ start: z.string(), byHost: z.boolean().optional() }), request.body);
+    return { booking: control.rescheduleBookingDirect(uid, body.start, body.byHost) };
   });
   app.delete('/_sandbox/event-types/:id', async (request) => {
     control.deleteEventType(Number((request.params as { id: string }).id));

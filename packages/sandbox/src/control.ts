@@ -44,7 +44,11 @@ export interface SandboxControl {
   confirmBookingDirect(uid: string): SandboxBooking;
   /** The host declines a pending booking in Cal.com (webhook `BOOKING_REJECTED`). */
   declineBookingDirect(uid: string, reason: string): SandboxBooking;
-  rescheduleBookingDirect(uid: string, start: string): SandboxBooking;
+  /**
+   * Moved in Cal.com's UI: by the attendee (an event type that needs confirmation asks the host
+   * again), or with `byHost` by the host (accepted at once).
+   */
+  rescheduleBookingDirect(uid: string, start: string, byHost?: boolean): SandboxBooking;
   addEventType(eventType: SandboxEventType): void;
   /** A team (or its new member list), as made in Cal.com's UI. */
   addTeam(team: SandboxTeam): void;
@@ -128,7 +132,7 @@ export function createControl(
     declineBookingDirect(uid, reason) {
       return store.decide(uid, false, reason, path);
     },
-    rescheduleBookingDirect(uid, start) {
+    rescheduleBookingDirect(uid, start, byHost = false) {
       const old = store.booking(uid, path);
       const held = store.hold(store.eventType(old.eventTypeId, path), Date.parse(start), path, uid);
       held.release();
@@ -138,6 +142,7 @@ export function createControl(
         { eventTypeId: old.eventTypeId, start: Date.parse(start), attendee, metadata: old.metadata },
         held.host.id,
         uid,
+        byHost ? held.host.id : undefined,
       );
       old.status = 'cancelled';
       old.rescheduledToUid = booking.uid;

@@ -192,7 +192,12 @@ export class SandboxStore {
     return { host, end, release };
   }
 
-  createBooking(input: NewBooking, hostId: number, fromUid?: string): SandboxBooking {
+  /**
+   * @param fromUid the booking this one reschedules
+   * @param byUserId who reschedules it (the API key's user): the host's own reschedule is accepted
+   *   at once, as Cal.com confirms an organizer's reschedule by default
+   */
+  createBooking(input: NewBooking, hostId: number, fromUid?: string, byUserId?: number): SandboxBooking {
     const eventType = this.eventTypes.get(input.eventTypeId);
     if (eventType === undefined) throw new Error('event type vanished');
     const now = this.now();
@@ -209,9 +214,10 @@ export class SandboxStore {
         typeof input.bookingFieldsResponses?.notes === 'string'
           ? input.bookingFieldsResponses.notes
           : (eventType.description ?? ''),
-      // A reschedule by the event type's owner (our API key) is confirmed by default, as in Cal.com.
       status:
-        fromUid === undefined && needsConfirmation(eventType, input.start, now) ? 'pending' : 'accepted',
+        needsConfirmation(eventType, input.start, now) && !(fromUid !== undefined && byUserId === hostId)
+          ? 'pending'
+          : 'accepted',
       start: input.start,
       end: input.start + eventType.lengthInMinutes * 60_000,
       attendees: [input.attendee],

@@ -12,11 +12,10 @@ const TRIGGER: Record<BookingChange['kind'], string> = {
   rejected: 'BOOKING_REJECTED',
 };
 
-/** A booking that waits for the host is announced as requested, not created. */
+/** A booking (or a reschedule) that waits for the host is announced as requested. */
 function triggerOf(change: BookingChange): string {
-  return change.kind === 'created' && change.booking.status === 'pending'
-    ? 'BOOKING_REQUESTED'
-    : TRIGGER[change.kind];
+  const made = change.kind === 'created' || change.kind === 'rescheduled';
+  return made && change.booking.status === 'pending' ? 'BOOKING_REQUESTED' : TRIGGER[change.kind];
 }
 
 const STATUS: Record<SandboxBooking['status'], string> = {

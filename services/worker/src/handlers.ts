@@ -43,9 +43,12 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       process: async (payload, context) => {
         const result = await processCreateBooking(deps, payload, context);
         if (result === 'confirmed' || result === 'confirmed-by-webhook') log.info('booking confirmed');
-        else if (result === 'requested')
+        else if (result === 'requested' || result === 'requested-by-webhook') {
           log.info('booking made: waiting for the host to confirm it in Cal.com');
-        else if (result === 'cancelled-after-booking') log.info('booking cancelled while it was being made');
+        } else if (result === 'rejected' || result === 'rejected-by-webhook') {
+          log.info('booking declined by the host in Cal.com');
+        } else if (result === 'cancelled-after-booking')
+          log.info('booking cancelled while it was being made');
         return result;
       },
       onFinalFailure: async (payload, error, context) => {

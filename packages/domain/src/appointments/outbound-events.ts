@@ -33,11 +33,12 @@ export function outboundTypesFor(change: ChangeFacts): OutboundEventType[] {
   if (change.to === 'failed') types.push('appointment.failed');
   else if (change.to === 'cancelled') types.push('appointment.cancelled');
   else if (change.to === 'confirmed' && change.event === 'confirmed') types.push('appointment.confirmed');
-  // Cal.com made our booking a request to the host: not final, but the caller should know.
-  else if (change.to === 'requested' && change.actor === 'worker') types.push('appointment.updated');
   else if (change.event === 'rescheduled' && !FROM_CALCOM.includes(change.actor)) {
     types.push('appointment.rescheduled');
   } else if (FROM_CALCOM.includes(change.actor) && change.to !== 'cancelling') {
+    types.push('appointment.updated');
+  } else if ((change.to === 'requested' || change.to === 'rejected') && change.actor === 'worker') {
+    // Cal.com made our booking a request to the host (or it was declined before we heard of it).
     types.push('appointment.updated');
   }
   if (change.flagsAttention) types.push('appointment.needs_attention');

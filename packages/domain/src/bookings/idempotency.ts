@@ -170,22 +170,34 @@ export async function claimHoldKey(
   return rows.length === 1;
 }
 
+const holdKey = (companyId: string, key: string, holdId: string) =>
+  and(
+    eq(idempotencyKeys.companyId, companyId),
+    eq(idempotencyKeys.key, key),
+    sql`${idempotencyKeys.responseBody} ->> 'holdId' = ${holdId}`,
+  );
+
 /** Forgets a hold request's key when the hold was not made (its retry then tries again). */
 export async function forgetHoldKey(
+  db: Pick<Database, 'delete'>,
+  companyId: string,
+  key: string,
+  holdId: string,
+): Promise<void> {
+  await db.delete(idempotencyKeys).where(holdKey(companyId, key, holdId));
+}
+
+/** Renews the in-flight lease of a hold request's key while the request still works on it. */
+export async function renewHoldKey(
   db: Database,
   companyId: string,
   key: string,
   holdId: string,
 ): Promise<void> {
   await db
-    .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.companyId, companyId),
-        eq(idempotencyKeys.key, key),
-        sql`${idempotencyKeys.responseBody} ->> 'holdId' = ${holdId}`,
-      ),
-    );
+    .update(idempotencyKeys)
+    .set({ createdAt: sql`now()` })
+    .where(and(holdKey(companyId, key, holdId), eq(idempotencyKeys.state, 'in_flight')));
 }
 
 /** Marks the key's first request as answered, recording the status it got. */

@@ -88,9 +88,11 @@ export async function processBookSegment(
       });
       fresh = false;
       if (isOwn) ownUid = booking.uid;
-      recorded.push(recordBooked(deps, segment, payload.generation, booking));
-      // Recorded as booked above, so that the compensation cancels it with the others.
-      if (booking.status === 'pending') throw awaitsHost(segment);
+      const refused = notBookedAtOnce(segment, booking);
+      // A request to the host (or one it declined) is recorded as failed with its uid, in the same
+      // statement: the compensation cancels it with the others, and no retry takes it as booked.
+      recorded.push(recordBooked(deps, segment, payload.generation, booking, refused?.message));
+      if (refused !== undefined) throw refused;
     }
   } catch (error) {
     failure = { error };
@@ -109,16 +111,28 @@ export async function processBookSegment(
 }
 
 /**
- * A segment whose event type needs the host's confirmation in Cal.com: a composite cannot stand
- * half confirmed, so it fails (for good) and its booked segments are released.
+ * A segment Cal.com did not book at once: a request for the host to confirm (its event type needs
+ * confirmation), or one the host declined before we heard of it (found after a lost answer). A
+ * composite cannot stand half confirmed, so it fails (for good) and its booked segments are released.
  */
-function awaitsHost(segment: SegmentRow): AppError {
-  return new AppError(
-    'NOT_SUPPORTED',
-    `Cal.com made segment ${segment.position + 1} a request for the host to confirm (its event type ` +
-      `${segment.calcomEventTypeId} needs confirmation); a multi-segment service needs event types that confirm at once`,
-    { details: { segment: segment.position + 1, eventTypeId: segment.calcomEventTypeId } },
-  );
+function notBookedAtOnce(segment: SegmentRow, booking: Booking): AppError | undefined {
+  const details = { details: { segment: segment.position + 1, eventTypeId: segment.calcomEventTypeId } };
+  if (booking.status === 'pending') {
+    return new AppError(
+      'NOT_SUPPORTED',
+      `Cal.com made segment ${segment.position + 1} a request for the host to confirm (its event type ` +
+        `${segment.calcomEventTypeId} needs confirmation); a multi-segment service needs event types that confirm at once`,
+      details,
+    );
+  }
+  if (booking.status === 'rejected') {
+    return new AppError(
+      'SLOT_UNAVAILABLE',
+      `The host declined segment ${segment.position + 1} in Cal.com`,
+      details,
+    );
+  }
+  return undefined;
 }
 
 /** One segment's booking within a segment job's run. */
@@ -249,22 +263,34 @@ async function sendSegment(
  * The segment's row and its history row in one statement (they commit together), alongside the
  * cache invalidation.
  */
-async function recordBooked(deps: DomainDeps, segment: SegmentRow, generation: number, booking: Booking) {
+async function recordBooked(
+  deps: DomainDeps,
+  segment: SegmentRow,
+  generation: number,
+  booking: Booking,
+  refusal: string | undefined,
+) {
   const uid = booking.uid;
+  const status = refusal === undefined ? 'booked' : 'failed';
+  const data = {
+    position: segment.position,
+    generation,
+    uid,
+    ...(refusal === undefined ? {} : { status: booking.status }),
+  };
   await Promise.all([
     executePreparedOn(
       deps.db,
       sql`
       with booked as (
         update appointment_segments
-        set status = 'booked', calcom_booking_uid = ${uid}, calcom_booking_id = ${storableId(booking.id)},
-          updated_at = ${new Date().toISOString()}::timestamptz
+        set status = ${status}, calcom_booking_uid = ${uid}, calcom_booking_id = ${storableId(booking.id)},
+          failure_reason = ${refusal ?? null}, updated_at = ${new Date().toISOString()}::timestamptz
         where id = ${segment.id}
         returning appointment_id
       )
       insert into appointment_history (appointment_id, event, actor, data)
-      select appointment_id, 'segment_booked', 'worker',
-        ${JSON.stringify({ position: segment.position, generation, uid })}::jsonb
+      select appointment_id, 'segment_booked', 'worker', ${JSON.stringify(data)}::jsonb
       from booked`,
     ),
     invalidateAvailability(deps, {

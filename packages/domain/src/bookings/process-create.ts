@@ -179,9 +179,7 @@ async function recordBooked(
   const eventTypeId = storableId(booking.eventTypeId);
   const bookingId = storableId(booking.id);
   const staffId = options.find((o) => o.eventTypeId === eventTypeId)?.staffId ?? appointment.staffId ?? null;
-  // An event type that needs the host's confirmation makes a pending booking: the appointment is
-  // `requested` until Cal.com's webhook (or reconciliation) brings the host's answer.
-  const to = booking.status === 'pending' ? 'requested' : 'confirmed';
+  const to = statusFor(booking);
   // The stale days are worked out while the transition commits; they are forgotten after it,
   // in the same round trip as the notice (a woken caller then never reads the taken slot).
   const [confirmed, stale] = await Promise.all([
@@ -211,10 +209,10 @@ async function recordBooked(
       .select({ status: appointments.status, uid: appointments.calcomBookingUid })
       .from(appointments)
       .where(eq(appointments.id, appointment.id));
-    // Cal.com's webhook may have confirmed this very booking first: nothing to undo.
+    // Cal.com's webhook may have recorded this very booking first: nothing to undo.
     if (now?.uid === booking.uid && now.status !== 'cancelling') {
       await invalidateAndAnnounce(deps, stale, appointment.id);
-      return 'confirmed-by-webhook';
+      return `${now.status}-by-webhook`;
     }
     // Cancelled while Cal.com was booking it: cancel what was just made, and record it.
     await cancelStray(deps, work, booking);
@@ -224,6 +222,17 @@ async function recordBooked(
   // The status this job committed travels with the notice: a waiting request needs no read to wake.
   await invalidateAndAnnounce(deps, stale, appointment.id, to);
   return to;
+}
+
+/**
+ * What our appointment becomes with this Cal.com booking. An event type that needs the host's
+ * confirmation makes a pending booking: `requested` until Cal.com's webhook (or reconciliation)
+ * brings the host's answer. One adopted after a lost answer may carry that answer already: a
+ * declined request is `rejected`, never confirmed.
+ */
+function statusFor(booking: Booking): 'confirmed' | 'requested' | 'rejected' {
+  if (booking.status === 'pending') return 'requested';
+  return booking.status === 'rejected' ? 'rejected' : 'confirmed';
 }
 
 /** The booking carrying this appointment's id in Cal.com, if any (a send whose answer was lost). */

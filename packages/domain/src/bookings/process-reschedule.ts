@@ -110,7 +110,9 @@ export async function processRescheduleBooking(
     transition(deps.db, {
       appointmentId: appointment.id,
       from: ['rescheduling'],
-      to: 'confirmed',
+      // Cal.com may make the moved booking a request to the host again (an event type that needs
+      // confirmation, moved by someone other than its host): `requested` until the host answers.
+      to: booking.status === 'pending' ? 'requested' : 'confirmed',
       event: 'rescheduled',
       actor: 'worker',
       set: {

@@ -13,6 +13,7 @@ import {
   forgetHoldKey,
   inFlightError,
   lookupHoldKey,
+  renewHoldKey,
 } from '../bookings/idempotency.ts';
 import type { IdempotencyContext } from '../bookings/intake-shared.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -145,17 +146,7 @@ async function makeHold(
     });
   });
 
-  try {
-    await reserveInCalcom(deps, company, holdId, chosen, ttlSeconds);
-  } catch (error) {
-    // Nothing is held: a retry with the same key tries again instead of replaying a released hold.
-    if (idempotency !== undefined) {
-      await forgetHoldKey(deps.db, company.id, idempotency.key, holdId).catch((cleanup: unknown) =>
-        deps.logger.warn({ err: cleanup, holdId }, 'key of a failed hold not forgotten; its lease lapses'),
-      );
-    }
-    throw error;
-  }
+  await reserveInCalcom(deps, company, { holdId, key: idempotency?.key }, chosen, ttlSeconds);
   try {
     await deps.queues.enqueue(
       'hold.release',
@@ -256,10 +247,15 @@ async function pendingBookingOverlaps(
  * `reservationDuration` in minutes; our release job deletes the reservations at the hold's expiry).
  * On any failure the reservations made so far are deleted and the hold is released.
  */
+/**
+ * Reserves each segment in Cal.com. With an Idempotency-Key, each reservation renews the key's
+ * in-flight lease (a slow Cal.com must not let a retry replay a hold still being made), and a
+ * failure forgets the key together with releasing the hold: the retry then tries again.
+ */
 async function reserveInCalcom(
   deps: Deps,
   company: CompanyKeySource,
-  holdId: string,
+  { holdId, key }: { holdId: string; key: string | undefined },
   plan: PlannedSegment[],
   ttlSeconds: number,
 ): Promise<void> {
@@ -275,12 +271,16 @@ async function reserveInCalcom(
         .update(holdSegments)
         .set({ reservationUid: reservation.reservationUid, updatedAt: new Date() })
         .where(sql`${holdSegments.holdId} = ${holdId} and ${holdSegments.position} = ${segment.position}`);
+      if (key !== undefined) await renewHoldKey(deps.db, company.id, key, holdId);
     }
   } catch (error) {
-    await deps.db
-      .update(holds)
-      .set({ status: 'released', releasedAt: new Date(), updatedAt: new Date() })
-      .where(eq(holds.id, holdId));
+    await deps.db.transaction(async (tx) => {
+      await tx
+        .update(holds)
+        .set({ status: 'released', releasedAt: new Date(), updatedAt: new Date() })
+        .where(eq(holds.id, holdId));
+      if (key !== undefined) await forgetHoldKey(tx, company.id, key, holdId);
+    });
     await releaseReservations(deps, company, holdId).catch((cleanup: unknown) =>
       deps.logger.warn({ err: cleanup, holdId }, 'reservations of a failed hold not deleted; they expire'),
     );

@@ -196,19 +196,24 @@ async function applyToAppointment(
     return result('applied', `${row.status} -> ${to}`);
   };
 
+  // Our own reschedule job records its result itself; a settled appointment follows the move.
+  const movedInCalcom = (to: Status) => {
+    if (row.status !== 'confirmed' && row.status !== 'requested') {
+      return result('unchanged', `reschedule while ${row.status}`);
+    }
+    return change(
+      ['confirmed', 'requested'],
+      to,
+      'rescheduled',
+      { startsAt: observed.start, endsAt: observed.end },
+      { fromUid: current, start: observed.start.toISOString(), end: observed.end.toISOString() },
+    );
+  };
+
   switch (observed.status) {
     case 'accepted': {
-      if (moved) {
-        // Rescheduled in Cal.com. Our own reschedule job records its result itself.
-        if (row.status !== 'confirmed') return result('unchanged', `reschedule while ${row.status}`);
-        return change(
-          ['confirmed'],
-          'confirmed',
-          'rescheduled',
-          { startsAt: observed.start, endsAt: observed.end },
-          { fromUid: current, start: observed.start.toISOString(), end: observed.end.toISOString() },
-        );
-      }
+      // Rescheduled in Cal.com (a request the host moved is accepted with it).
+      if (moved) return movedInCalcom('confirmed');
       if (row.status === 'pending' && current === null) {
         // Our own booking, confirmed by Cal.com before (or instead of) the worker recording it.
         return change(['pending'], 'confirmed', 'confirmed', { failureCode: null, failureReason: null });
@@ -231,6 +236,8 @@ async function applyToAppointment(
       return result('unchanged', 'already applied');
     }
     case 'pending':
+      // Moved by someone other than the host: a request to the host again, at the new time.
+      if (moved) return movedInCalcom('requested');
       if (row.status === 'pending' && current === null) return change(['pending'], 'requested', 'requested');
       // A request to the host, made after its appointment was cancelled: it would block the slot.
       if (row.status === 'cancelled' && current === null && observed.metadata[METADATA_KEY] === row.id) {

@@ -57,7 +57,11 @@ export function observeWebhook(webhook: CalcomWebhook): ObservedBooking | { igno
     metadata: b.metadata,
     attendee,
     organizerUserId: b.organizerId,
-    fromUid: webhook.trigger === 'BOOKING_RESCHEDULED' ? b.rescheduleUid : null,
+    // A reschedule that needs the host's confirmation arrives as BOOKING_REQUESTED.
+    fromUid:
+      webhook.trigger === 'BOOKING_RESCHEDULED' || webhook.trigger === 'BOOKING_REQUESTED'
+        ? b.rescheduleUid
+        : null,
     toUid: null,
     icalUid: b.iCalUid,
     sequence: b.iCalSequence,

@@ -186,6 +186,7 @@ export function bookingRoutes(app: FastifyInstance, ctx: SandboxContext): void {
           { eventTypeId: old.eventTypeId, start, attendee, metadata: old.metadata, guests: old.guests },
           held.host.id,
           old.uid,
+          ctx.userOf(request).id,
         );
         booking.reschedulingReason =
           typeof body.reschedulingReason === 'string' ? body.reschedulingReason : null;
