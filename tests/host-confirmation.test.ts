@@ -237,6 +237,50 @@ describe('a booking whose event type needs the host to confirm it', () => {
     }
   });
 
+  it('keeps a composite whose reschedule Cal.com makes a request, answering NOT_SUPPORTED', async () => {
+    const day = testDay();
+    const eventTypes = gw.sandbox.control.state().eventTypes as SandboxEventType[];
+    const colours = COLOUR.map((id) => eventTypes.find((e) => e.id === id) as SandboxEventType);
+    // Booked while the colour confirmed at once; it needs confirmation by the time it is moved.
+    for (const colour of colours)
+      gw.sandbox.control.addEventType({ ...colour, confirmationPolicy: undefined });
+    let id: string;
+    try {
+      const booked = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: auth(gw.company.token, { prefer: 'wait=30' }),
+        payload: {
+          serviceId: gw.company.serviceIds[1],
+          start: berlin(day, '09:00'),
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'Jo', email: 'jo@example.org' },
+        },
+      });
+      expect(booked.statusCode, booked.body).toBe(201);
+      id = booked.json().id as string;
+    } finally {
+      for (const colour of colours) gw.sandbox.control.addEventType(colour);
+    }
+    const moved = await gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v2/bookings/${id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=30' }),
+      payload: { start: berlin(day, '13:00'), timeZone: 'Europe/Berlin' },
+    });
+    expect(moved.statusCode, moved.body).toBe(422);
+    expect(moved.json().error).toMatchObject({ code: 'NOT_SUPPORTED', details: { unchanged: true } });
+    expect(moved.json().error.message).toMatch(/^segment 1: .*request for the host to confirm/);
+    await queuesSettled(gw);
+    expect(await read(id)).toMatchObject({ status: 'confirmed', start: berlin(day, '09:00') });
+    // Only the original generation's three bookings stand in Cal.com.
+    const live = gw.sandbox.control
+      .bookings()
+      .filter((b) => b.metadata.calgateAppointmentId === id && b.status !== 'cancelled');
+    expect(live).toHaveLength(3);
+    expect(live.every((b) => b.start < Date.parse(berlin(day, '12:00')))).toBe(true);
+  });
+
   it('fails a composite with NOT_SUPPORTED naming the segment, and releases what was booked', async () => {
     const day = testDay();
     const res = await gw.app.inject({

@@ -73,6 +73,11 @@ export const jobCatalog = {
     schema: appointmentRef.extend({
       generation: z.number().int().min(0),
       purpose: z.enum(['failed', 'cancelled', 'replaced']),
+      /** Why the segment failed (`failed`): what a failed reschedule reports. @defaultValue SLOT_UNAVAILABLE */
+      code: z
+        .string()
+        .regex(/^[A-Z_]{1,40}$/)
+        .optional(),
       /** Distinguishes a later compensation of the same generation from one that already ran. */
       round: z
         .string()

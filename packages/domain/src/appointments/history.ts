@@ -15,7 +15,7 @@ export interface HistoryData {
     generation?: number;
   };
   rescheduled: { requestId?: string; generation?: number };
-  reschedule_failed: { requestId?: string; generation?: number; code?: string };
+  reschedule_failed: { requestId?: string; generation?: number; code?: string; message?: string };
   cancel_requested: { reason?: string };
 }
 

@@ -346,6 +346,7 @@ export async function failBookSegment(
     appointmentId: payload.appointmentId,
     generation: payload.generation,
     purpose: 'failed',
+    code,
   });
   await deps.counters.increment('compensations_started');
   return position;

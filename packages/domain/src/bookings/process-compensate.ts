@@ -20,7 +20,12 @@ import { EXISTING, loadService } from '../services/catalog.ts';
  */
 export async function processCompensate(
   deps: DomainDeps,
-  payload: { appointmentId: string; generation: number; purpose: 'failed' | 'cancelled' | 'replaced' },
+  payload: {
+    appointmentId: string;
+    generation: number;
+    purpose: 'failed' | 'cancelled' | 'replaced';
+    code?: string | undefined;
+  },
   context: JobContext,
 ): Promise<number> {
   const work = await loadWorkContext(deps.db, payload.appointmentId);
@@ -117,7 +122,12 @@ async function lookupGeneration(
 async function recordCompensated(
   deps: DomainDeps,
   work: WorkContext,
-  payload: { appointmentId: string; generation: number; purpose: 'failed' | 'cancelled' | 'replaced' },
+  payload: {
+    appointmentId: string;
+    generation: number;
+    purpose: 'failed' | 'cancelled' | 'replaced';
+    code?: string | undefined;
+  },
 ): Promise<void> {
   const { appointment } = work;
   if (payload.purpose === 'cancelled') {
@@ -153,6 +163,10 @@ async function recordCompensated(
       data: { code, compensated: true, alternatives },
     });
   } else if (payload.generation > 0 && appointment.status === 'rescheduling') {
+    // The reason the failed segment recorded, for the caller (a taken slot has its own message).
+    const failed = (await segmentsOf(deps, appointment.id, payload.generation)).find(
+      (s) => s.status === 'failed' || s.failureReason !== null,
+    );
     await transition(deps.db, {
       appointmentId: appointment.id,
       from: ['rescheduling'],
@@ -161,7 +175,10 @@ async function recordCompensated(
       actor: 'worker',
       data: {
         generation: payload.generation,
-        code: 'SLOT_UNAVAILABLE',
+        code: payload.code ?? 'SLOT_UNAVAILABLE',
+        ...(failed?.failureReason
+          ? { message: `segment ${failed.position + 1}: ${failed.failureReason}` }
+          : {}),
         requestId: await requestIdOf(deps, payload),
       },
     });
