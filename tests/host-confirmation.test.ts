@@ -35,16 +35,42 @@ beforeAll(async () => {
   expect(
     await registerWebhooksNow({ runtime: gw.runtime(), out: () => undefined }, gw.company.companyId),
   ).toBe(0);
-  const eventTypes = gw.sandbox.control.state().eventTypes as SandboxEventType[];
-  for (const id of [HAIRCUT.alex, ...COLOUR]) {
-    const eventType = eventTypes.find((e) => e.id === id) as SandboxEventType;
-    gw.sandbox.control.addEventType({ ...eventType, confirmationPolicy: ALWAYS });
-  }
+  setPolicy([HAIRCUT.alex, ...COLOUR], ALWAYS);
 });
 afterAll(async () => {
   await gw.close();
   await receiver.close();
 });
+
+/**
+ * Sets (undefined: removes) the confirmation policy of sandbox event types, as changed in Cal.com's
+ * settings; answers them as they were, for `restore`.
+ */
+function setPolicy(ids: number[], policy: SandboxConfirmationPolicy | undefined): SandboxEventType[] {
+  const all = gw.sandbox.control.state().eventTypes as SandboxEventType[];
+  return ids.map((id) => {
+    const before = all.find((e) => e.id === id) as SandboxEventType;
+    gw.sandbox.control.addEventType({ ...before, confirmationPolicy: policy });
+    return before;
+  });
+}
+const restore = (eventTypes: SandboxEventType[]) => {
+  for (const eventType of eventTypes) gw.sandbox.control.addEventType(eventType);
+};
+
+/** The three-segment service (colour, wash and cut, blow-dry), waiting for the outcome. */
+const bookComposite = (start: string, name: string) =>
+  gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(gw.company.token, { prefer: 'wait=30' }),
+    payload: {
+      serviceId: gw.company.serviceIds[1],
+      start,
+      timeZone: 'Europe/Berlin',
+      customer: { name, email: `${name.toLowerCase()}@example.org` },
+    },
+  });
 
 interface View {
   id: string;
@@ -217,9 +243,7 @@ describe('a booking whose event type needs the host to confirm it', () => {
       { prefer: 'wait=20' },
     );
     expect(booked.statusCode, booked.body).toBe(201);
-    const eventTypes = gw.sandbox.control.state().eventTypes as SandboxEventType[];
-    const billie = eventTypes.find((e) => e.id === HAIRCUT.billie) as SandboxEventType;
-    gw.sandbox.control.addEventType({ ...billie, confirmationPolicy: ALWAYS });
+    const billie = setPolicy([HAIRCUT.billie], ALWAYS);
     try {
       const moved = await gw.app.inject({
         method: 'PATCH',
@@ -233,34 +257,21 @@ describe('a booking whose event type needs the host to confirm it', () => {
       await webhooksApplied();
       expect((await read(booked.json().id)).status).toBe('requested');
     } finally {
-      gw.sandbox.control.addEventType(billie);
+      restore(billie);
     }
   });
 
   it('keeps a composite whose reschedule Cal.com makes a request, answering NOT_SUPPORTED', async () => {
     const day = testDay();
-    const eventTypes = gw.sandbox.control.state().eventTypes as SandboxEventType[];
-    const colours = COLOUR.map((id) => eventTypes.find((e) => e.id === id) as SandboxEventType);
     // Booked while the colour confirmed at once; it needs confirmation by the time it is moved.
-    for (const colour of colours)
-      gw.sandbox.control.addEventType({ ...colour, confirmationPolicy: undefined });
+    const colours = setPolicy(COLOUR, undefined);
     let id: string;
     try {
-      const booked = await gw.app.inject({
-        method: 'POST',
-        url: '/api/v2/bookings',
-        headers: auth(gw.company.token, { prefer: 'wait=30' }),
-        payload: {
-          serviceId: gw.company.serviceIds[1],
-          start: berlin(day, '09:00'),
-          timeZone: 'Europe/Berlin',
-          customer: { name: 'Jo', email: 'jo@example.org' },
-        },
-      });
+      const booked = await bookComposite(berlin(day, '09:00'), 'Jo');
       expect(booked.statusCode, booked.body).toBe(201);
       id = booked.json().id as string;
     } finally {
-      for (const colour of colours) gw.sandbox.control.addEventType(colour);
+      restore(colours);
     }
     const moved = await gw.app.inject({
       method: 'PATCH',
@@ -283,17 +294,7 @@ describe('a booking whose event type needs the host to confirm it', () => {
 
   it('fails a composite with NOT_SUPPORTED naming the segment, and releases what was booked', async () => {
     const day = testDay();
-    const res = await gw.app.inject({
-      method: 'POST',
-      url: '/api/v2/bookings',
-      headers: auth(gw.company.token, { prefer: 'wait=30' }),
-      payload: {
-        serviceId: gw.company.serviceIds[1],
-        start: berlin(day, '09:00'),
-        timeZone: 'Europe/Berlin',
-        customer: { name: 'Sam', email: 'sam@example.org' },
-      },
-    });
+    const res = await bookComposite(berlin(day, '09:00'), 'Sam');
     expect(res.statusCode, res.body).toBe(422);
     const error = res.json().error as { code: string; message: string; details: { appointmentId: string } };
     expect(error.code).toBe('NOT_SUPPORTED');
