@@ -137,7 +137,10 @@ export function createSandboxApp(options: SandboxOptions = {}): {
     }
     if (fault.latencyMs !== undefined) await sleep(fault.latencyMs);
     if (fault.timeout === true) {
-      // Never answer: the client's timeout decides; closing the sandbox drops the socket.
+      // Never answer: the client's timeout decides; closing the sandbox drops the socket. The call
+      // is logged (status 0) when the client hangs up: Fastify's abort hook misses a request whose
+      // body was read in full, as every call's is by now.
+      reply.raw.once('close', () => record(request, 0));
       await new Promise(() => {});
     }
     if (fault.status === undefined) return;

@@ -262,6 +262,27 @@ describe('faults', () => {
       }),
     ).rejects.toThrow();
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    // A call with a body, read in full before the fault hangs it, is logged too when the client gives up.
+    sb.control.injectFault({ operation: 'bookings.create', timeout: true });
+    await expect(
+      fetch(`${sb.baseUrl}/bookings`, {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer cal_test_sandbox_demo_key',
+          'cal-api-version': '2024-08-13',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ start: at(11), eventTypeId: 102, attendee: attendee() }),
+        signal: AbortSignal.timeout(200),
+      }),
+    ).rejects.toThrow();
+    const logged = async () =>
+      sb.control
+        .requests()
+        .filter((r) => r.status === 0)
+        .map((r) => r.operation);
+    for (let i = 0; i < 100 && (await logged()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await logged()).toEqual(['me.get', 'bookings.create']);
   });
 
   it('are driven over HTTP too, with validation', async () => {
