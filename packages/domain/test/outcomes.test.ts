@@ -3,7 +3,7 @@ import { type Budget, type Claimant, createBudget } from '@calgate/budget';
 import { type BookingUid, storedTextId } from '@calgate/calendar';
 import { singleKeyring } from '@calgate/db';
 import { DEMO_API_KEY, type RunningSandbox, startSandbox } from '@calgate/sandbox';
-import { createTestRedis } from '@calgate/testkit';
+import { createTestRedis, monitorRedis } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCalcomAccess, PREPAID_MS } from '../src/accounts/calcom-access.ts';
@@ -55,11 +55,7 @@ describe('a notice sent with a cache invalidation (one round trip)', () => {
     await t.redis.set(key, 'cached');
     await t.redis.set(notANumber, 'x');
     // The order Redis ran the commands in, as MONITOR reports it.
-    const monitor = await new Redis(t.redis.options).monitor();
-    const ran: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[1]?.startsWith(t.prefix) === true) ran.push(`${args[0]?.toLowerCase()} ${args[1]}`);
-    });
+    const monitor = await monitorRedis(t.prefix);
     const errors: Error[] = [];
     await notifier.publishAfter(
       (pipeline) => {
@@ -70,11 +66,15 @@ describe('a notice sent with a cache invalidation (one round trip)', () => {
       'apt_2',
       'confirmed',
     );
-    await vi.waitFor(() => expect(ran).toHaveLength(3), { timeout: 10_000 });
-    expect(ran).toEqual([`del ${key}`, `incr ${notANumber}`, `publish ${t.prefix}:appointment-changed`]);
+    await vi.waitFor(() => expect(monitor.ran).toHaveLength(3), { timeout: 10_000 });
+    expect(monitor.ran).toEqual([
+      `del ${key}`,
+      `incr ${notANumber}`,
+      `publish ${t.prefix}:appointment-changed`,
+    ]);
     expect(errors).toHaveLength(1);
     expect(await t.redis.exists(key)).toBe(0);
-    monitor.disconnect();
+    monitor.close();
   });
 });
 

@@ -8,4 +8,5 @@ export type { SeedCompanyOptions, SeededCompany, SeedSegment, SeedStaff } from '
 export { seedCompany } from './fixtures.ts';
 export { pool } from './load.ts';
 export { freePort, realClockEnv, throwawayRedis } from './processes.ts';
-export { createTestRedis, TEST_REDIS_URL, testRedisPrefix } from './redis.ts';
+export type { RedisMonitor } from './redis.ts';
+export { createTestRedis, monitorRedis, TEST_REDIS_URL, testRedisPrefix } from './redis.ts';
