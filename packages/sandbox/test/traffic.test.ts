@@ -211,6 +211,15 @@ describe("event types that need the host's confirmation", () => {
         })
       ).status,
     ).toBe(400);
+    // A declined booking can still be cancelled, as in Cal.com (whose cancel refuses only a booking
+    // already cancelled); a second cancel is refused.
+    const cancel = () =>
+      call(sb.baseUrl, 'POST', `/bookings/${second.uid}/cancel`, {
+        body: { cancellationReason: 'Not needed' },
+      });
+    const cancelled = await cancel();
+    expect([cancelled.status, cancelled.body.data.status]).toEqual([200, 'cancelled']);
+    expect((await cancel()).status).toBe(400);
   });
 
   it('with a notice threshold, ask for confirmation only of bookings made closer to their start', async () => {
