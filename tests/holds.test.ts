@@ -502,6 +502,21 @@ describe('a hold asked for with an Idempotency-Key', () => {
     expect(booked.json().error.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('that is malformed is refused with a 400 naming the header, and nothing is held', async () => {
+    const start = berlin(testDay(), '14:30');
+    for (const key of ['has space', 'x'.repeat(256), 'schlüssel']) {
+      const res = await holdWithKey(key, { serviceId: haircut, start, staffId: alex });
+      expect(res.statusCode, key).toBe(400);
+      const { error } = res.json();
+      expect(error.code).toBe('VALIDATION_FAILED');
+      // The message and the details name the header.
+      expect(error.message).toMatch(/idempotency-key/i);
+      expect(JSON.stringify(error.details)).toMatch(/idempotency-key/i);
+    }
+    expect(await holdsAt(start)).toEqual([]);
+    expect(sandboxReservations().filter((r) => r.slotStart === Date.parse(start))).toEqual([]);
+  });
+
   it("whose first request died after making it is replayed once that request's lease lapsed", async () => {
     const start = berlin(testDay(), '15:00');
     const body = { serviceId: haircut, start, staffId: alex };
