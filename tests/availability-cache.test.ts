@@ -18,6 +18,9 @@ afterAll(async () => {
   await gw.close();
 });
 
+/** What a wait on another connection's effect allows: generous, since CI runs two suites at once. */
+const WAIT = { timeout: 10_000 };
+
 const slotCalls = () => gw.sandbox.control.requests().filter((r) => r.operation === 'slots.get');
 const availability = (day: string, token = gw.company.token, id = serviceId) =>
   gw.app.inject({
@@ -90,7 +93,7 @@ describe('a fetch that an invalidation overtakes', () => {
     try {
       const touched = gatedClient();
       const pending = cache.slotStarts(touched.client, 1, dayStart('2031-03-03'), dayEnd('2031-03-03'));
-      await vi.waitFor(() => expect(touched.client.calls).toBe(1));
+      await vi.waitFor(() => expect(touched.client.calls).toBe(1), WAIT);
       await cache.invalidate([1], ['2031-03-03']);
       touched.release();
       expect(await pending).toEqual([Date.parse('2031-03-03T09:00:00Z')]);
@@ -100,7 +103,7 @@ describe('a fetch that an invalidation overtakes', () => {
 
       const untouched = gatedClient();
       const other = cache.slotStarts(untouched.client, 1, dayStart('2031-03-04'), dayEnd('2031-03-04'));
-      await vi.waitFor(() => expect(untouched.client.calls).toBe(1));
+      await vi.waitFor(() => expect(untouched.client.calls).toBe(1), WAIT);
       await cache.invalidate([1], ['2031-03-05']);
       untouched.release();
       await other;
@@ -121,8 +124,14 @@ describe("the API process's local copy of cached days", () => {
       connectionName: `test-mirror-${prefix.replaceAll(':', '-')}`,
     });
     const tracker = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const mirror = new SlotMirror({ subscriber, tracker, keyPrefix: SlotCache.keyPrefix(prefix) });
-    await vi.waitFor(() => expect(mirror.enabled).toBe(true));
+    // Copies are kept a minute here, so that only an invalidation (not their age) can drop one.
+    const mirror = new SlotMirror({
+      subscriber,
+      tracker,
+      keyPrefix: SlotCache.keyPrefix(prefix),
+      maxAgeMs: 60_000,
+    });
+    await vi.waitFor(() => expect(mirror.enabled).toBe(true), WAIT);
     const cache = new SlotCache({ redis, prefix, ttlSeconds: 300, mirror });
     const otherRedis = new Redis(TEST_REDIS_URL);
     const other = new SlotCache({ redis: otherRedis, prefix, ttlSeconds: 300 });
@@ -172,7 +181,7 @@ describe("the API process's local copy of cached days", () => {
         const reads = m.mget.mock.calls.length;
         expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T09:00:00Z')]);
         expect(m.mget.mock.calls.length).toBe(reads);
-      });
+      }, WAIT);
       const readsWhenWarm = m.mget.mock.calls.length;
       for (let i = 0; i < 20; i++) await m.ask(m.cache, '2031-04-01');
       expect(m.mget.mock.calls.length).toBe(readsWhenWarm);
@@ -181,8 +190,9 @@ describe("the API process's local copy of cached days", () => {
       // A booking handled by the worker (another connection) invalidates the day in Redis.
       m.client.answer('11:00');
       await m.other.invalidate([7], ['2031-04-01']);
-      await vi.waitFor(async () =>
-        expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T11:00:00Z')]),
+      await vi.waitFor(
+        async () => expect(await m.ask(m.cache, '2031-04-01')).toEqual([Date.parse('2031-04-01T11:00:00Z')]),
+        WAIT,
       );
       expect(m.client.calls).toBe(2);
     } finally {
@@ -197,7 +207,7 @@ describe("the API process's local copy of cached days", () => {
       await m.ask(m.other, '2031-04-02');
       const epoch = m.mirror.epoch;
       await m.other.invalidate([7], ['2031-04-02']);
-      await vi.waitFor(() => expect(m.mirror.epoch).not.toBe(epoch));
+      await vi.waitFor(() => expect(m.mirror.epoch).not.toBe(epoch), WAIT);
       m.mirror.remember(key, '[]', epoch, Date.now());
       expect(m.mirror.get(key, Date.now())).toBeUndefined();
       m.mirror.remember(key, '[]', m.mirror.epoch, Date.now());
@@ -221,18 +231,20 @@ describe("the API process's local copy of cached days", () => {
         )?.[1];
         expect(id).toBeDefined();
         await admin.call('CLIENT', 'KILL', 'ID', id as string);
-        await vi.waitFor(() => expect(m.mirror.enabled).toBe(false));
+        await vi.waitFor(() => expect(m.mirror.enabled).toBe(false), WAIT);
         // What changes in Redis meanwhile is seen: reads go to Redis.
         m.client.answer('12:00');
         await m.other.invalidate([7], ['2031-04-03']);
         expect(await m.ask(m.cache, '2031-04-03')).toEqual([Date.parse('2031-04-03T12:00:00Z')]);
-        await vi.waitFor(() => expect(m.mirror.enabled).toBe(true), { timeout: 10_000 });
+        await vi.waitFor(() => expect(m.mirror.enabled).toBe(true), WAIT);
         // Tracking points at the reconnected subscriber: invalidations are heard again.
         await m.ask(m.cache, '2031-04-03');
         m.client.answer('13:00');
         await m.other.invalidate([7], ['2031-04-03']);
-        await vi.waitFor(async () =>
-          expect(await m.ask(m.cache, '2031-04-03')).toEqual([Date.parse('2031-04-03T13:00:00Z')]),
+        await vi.waitFor(
+          async () =>
+            expect(await m.ask(m.cache, '2031-04-03')).toEqual([Date.parse('2031-04-03T13:00:00Z')]),
+          WAIT,
         );
       } finally {
         admin.disconnect();

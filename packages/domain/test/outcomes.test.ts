@@ -111,12 +111,14 @@ describe("a prepaid share of a key's budget", () => {
     );
     const calcom = access(budget);
     const { client, keyId } = calcom.forCompany({ id: 'cmp_1', calcomApiKeyEncrypted: null });
+    // The clock that ages a share stands still unless the test moves it: a busy machine cannot
+    // make a share lapse before the call that should use it.
+    vi.useFakeTimers({ toFake: ['Date'] });
     await calcom.prepay(keyId, 'cmp_1');
     await client.getMe();
     expect(acquired()).toBe(1);
     await client.getMe();
     expect(acquired()).toBe(2);
-    vi.useFakeTimers({ toFake: ['Date'] });
     await calcom.prepay(keyId, 'cmp_1');
     vi.setSystemTime(Date.now() + PREPAID_MS + 1);
     await client.getMe();
@@ -132,6 +134,7 @@ describe("a prepaid share of a key's budget", () => {
     expect(two.keyId).toBe(one.keyId);
     await one.client.getMe();
     await two.client.getBooking(storedTextId<BookingUid>('no-such-booking')).catch(() => undefined);
+    vi.useFakeTimers({ toFake: ['Date'] }); // the share cannot lapse before the calls below
     await calcom.prepay(one.keyId, 'cmp_2');
     expect(claimants).toEqual([
       { companyId: 'cmp_1', kind: 'background' },
