@@ -112,11 +112,12 @@ describe('composite booking', () => {
   });
 
   it('checks the next segment while the previous create is in flight', async () => {
-    // The first create (the last segment) is made in Cal.com but answered late.
+    // The first create (the last segment) is made in Cal.com but answered late (3 s: long enough
+    // for the checks below on a busy machine, and within the client's 5 s timeout).
     gw.sandbox.control.injectFault({
       operation: 'bookings.create',
       afterEffect: true,
-      latencyMs: 1_000,
+      latencyMs: 3_000,
       count: 1,
     });
     const res = await book(threeSegments, berlin(testDay(), '09:00'), 'ahead@example.org', {});
@@ -132,11 +133,11 @@ describe('composite booking', () => {
   });
 
   it('books at most one segment more once the appointment is cancelled while one is being booked, and releases it', async () => {
-    // The first create (the last segment) is made in Cal.com but answered late: cancel meanwhile.
+    // The first create (the last segment) is made in Cal.com but answered late (3 s): cancel meanwhile.
     gw.sandbox.control.injectFault({
       operation: 'bookings.create',
       afterEffect: true,
-      latencyMs: 1_000,
+      latencyMs: 3_000,
       count: 1,
     });
     const res = await book(threeSegments, berlin(testDay(), '09:00'), 'cancel-midway@example.org', {});
