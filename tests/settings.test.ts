@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { signCalcomPayload } from '@calgate/calcom';
 import { appointments } from '@calgate/db';
-import { freePort } from '@calgate/testkit';
+import { freePort, scanKeys } from '@calgate/testkit';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -139,7 +139,7 @@ describe('QUEUE_PREFIX', () => {
     await eventually(async () => ((await statusOf(g, id)) === 'confirmed' ? true : undefined), 30_000);
     const redis = new Redis(g.config.redis.url);
     const prefix = g.env.QUEUE_PREFIX as string;
-    const keys = await redis.keys(`${prefix}:bookings:*`);
+    const keys = await scanKeys(redis, `${prefix}:bookings:*`);
     await redis.quit();
     expect(keys).toContain(`${prefix}:bookings:booking-create-${id}`);
   });

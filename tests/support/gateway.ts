@@ -8,6 +8,7 @@ import { DEMO_API_KEY, type RunningSandbox, type SandboxOptions, startSandbox } 
 import { createLogger } from '@calgate/telemetry';
 import {
   createTestDatabase,
+  deleteKeys,
   type SeededCompany,
   salonTime,
   seedCompany,
@@ -181,8 +182,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await sandbox.close();
       await database.drop();
       const redis = new Redis(TEST_REDIS_URL);
-      const keys = await redis.keys(`${config.redis.queuePrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deleteKeys(redis, `${config.redis.queuePrefix}*`);
       await redis.quit();
     },
   };

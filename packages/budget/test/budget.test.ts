@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deleteKeys } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { WINDOW_MS } from '../src/budget.ts';
@@ -10,8 +11,7 @@ const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, `${prefix}:*`);
   await redis.quit();
 });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deleteKeys } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenBuckets, LEASE_MS, leasedBuckets, leaseSize } from '../src/index.ts';
@@ -12,8 +13,7 @@ const other = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, `${prefix}:*`);
   await Promise.all([redis.quit(), other.quit()]);
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@calgate/errors';
+import { deleteKeys } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fairPriority, requeuePriority } from '../src/fair-priority.ts';
@@ -15,8 +16,7 @@ const queues = createJobQueues({ connection, prefix, maxRetries: 0 });
 afterAll(async () => {
   await queues.close();
   // `${prefix}-...`: the prefixes of tests that need a queue of their own.
-  const keys = await connection.keys(`${prefix}*`);
-  if (keys.length > 0) await connection.del(...keys);
+  await deleteKeys(connection, `${prefix}*`);
   await connection.quit();
 });
 

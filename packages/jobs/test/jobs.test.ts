@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { AppError, type StructuredLogger } from '@calgate/errors';
+import { deleteKeys } from '@calgate/testkit';
 import { type Job, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,8 +16,7 @@ const queues = createJobQueues({ connection, prefix, maxRetries: 2 });
 
 afterAll(async () => {
   await queues.close();
-  const keys = await connection.keys(`${prefix}:*`);
-  if (keys.length > 0) await connection.del(...keys);
+  await deleteKeys(connection, `${prefix}:*`);
   await connection.quit();
 });
 

@@ -9,4 +9,11 @@ export { seedCompany } from './fixtures.ts';
 export { pool } from './load.ts';
 export { freePort, realClockEnv, throwawayRedis } from './processes.ts';
 export type { RedisMonitor } from './redis.ts';
-export { createTestRedis, monitorRedis, TEST_REDIS_URL, testRedisPrefix } from './redis.ts';
+export {
+  createTestRedis,
+  deleteKeys,
+  monitorRedis,
+  scanKeys,
+  TEST_REDIS_URL,
+  testRedisPrefix,
+} from './redis.ts';

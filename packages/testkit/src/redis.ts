@@ -17,15 +17,31 @@ export function createTestRedis(): { redis: Redis; prefix: string; cleanup(): Pr
     redis,
     prefix,
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeys(redis, `${prefix}*`);
       await redis.quit();
     },
   };
+}
+
+/**
+ * The keys matching `pattern` (a glob, as Redis's MATCH takes it), read with SCAN: never KEYS, which
+ * holds up every other test file using the same Redis while it walks the whole keyspace.
+ */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Deletes the keys matching `pattern` (see `scanKeys`). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  const keys = await scanKeys(redis, pattern);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
 }
 
 /** What Redis ran while a monitor watched: each command as `name firstArgument`, in Redis's order. */
