@@ -66,6 +66,7 @@ export function monitorRedis(prefix: string): Promise<RedisMonitor> {
     // MONITOR answers "+OK", and so does an AUTH sent before it.
     let okBeforeStart = url.password === '' ? 1 : 2;
     socket.once('error', reject);
+    socket.once('close', () => reject(new Error('Redis closed the connection before MONITOR started')));
     socket.on('data', (chunk) => {
       buffered += chunk.toString('utf8');
       const lines = buffered.split('\r\n');
