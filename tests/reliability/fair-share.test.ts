@@ -175,7 +175,10 @@ describe('scenario: fair share of a Cal.com key two companies use', () => {
     // least its half less the reserve it leaves to B.
     expect(busiest).toBeGreaterThanOrEqual(0.85 * BUDGET);
     expect(aBusiest).toBeGreaterThanOrEqual(BUDGET / 2 - BUDGET / 10);
-    // B's bookings wait seconds, not minutes, behind A's backlog.
-    expect(figures.bFloodedP99Ms).toBeLessThan(5_000);
+    // B's bookings wait seconds, not minutes, behind A's backlog (the regression this guards
+    // against had a median of a minute). Of 20 samples the 99th percentile is the slowest, which one
+    // stall of a busy machine can stretch: the typical one is held to 2 s, the slowest to 15 s.
+    expect(figures.bFloodedP50Ms).toBeLessThan(2_000);
+    expect(figures.bFloodedP99Ms).toBeLessThan(15_000);
   });
 });

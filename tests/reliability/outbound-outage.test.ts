@@ -110,5 +110,6 @@ describe('an outbound endpoint down for three minutes', () => {
       new URL('./results/outbound-outage.json', import.meta.url),
       `${JSON.stringify(figures, null, 2)}\n`,
     );
-  });
+    // A 3-minute outage, the next retry a minute later, and the gateway started inside the test.
+  }, 480_000);
 });

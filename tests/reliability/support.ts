@@ -227,11 +227,11 @@ export function scenarioSeed(): number {
 }
 
 /** The most calls in any 60 s of a request log (by the time each call reached the sandbox). */
-export function busiestMinute(calls: Array<{ at: number }>): number {
+export function busiestMinute(calls: Array<{ at: number }>, windowMs = 60_000): number {
   const times = calls.map((c) => c.at).sort((a, b) => a - b);
   let busiest = 0;
   for (let start = 0, end = 0; end < times.length; end++) {
-    while ((times[end] as number) - (times[start] as number) >= 60_000) start++;
+    while ((times[end] as number) - (times[start] as number) >= windowMs) start++;
     busiest = Math.max(busiest, end - start + 1);
   }
   return busiest;
