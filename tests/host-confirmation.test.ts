@@ -60,17 +60,15 @@ const restore = (eventTypes: SandboxEventType[]) => {
 
 /** The three-segment service (colour, wash and cut, blow-dry), waiting for the outcome. */
 const bookComposite = (start: string, name: string) =>
-  gw.app.inject({
-    method: 'POST',
-    url: '/api/v2/bookings',
-    headers: auth(gw.company.token, { prefer: 'wait=30' }),
-    payload: {
+  postBooking(
+    gw,
+    {
       serviceId: gw.company.serviceIds[1],
       start,
-      timeZone: 'Europe/Berlin',
       customer: { name, email: `${name.toLowerCase()}@example.org` },
     },
-  });
+    { prefer: 'wait=30' },
+  );
 
 interface View {
   id: string;

@@ -13,6 +13,14 @@ import { compositeAlternatives } from '../availability/composite-availability.ts
 import type { DomainDeps } from '../deps.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 
+/** `code`: why the segment failed (`failed`), which a failed reschedule reports. */
+type CompensatePayload = {
+  appointmentId: string;
+  generation: number;
+  purpose: 'failed' | 'cancelled' | 'replaced';
+  code?: string | undefined;
+};
+
 /**
  * `composite.compensate`: cancels every live Cal.com booking of one generation — the uids Postgres
  * recorded and, by a metadata lookup in Cal.com, any booking made just before a crash — then
@@ -20,12 +28,7 @@ import { EXISTING, loadService } from '../services/catalog.ts';
  */
 export async function processCompensate(
   deps: DomainDeps,
-  payload: {
-    appointmentId: string;
-    generation: number;
-    purpose: 'failed' | 'cancelled' | 'replaced';
-    code?: string | undefined;
-  },
+  payload: CompensatePayload,
   context: JobContext,
 ): Promise<number> {
   const work = await loadWorkContext(deps.db, payload.appointmentId);
@@ -122,12 +125,7 @@ async function lookupGeneration(
 async function recordCompensated(
   deps: DomainDeps,
   work: WorkContext,
-  payload: {
-    appointmentId: string;
-    generation: number;
-    purpose: 'failed' | 'cancelled' | 'replaced';
-    code?: string | undefined;
-  },
+  payload: CompensatePayload,
 ): Promise<void> {
   const { appointment } = work;
   if (payload.purpose === 'cancelled') {

@@ -246,11 +246,10 @@ async function pendingBookingOverlaps(
  * Reserves every segment in Cal.com, for whole minutes at least as long as the hold (Cal.com counts
  * `reservationDuration` in minutes; our release job deletes the reservations at the hold's expiry).
  * On any failure the reservations made so far are deleted and the hold is released.
- */
-/**
- * Reserves each segment in Cal.com. With an Idempotency-Key, each reservation renews the key's
- * in-flight lease (a slow Cal.com must not let a retry replay a hold still being made), and a
- * failure forgets the key together with releasing the hold: the retry then tries again.
+ *
+ * With an Idempotency-Key, each reservation renews the key's in-flight lease (a slow Cal.com must
+ * not let a retry replay a hold still being made), and a failure forgets the key in the same
+ * transaction that releases the hold: the retry then tries again.
  */
 async function reserveInCalcom(
   deps: Deps,
