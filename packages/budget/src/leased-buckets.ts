@@ -3,16 +3,36 @@ import type { BucketDecision, BucketLimit, TokenBuckets } from './token-bucket.t
 /** How long tokens taken ahead stay usable in this process; unused ones lapse (never overspent). */
 export const LEASE_MS = 1_000;
 
+/** Tokens a process takes at once when it has no measure of a company's demand yet. */
+const FIRST_LEASE = 10;
+
 /**
- * Tokens a process takes from the shared bucket at once: a twentieth of the burst, at most 10 (so
- * a tight limit, a burst under 40, is still taken one token at a time and held exactly across
- * processes).
+ * The most tokens a process takes from the shared bucket at once: a twentieth of the burst (so a
+ * tight limit, a burst under 40, is taken one token at a time and held exactly across processes).
  */
 export function leaseSize(limit: BucketLimit): number {
-  return Math.max(1, Math.min(10, Math.floor(limit.burst / 20)));
+  return Math.max(1, Math.floor(limit.burst / 20));
 }
 
-interface Lease {
+/**
+ * How many tokens to take next, from how the last lease went: one used up before it lapsed asks for
+ * twice as many (as many again if the bucket held fewer than asked); one that lapsed asks for what
+ * it used. A steady demand of r requests a second settles near r tokens per take (about one round
+ * trip a second), and little lapses unused.
+ */
+export function nextLeaseSize(limit: BucketLimit, last: Lease | undefined, now: number): number {
+  const most = leaseSize(limit);
+  if (last === undefined) return Math.min(most, FIRST_LEASE);
+  const usedUp = last.tokens <= 0 && last.until > now;
+  if (usedUp) return Math.min(most, last.granted < last.size ? last.size : last.size * 2);
+  return Math.max(1, Math.min(most, last.granted - last.tokens));
+}
+
+export interface Lease {
+  /** Tokens asked for, and granted (the bucket may have held fewer). */
+  size: number;
+  granted: number;
+  /** Granted tokens not yet handed out. */
   tokens: number;
   until: number;
   remaining: number;
@@ -20,11 +40,12 @@ interface Lease {
 }
 
 /**
- * Token buckets that take a few tokens at a time from the shared ones (`leaseSize`) and hand them
- * out in this process for up to `LEASE_MS`: a busy company's requests mostly cost no Redis round
- * trip. The shared bucket still bounds every process together; what a lease costs is that up to
- * `leaseSize` tokens per process and company may lapse unused. Concurrent requests of one company
- * wait for one take instead of each taking its own.
+ * Token buckets that take several tokens at a time from the shared ones and hand them out in this
+ * process for up to `LEASE_MS`: a busy company's requests mostly cost no Redis round trip. How many
+ * a take asks for follows the company's demand in this process (`nextLeaseSize`), at most a
+ * twentieth of the burst. The shared bucket still bounds every process together; what a lease costs
+ * is that tokens taken ahead and not used within the second lapse. Concurrent requests of one
+ * company wait for one take instead of each taking its own.
  */
 export function leasedBuckets(shared: TokenBuckets, now: () => number = Date.now): TokenBuckets {
   const leases = new Map<string, Lease>();
@@ -52,22 +73,23 @@ export function leasedBuckets(shared: TokenBuckets, now: () => number = Date.now
       // Refused for everyone who waited on it: no token was taken.
       if (!decision.allowed) return decision;
     }
-    const request = shared.takeMany(key, limit, leaseSize(limit)).then((decision) => {
-      if (decision.granted > 1) {
-        if (leases.size >= 10_000) leases.clear();
-        leases.set(key, {
-          tokens: decision.granted - 1,
-          until: now() + LEASE_MS,
-          remaining: decision.remaining,
-          resetMs: decision.resetMs,
-        });
-      }
+    const size = nextLeaseSize(limit, leases.get(key), now());
+    const request = shared.takeMany(key, limit, size).then((decision) => {
+      if (leases.size >= 10_000 && !leases.has(key)) leases.clear();
+      // The first of the granted tokens is this request's own.
+      leases.set(key, {
+        size,
+        granted: decision.granted,
+        tokens: Math.max(0, decision.granted - 1),
+        until: now() + LEASE_MS,
+        remaining: decision.remaining,
+        resetMs: decision.resetMs,
+      });
       return decision;
     });
     taking.set(key, request);
     try {
       const { granted, ...decision } = await request;
-      // The first of the granted tokens is this request's own.
       return granted > 1 ? { ...decision, remaining: decision.remaining + granted - 1 } : decision;
     } finally {
       taking.delete(key);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { deleteKeys } from '@calgate/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenBuckets, LEASE_MS, leasedBuckets, leaseSize } from '../src/index.ts';
+import { createTokenBuckets, LEASE_MS, leasedBuckets, leaseSize, nextLeaseSize } from '../src/index.ts';
 
 const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: null,
@@ -55,18 +55,22 @@ describe('token buckets', () => {
 });
 
 describe('tokens taken a few at a time (leased)', () => {
-  const counted = () => {
+  const counted = (now?: () => number) => {
     const shared = createTokenBuckets(redis, prefix);
-    let takes = 0;
+    const asked: number[] = [];
     return {
-      buckets: leasedBuckets({
-        take: shared.take,
-        takeMany: (key, limit, wanted) => {
-          takes++;
-          return shared.takeMany(key, limit, wanted);
+      buckets: leasedBuckets(
+        {
+          take: shared.take,
+          takeMany: (key, limit, wanted) => {
+            asked.push(wanted);
+            return shared.takeMany(key, limit, wanted);
+          },
         },
-      }),
-      takes: () => takes,
+        now,
+      ),
+      takes: () => asked.length,
+      asked,
     };
   };
 
@@ -129,5 +133,47 @@ describe('tokens taken a few at a time (leased)', () => {
     clock += LEASE_MS + 1;
     await buckets.take('company_lapse', limit);
     expect(takes).toBe(2);
+  });
+
+  it('takes more at a time while a company uses its leases up, at most a twentieth of the burst', async () => {
+    const { buckets, asked } = counted();
+    // A token a second back: the bucket's level shows what was taken.
+    const limit = { perMinute: 60, burst: 4_000 };
+    let allowed = 0;
+    for (let i = 0; i < 1_000; i++) if ((await buckets.take('company_busy', limit)).allowed) allowed++;
+    expect(allowed).toBe(1_000);
+    // 10, 20, 40, 80, 160, then the most a take may ask for: 200 (4,000 / 20).
+    expect(asked).toEqual([10, 20, 40, 80, 160, 200, 200, 200, 200]);
+    // What left the shared bucket is what was asked for: 1,110 for 1,000 requests, 110 still held
+    // here (and the one this take spends; a few seconds' refill allowed).
+    const after = await createTokenBuckets(redis, prefix).take('company_busy', limit);
+    expect(after.remaining).toBeGreaterThanOrEqual(4_000 - 1_111);
+    expect(after.remaining).toBeLessThanOrEqual(4_000 - 1_111 + 5);
+  });
+
+  it('asks, after a lease lapsed, for as many tokens as that lease handed out', async () => {
+    let clock = 5_000_000;
+    const { buckets, asked } = counted(() => clock);
+    const limit = { perMinute: 600, burst: 2_000 };
+    for (let i = 0; i < 3; i++) await buckets.take('company_quiet', limit);
+    clock += LEASE_MS + 1;
+    for (let i = 0; i < 3; i++) await buckets.take('company_quiet', limit);
+    clock += LEASE_MS + 1;
+    await buckets.take('company_quiet', limit);
+    expect(asked).toEqual([10, 3, 3]);
+  });
+
+  it('does not ask for more after a refusal or a bucket that held fewer than asked', () => {
+    const limit = { perMinute: 60, burst: 400 };
+    const lease = { size: 8, granted: 8, tokens: 0, until: 2_000, remaining: 0, resetMs: 0 };
+    expect(nextLeaseSize(limit, undefined, 1_000)).toBe(10);
+    expect(nextLeaseSize(limit, lease, 1_000)).toBe(16);
+    expect(nextLeaseSize(limit, { ...lease, granted: 3 }, 1_000)).toBe(8);
+    expect(nextLeaseSize(limit, { ...lease, granted: 0 }, 1_000)).toBe(8);
+    // Lapsed: what it handed out, at least one.
+    expect(nextLeaseSize(limit, { ...lease, tokens: 5 }, 3_000)).toBe(3);
+    expect(nextLeaseSize(limit, { ...lease, granted: 0 }, 3_000)).toBe(1);
+    // Never more than a twentieth of the burst.
+    expect(nextLeaseSize({ perMinute: 60, burst: 300 }, lease, 1_000)).toBe(15);
   });
 });

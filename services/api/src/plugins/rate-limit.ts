@@ -17,8 +17,9 @@ const LIMIT_CACHE_MS = 10_000;
  * must not turn a Redis hiccup into an outage of reads).
  */
 export function registerRateLimit(app: FastifyInstance, deps: ApiDeps): void {
-  // Tokens are taken a few at a time (a twentieth of the burst, at most 10) and handed out here
-  // for up to a second: most requests of a busy company cost no Redis round trip.
+  // Tokens are taken several at a time (as many as the company used in the last second, at most a
+  // twentieth of the burst) and handed out here for up to a second: most requests of a busy
+  // company cost no Redis round trip.
   const buckets = leasedBuckets(createTokenBuckets(deps.redis, `${deps.config.redis.queuePrefix}:api-rate`));
   const defaults: BucketLimit = {
     perMinute: deps.config.limits.ratePerMinute,
