@@ -285,8 +285,11 @@ export async function latency(): Promise<void> {
   procs.push(await worker(env));
   sandbox.control.setLatency(LATENCY_MS);
   try {
-    // Warm-up (connections, JIT), not measured.
+    // Warm-up, not measured: JIT at one caller, then the busiest level, so that every database
+    // connection the pools will use is open (postgres.js opens them as concurrency first needs them,
+    // and a statement is prepared on each) as in a gateway that has been running.
     await measureLevel(1);
+    await measureLevel(Math.max(...LEVELS));
     const levels: Level[] = [];
     for (const callers of LEVELS) {
       const level = await measureLevel(callers);
