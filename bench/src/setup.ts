@@ -56,6 +56,8 @@ export const baseEnv = (prefix: string, extra: Record<string, string> = {}): Rec
   API_RATE_LIMIT_PER_MINUTE: '1000000',
   API_RATE_LIMIT_BURST: '1000000',
   DATABASE_POOL_MAX: process.env.BENCH_POOL ?? '20',
+  // A full run takes a few hundred distinct days from the allocator (no two benchmarks share one).
+  AVAILABILITY_MAX_DAYS_AHEAD: '3650',
   EVENT_TYPE_SYNC_INTERVAL_MINUTES: '0',
   RECONCILE_INTERVAL_MINUTES: '0',
   WORKER_CONCURRENCY: String(CONCURRENCY),

@@ -94,6 +94,7 @@ async function compositeStarts(count: number): Promise<string[]> {
       `http://127.0.0.1:${API_PORT}/api/v2/services/${composite}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
       { headers: auth },
     );
+    if (res.status !== 200) throw new Error(`availability for ${day}: ${res.status} ${await res.text()}`);
     const free = ((await res.json()) as { slots: Array<{ start: string; end: string }> }).slots;
     let next = 0;
     for (const slot of free) {
@@ -285,11 +286,23 @@ export async function latency(): Promise<void> {
   procs.push(await worker(env));
   sandbox.control.setLatency(LATENCY_MS);
   try {
-    // Warm-up, not measured: JIT at one caller, then the busiest level, so that every database
-    // connection the pools will use is open (postgres.js opens them as concurrency first needs them,
-    // and a statement is prepared on each) as in a gateway that has been running.
+    // Warm-up, not measured: JIT at one caller, then a burst of bookings at the busiest level, so
+    // that every database connection the pools will use is open (postgres.js opens them as
+    // concurrency first needs them, and a statement is prepared on each) as in a gateway that has
+    // been running.
     await measureLevel(1);
-    await measureLevel(Math.max(...LEVELS));
+    const busiest = Math.max(...LEVELS);
+    await timed(busiest, slots(busiest * 2), (slot) =>
+      post(
+        {
+          serviceId: haircut,
+          ...slot,
+          timeZone: 'Europe/Berlin',
+          customer: { name: 'Warm-up', email: 'warm-up@example.org' },
+        },
+        WAIT,
+      ),
+    );
     const levels: Level[] = [];
     for (const callers of LEVELS) {
       const level = await measureLevel(callers);
