@@ -91,7 +91,11 @@ export async function processBookSegment(
       const refused = notBookedAtOnce(segment, booking);
       // A request to the host (or one it declined) is recorded as failed with its uid, in the same
       // statement: the compensation cancels it with the others, and no retry takes it as booked.
-      recorded.push(recordBooked(deps, segment, payload.generation, booking, refused?.message));
+      // Started once the loop has sent the next segment's create: between two creates the
+      // customer's time is idle, so nothing but that create goes first.
+      recorded.push(
+        afterThisTurn(() => recordBooked(deps, segment, payload.generation, booking, refused?.message)),
+      );
       if (refused !== undefined) throw refused;
     }
   } catch (error) {
@@ -108,6 +112,13 @@ export async function processBookSegment(
   for (const write of writes) if (write.status === 'rejected') throw write.reason;
   if (ownUid === null) throw new AppError('INVALID_STATE', 'segment not booked', { retry: true });
   return ownUid;
+}
+
+/** `work`, started after the event loop's current turn (the next segment's create goes out first). */
+function afterThisTurn<T>(work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    setImmediate(() => work().then(resolve, reject));
+  });
 }
 
 /**
