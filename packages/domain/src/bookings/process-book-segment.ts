@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Booking } from '@calgate/calendar';
 import { storableId, storedEventTypeId } from '@calgate/calendar';
 import { appointmentSegments, appointments, executePreparedOn } from '@calgate/db';
@@ -94,7 +95,7 @@ export async function processBookSegment(
       // Started once the loop has sent the next segment's create: between two creates the
       // customer's time is idle, so nothing but that create goes first.
       recorded.push(
-        afterThisTurn(() => recordBooked(deps, segment, payload.generation, booking, refused?.message)),
+        nextTurn().then(() => recordBooked(deps, segment, payload.generation, booking, refused?.message)),
       );
       if (refused !== undefined) throw refused;
     }
@@ -112,13 +113,6 @@ export async function processBookSegment(
   for (const write of writes) if (write.status === 'rejected') throw write.reason;
   if (ownUid === null) throw new AppError('INVALID_STATE', 'segment not booked', { retry: true });
   return ownUid;
-}
-
-/** `work`, started after the event loop's current turn (the next segment's create goes out first). */
-function afterThisTurn<T>(work: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    setImmediate(() => work().then(resolve, reject));
-  });
 }
 
 /**
