@@ -1,6 +1,7 @@
 export {
   assertTimeZone,
   formatInZone,
+  isIanaTimeZone,
   isValidTimeZone,
   offsetMinutes,
   parseInstant,

@@ -21,9 +21,17 @@ function checkTimeZone(timeZone: string): boolean {
   return valid;
 }
 
+/**
+ * True for a zone's name (`Europe/Berlin`, `UTC`), not a fixed offset (`+01:00`, which this
+ * runtime accepts too): what our API asks for, and what Cal.com's attendees carry.
+ */
+export function isIanaTimeZone(timeZone: string): boolean {
+  return isValidTimeZone(timeZone) && !/^[+-]/.test(timeZone.trim());
+}
+
 /** @throws AppError INVALID_TIMEZONE naming the field. */
 export function assertTimeZone(timeZone: string, field = 'timeZone'): void {
-  if (!isValidTimeZone(timeZone)) {
+  if (!isIanaTimeZone(timeZone)) {
     throw new AppError(
       'INVALID_TIMEZONE',
       `${field}: "${timeZone.slice(0, 64)}" is not a valid IANA time zone`,
@@ -117,7 +125,34 @@ export function zonedTimeToUtc(
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * The years a date may name. Outside them PostgreSQL cannot store an appointment's end (after
+ * 9999) or JavaScript misreads the year (before 100); no salon books in either.
+ */
+export const FIRST_YEAR = 1900;
+export const LAST_YEAR = 9000;
+
+/** A date-time with an offset whose every field is real (no 31 February, no 24:00, no +25:00). */
+function parseZonedDateTime(value: string): Date | undefined {
+  const match = DATE_TIME_WITH_ZONE.exec(value);
+  if (match === null) return undefined;
+  const [y, m, d, h, min, sec, oh, om] = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Number(match[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!isRealDate(y, m, d) || h > 23 || min > 59 || sec > 59 || oh > 23 || om > 59) return undefined;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
 const DATE_TIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
 
 /**
@@ -135,8 +170,8 @@ export function parseWindowBound(value: string, timeZone: string, field: string,
       return zonedTimeToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), 0, 0, timeZone);
     }
   } else if (DATE_TIME_WITH_ZONE.test(value)) {
-    const parsed = new Date(value);
-    if (!Number.isNaN(parsed.getTime())) return parsed;
+    const parsed = parseZonedDateTime(value);
+    if (parsed !== undefined) return parsed;
   } else {
     const local = DATE_TIME_LOCAL.exec(value);
     if (local !== null) {
@@ -152,7 +187,9 @@ export function parseWindowBound(value: string, timeZone: string, field: string,
   }
   throw new AppError(
     'VALIDATION_FAILED',
-    `${field}: "${value.slice(0, 40)}" is not an ISO date or date-time`,
+    DATE_ONLY.test(value) || DATE_TIME_WITH_ZONE.test(value) || DATE_TIME_LOCAL.test(value)
+      ? unrealMessage(value, field)
+      : `${field}: "${value.slice(0, 40)}" is not an ISO date or date-time`,
     {
       details: { field },
     },
@@ -164,9 +201,10 @@ export function parseWindowBound(value: string, timeZone: string, field: string,
  * @throws AppError VALIDATION_FAILED naming the field.
  */
 export function parseInstant(value: string, field: string): Date {
+  const parsed = parseZonedDateTime(value);
+  if (parsed !== undefined) return parsed;
   if (DATE_TIME_WITH_ZONE.test(value)) {
-    const parsed = new Date(value);
-    if (!Number.isNaN(parsed.getTime())) return parsed;
+    throw new AppError('VALIDATION_FAILED', unrealMessage(value, field), { details: { field } });
   }
   throw new AppError(
     'VALIDATION_FAILED',
@@ -175,7 +213,13 @@ export function parseInstant(value: string, field: string): Date {
   );
 }
 
+function unrealMessage(value: string, field: string): string {
+  return `${field}: "${value.slice(0, 40)}" is not a real date and time (a day of its month, hours 00-23, years ${FIRST_YEAR}-${LAST_YEAR})`;
+}
+
+/** A calendar date (no 31 February) in the years this gateway works with (`FIRST_YEAR`-`LAST_YEAR`). */
 function isRealDate(y: number, m: number, d: number): boolean {
+  if (y < FIRST_YEAR || y > LAST_YEAR) return false;
   const date = new Date(Date.UTC(y, m - 1, d));
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }

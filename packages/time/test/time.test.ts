@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatInZone,
+  isIanaTimeZone,
   isValidTimeZone,
   parseInstant,
   parseWindowBound,
@@ -14,6 +15,14 @@ describe('time zones', () => {
     expect(isValidTimeZone('UTC')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
     expect(isValidTimeZone('')).toBe(false);
+  });
+
+  it('asks the API for a zone by name, not a fixed offset the runtime would also take', () => {
+    expect(isIanaTimeZone('Europe/Berlin')).toBe(true);
+    expect(isIanaTimeZone('Etc/GMT+1')).toBe(true);
+    expect(isValidTimeZone('+01:00')).toBe(true);
+    expect(isIanaTimeZone('+01:00')).toBe(false);
+    expect(isIanaTimeZone('-0500')).toBe(false);
   });
 
   it('formats instants with the offset in force, across DST', () => {
@@ -53,6 +62,33 @@ describe('window bounds', () => {
     expect(() => parseWindowBound('2026-02-30', 'UTC', 'start')).toThrow(/start/);
     expect(() => parseWindowBound('tomorrow', 'UTC', 'end')).toThrow(/end/);
     expect(() => parseInstant('2026-03-17T10:00:00', 'start')).toThrow(/offset/);
+  });
+
+  it('refuses date-times that do not exist instead of rolling them over', () => {
+    for (const value of [
+      '2027-02-31T10:00:00+01:00',
+      '2027-04-31T10:00:00Z',
+      '2027-02-10T24:00:00Z',
+      '2027-02-10T10:60:00Z',
+      '2027-02-10T10:00:60Z',
+      '2027-02-10T10:00:00+24:00',
+      '9999-12-31T23:45:00Z',
+      '0000-01-01T00:00:00Z',
+      '0099-01-01T00:00:00Z',
+    ]) {
+      expect(() => parseInstant(value, 'start'), value).toThrow(/^start: .* is not a real date and time/);
+      expect(() => parseWindowBound(value, 'UTC', 'end'), value).toThrow(
+        /^end: .* is not a real date and time/,
+      );
+    }
+    expect(() => parseWindowBound('0001-01-01', 'UTC', 'from')).toThrow(/^from: .* is not a real date/);
+    expect(() => parseWindowBound('2027-02-31T10:00', 'UTC', 'from')).toThrow(/^from: .* is not a real date/);
+    // Leap days exist in leap years only; the last supported year still parses.
+    expect(parseInstant('2028-02-29T10:00:00Z', 'start').toISOString()).toBe('2028-02-29T10:00:00.000Z');
+    expect(() => parseInstant('2027-02-29T10:00:00Z', 'start')).toThrow(/not a real date/);
+    expect(parseInstant('9000-12-31T23:59:59.5-01:00', 'start').toISOString()).toBe(
+      '9001-01-01T00:59:59.500Z',
+    );
   });
 
   it('lists the UTC days a window touches', () => {

@@ -10,7 +10,7 @@ import {
   sealSecret,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { isValidTimeZone } from '@calgate/time';
+import { isIanaTimeZone } from '@calgate/time';
 import { eq } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { scopeCompany } from './scope.ts';
@@ -46,7 +46,7 @@ export async function createCompany(
   if (name === '')
     throw new AppError('VALIDATION_FAILED', 'name is required', { details: { field: 'name' } });
   const timezone = input.timezone ?? 'UTC';
-  if (!isValidTimeZone(timezone)) {
+  if (!isIanaTimeZone(timezone)) {
     throw new AppError('INVALID_TIMEZONE', `timezone ${timezone.slice(0, 64)} is not an IANA zone`, {
       details: { field: 'timezone' },
     });

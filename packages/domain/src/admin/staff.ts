@@ -1,6 +1,6 @@
 import { newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { isValidTimeZone } from '@calgate/time';
+import { isIanaTimeZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
 import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -48,7 +48,7 @@ export function staffView(row: StaffRow): StaffView {
 
 /** @throws AppError INVALID_TIMEZONE naming `field` when `zone` is not an IANA zone. */
 export function checkTimeZone(zone: string, field: string): void {
-  if (!isValidTimeZone(zone)) {
+  if (!isIanaTimeZone(zone)) {
     throw new AppError('INVALID_TIMEZONE', `${field}: ${zone.slice(0, 64)} is not an IANA time zone`, {
       details: { field },
     });
