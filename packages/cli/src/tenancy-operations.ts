@@ -1,10 +1,4 @@
-import {
-  assignEventTypes,
-  companyScope,
-  importTeamMembers,
-  rotateWebhookSecret,
-  unassignEventTypes,
-} from '@calgate/domain';
+import { changeEventTypeScope, companyScope, importTeamMembers, rotateWebhookSecret } from '@calgate/domain';
 import type { OperationsContext } from './operations.ts';
 
 /** `101,102 103` -> [101, 102, 103]; anything else is refused naming the option. */
@@ -27,12 +21,11 @@ export async function companyScopeEdit(
   change: { assign: number[]; unassign: number[] },
 ): Promise<void> {
   const db = context.runtime.db;
+  const { unassigned, assigned, already } = await changeEventTypeScope(db, companyId, change);
   if (change.unassign.length > 0) {
-    const { unassigned } = await unassignEventTypes(db, companyId, change.unassign);
     context.out(`unassigned: ${unassigned.join(', ') || 'none'} (their mappings are soft-deleted)`);
   }
   if (change.assign.length > 0) {
-    const { assigned, already } = await assignEventTypes(db, companyId, change.assign);
     context.out(
       `assigned: ${assigned.join(', ') || 'none'}${already.length > 0 ? ` (already: ${already.join(', ')})` : ''}`,
     );

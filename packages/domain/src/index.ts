@@ -8,6 +8,7 @@ export { calcomHealth, countMappedEventTypes } from './accounts/health.ts';
 export type { CompanyScope } from './accounts/scope.ts';
 export {
   assignEventTypes,
+  changeEventTypeScope,
   companyScope,
   eventTypeInScope,
   scopeContains,

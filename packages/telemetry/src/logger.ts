@@ -53,6 +53,26 @@ export function withLogBindings<T>(bindings: Bindings, fn: () => T): T {
 }
 
 /**
+ * An HTTP request as a log line shows it (Fastify's `incoming request`): the path without its query
+ * string, on every route and on none (a mistyped URL too), since a query may carry a customer's
+ * phone number or email address.
+ */
+function serializeRequest(request: {
+  method?: string;
+  url?: string;
+  host?: string;
+  socket?: { remoteAddress?: string; remotePort?: number };
+}) {
+  return {
+    method: request.method,
+    url: request.url?.split('?')[0],
+    host: request.host,
+    remoteAddress: request.socket?.remoteAddress,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+/**
  * A pino logger whose every line carries the active trace and span ids, so a log line can be
  * joined to its trace, and the fields bound by `withLogBindings`. Lines carry ids, not personal
  * data: secrets at any depth are redacted, customers' personal data too unless `personalData`,
@@ -65,6 +85,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
+      req: serializeRequest,
       err: (error: unknown) => serializeError(error, scrub),
       error: (error: unknown) => serializeError(error, scrub),
     },

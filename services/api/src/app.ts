@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '@calgate/errors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import type { ApiDeps } from './deps.ts';
 import { registerCompanyAuth } from './plugins/auth.ts';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.ts';
 import { registerRateLimit } from './plugins/rate-limit.ts';
+import { unstorableMessage, unstorablePath } from './plugins/unstorable.ts';
 import { ADMIN_API_PREFIX, adminRoutes } from './routes/admin/index.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -87,7 +89,22 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       done(null, undefined);
       return;
     }
-    parseJson(request, body as string, done);
+    parseJson(request, body as string, (error, parsed) => {
+      if (error !== null) {
+        done(error, undefined);
+        return;
+      }
+      const field = unstorablePath(parsed);
+      if (field === undefined) {
+        done(null, parsed);
+        return;
+      }
+      const named = field === '' ? 'body' : `body.${field}`;
+      done(
+        new AppError('VALIDATION_FAILED', unstorableMessage(named), { details: { field: named } }),
+        undefined,
+      );
+    });
   });
 
   await app.register(async (scope) => healthRoutes(scope, deps));

@@ -126,11 +126,53 @@ export function mappingInScope(): SQL {
         where s.company_id = c.id and s.calcom_event_type_id = ${eventTypeMappings.calcomEventTypeId})))`;
 }
 
-function checkIds(eventTypeIds: number[]): void {
-  if (eventTypeIds.length === 0 || eventTypeIds.some((id) => !Number.isInteger(id) || id < 1)) {
-    throw new AppError('VALIDATION_FAILED', 'eventTypeIds must be positive whole numbers', {
-      details: { field: 'eventTypeIds' },
-    });
+/** The largest id PostgreSQL's `integer` columns (Cal.com's own ids among them) can hold. */
+export const MAX_EVENT_TYPE_ID = 2_147_483_647;
+
+function checkIds(eventTypeIds: number[], field = 'eventTypeIds'): void {
+  if (
+    eventTypeIds.length === 0 ||
+    eventTypeIds.some((id) => !Number.isInteger(id) || id < 1 || id > MAX_EVENT_TYPE_ID)
+  ) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${field} must be Cal.com event type ids: whole numbers from 1 to ${MAX_EVENT_TYPE_ID}`,
+      { details: { field } },
+    );
+  }
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/**
+ * Takes event types out of a company's scope and gives it others, in one transaction: when any
+ * part is refused (an id owned by another company, an id out of range), nothing changes.
+ * @throws AppError VALIDATION_FAILED, INVALID_STATE (see `assignEventTypes`).
+ */
+export async function changeEventTypeScope(
+  db: Database,
+  companyId: string,
+  change: { assign: number[]; unassign: number[] },
+): Promise<{ assigned: number[]; already: number[]; unassigned: number[] }> {
+  if (change.assign.length > 0) checkIds(change.assign, 'assign');
+  if (change.unassign.length > 0) checkIds(change.unassign, 'unassign');
+  const company = await scopeCompany(db, companyId);
+  if (change.assign.length > 0) refuseOwnKey(company);
+  return db.transaction(async (tx) => {
+    const unassigned = change.unassign.length > 0 ? await unassignIn(tx, companyId, change.unassign) : [];
+    const assigned =
+      change.assign.length > 0 ? await assignIn(tx, companyId, change.assign) : { assigned: [], already: [] };
+    return { ...assigned, unassigned };
+  });
+}
+
+function refuseOwnKey(company: ScopeCompany): void {
+  if (company.calcomApiKeyEncrypted !== null) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'The company has its own Cal.com key: its scope is its whole account, nothing is assigned',
+      { details: { field: 'companyId' } },
+    );
   }
 }
 
@@ -145,37 +187,36 @@ export async function assignEventTypes(
   eventTypeIds: number[],
 ): Promise<{ assigned: number[]; already: number[] }> {
   checkIds(eventTypeIds);
-  const company = await scopeCompany(db, companyId);
-  if (company.calcomApiKeyEncrypted !== null) {
+  refuseOwnKey(await scopeCompany(db, companyId));
+  return db.transaction((tx) => assignIn(tx, companyId, eventTypeIds));
+}
+
+async function assignIn(
+  tx: Tx,
+  companyId: string,
+  eventTypeIds: number[],
+): Promise<{ assigned: number[]; already: number[] }> {
+  const ids = [...new Set(eventTypeIds)];
+  const owned = await tx
+    .select()
+    .from(companyEventTypes)
+    .where(inArray(companyEventTypes.calcomEventTypeId, ids))
+    .for('update');
+  const foreign = owned.filter((row) => row.companyId !== companyId);
+  if (foreign.length > 0) {
     throw new AppError(
-      'VALIDATION_FAILED',
-      'The company has its own Cal.com key: its scope is its whole account, nothing is assigned',
-      { details: { field: 'companyId' } },
+      'INVALID_STATE',
+      `Event type ${foreign.map((r) => r.calcomEventTypeId).join(', ')} belongs to another company; unassign it there first`,
+      { details: { field: 'eventTypeIds', eventTypeIds: foreign.map((r) => r.calcomEventTypeId) } },
     );
   }
-  const ids = [...new Set(eventTypeIds)];
-  return db.transaction(async (tx) => {
-    const owned = await tx
-      .select()
-      .from(companyEventTypes)
-      .where(inArray(companyEventTypes.calcomEventTypeId, ids))
-      .for('update');
-    const foreign = owned.filter((row) => row.companyId !== companyId);
-    if (foreign.length > 0) {
-      throw new AppError(
-        'INVALID_STATE',
-        `Event type ${foreign.map((r) => r.calcomEventTypeId).join(', ')} belongs to another company; unassign it there first`,
-        { details: { field: 'eventTypeIds', eventTypeIds: foreign.map((r) => r.calcomEventTypeId) } },
-      );
-    }
-    const already = owned.map((r) => r.calcomEventTypeId);
-    const fresh = ids.filter((id) => !already.includes(id));
-    if (fresh.length > 0) {
-      // A concurrent assignment of the same id fails on the primary key instead of sharing it.
-      await tx.insert(companyEventTypes).values(fresh.map((id) => ({ calcomEventTypeId: id, companyId })));
-    }
-    return { assigned: fresh, already };
-  });
+  const already = owned.map((r) => r.calcomEventTypeId);
+  const fresh = ids.filter((id) => !already.includes(id));
+  if (fresh.length > 0) {
+    // A concurrent assignment of the same id fails on the primary key instead of sharing it.
+    await tx.insert(companyEventTypes).values(fresh.map((id) => ({ calcomEventTypeId: id, companyId })));
+  }
+  return { assigned: fresh, already };
 }
 
 /**
@@ -189,30 +230,33 @@ export async function unassignEventTypes(
 ): Promise<{ unassigned: number[] }> {
   checkIds(eventTypeIds);
   await scopeCompany(db, companyId);
-  return db.transaction(async (tx) => {
-    const removed = await tx
-      .delete(companyEventTypes)
+  return { unassigned: await db.transaction((tx) => unassignIn(tx, companyId, eventTypeIds)) };
+}
+
+/** Deletes the company's ownership of the ids and soft-deletes its mappings to them. */
+export async function unassignIn(tx: Tx, companyId: string, eventTypeIds: number[]): Promise<number[]> {
+  const removed = await tx
+    .delete(companyEventTypes)
+    .where(
+      and(
+        eq(companyEventTypes.companyId, companyId),
+        inArray(companyEventTypes.calcomEventTypeId, eventTypeIds),
+      ),
+    )
+    .returning({ id: companyEventTypes.calcomEventTypeId });
+  const ids = removed.map((r) => r.id);
+  if (ids.length > 0) {
+    const now = new Date();
+    await tx
+      .update(eventTypeMappings)
+      .set({ deletedAt: now, updatedAt: now })
       .where(
         and(
-          eq(companyEventTypes.companyId, companyId),
-          inArray(companyEventTypes.calcomEventTypeId, eventTypeIds),
+          eq(eventTypeMappings.companyId, companyId),
+          inArray(eventTypeMappings.calcomEventTypeId, ids),
+          isNull(eventTypeMappings.deletedAt),
         ),
-      )
-      .returning({ id: companyEventTypes.calcomEventTypeId });
-    const ids = removed.map((r) => r.id);
-    if (ids.length > 0) {
-      const now = new Date();
-      await tx
-        .update(eventTypeMappings)
-        .set({ deletedAt: now, updatedAt: now })
-        .where(
-          and(
-            eq(eventTypeMappings.companyId, companyId),
-            inArray(eventTypeMappings.calcomEventTypeId, ids),
-            isNull(eventTypeMappings.deletedAt),
-          ),
-        );
-    }
-    return { unassigned: ids };
-  });
+      );
+  }
+  return ids;
 }

@@ -1,6 +1,9 @@
 import { AppError } from '@calgate/errors';
 import { z } from 'zod';
 
+/** A Cal.com id (user, event type): a whole number PostgreSQL's `integer` columns can hold. */
+export const calcomId = z.number().int().positive().max(2_147_483_647);
+
 const key = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
   message: 'must be 1-64 lowercase letters, digits, ".", "_" or "-"',
 });
@@ -15,7 +18,7 @@ const staffEntry = z.strictObject({
   key,
   name: z.string().trim().min(1).max(200),
   email: z.email().max(254).optional(),
-  calcomUserId: z.number().int().positive().optional(),
+  calcomUserId: calcomId.optional(),
   /** Defaults to the company's time zone. */
   timeZone: z.string().min(1).max(64).optional(),
   active: z.boolean().default(true),
@@ -26,7 +29,7 @@ const segmentEntry = z.strictObject({
   durationMinutes: minutes(1),
   pauseAfterMinutes: minutes(0).default(0),
   /** Staff key -> the Cal.com event type that books this segment with that person. */
-  eventTypes: z.record(key, z.number().int().positive()).default({}),
+  eventTypes: z.record(key, calcomId).default({}),
 });
 
 const serviceEntry = z.strictObject({

@@ -1,5 +1,6 @@
 import { AppError, type ErrorCode, httpStatusFor, isBackingServiceUnavailable } from '@calgate/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unstorableMessage, unstorablePath } from './unstorable.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: Record<string, unknown> };
@@ -97,7 +98,22 @@ export function errorBody(
   return { error: { code, message, details } };
 }
 
-function toErrorReply(error: FastifyError | AppError | Error): { status: number; body: ErrorBody } {
+/** `params.id`, `query.from`: the first part of the URL holding text PostgreSQL cannot store. */
+function unstorableUrlPart(request: FastifyRequest | undefined): string | undefined {
+  for (const [part, values] of [
+    ['params', request?.params],
+    ['query', request?.query],
+  ] as const) {
+    const found = unstorablePath(values);
+    if (found !== undefined && found !== '') return `${part}.${found}`;
+  }
+  return undefined;
+}
+
+function toErrorReply(
+  error: FastifyError | AppError | Error,
+  request?: FastifyRequest,
+): { status: number; body: ErrorBody } {
   if (error instanceof AppError) {
     return { status: error.httpStatus, body: errorBody(error.code, error.message, error.details) };
   }
@@ -107,12 +123,17 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
     return { status: 400, body: errorBody('VALIDATION_FAILED', message, { fields }) };
   }
   if (isUnstorableInput(error)) {
+    // The body was checked when it was parsed; the URL's parts are looked at only now.
+    const field = unstorableUrlPart(request);
     return {
       status: 400,
-      body: errorBody(
-        'VALIDATION_FAILED',
-        'A value in the request cannot be stored (NUL characters, unpaired surrogates or out-of-range values)',
-      ),
+      body:
+        field === undefined
+          ? errorBody(
+              'VALIDATION_FAILED',
+              'A value in the request cannot be stored (NUL characters, unpaired surrogates or out-of-range values)',
+            )
+          : errorBody('VALIDATION_FAILED', unstorableMessage(field), { field }),
     };
   }
   const known = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
@@ -137,7 +158,7 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = toErrorReply(error);
+    const { status, body } = toErrorReply(error, request);
     const retryAfterMs = body.error.details.retryAfterMs;
     if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
       reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));

@@ -1,6 +1,6 @@
 import {
   adminCreateCompany,
-  assignEventTypes,
+  changeEventTypeScope,
   companyScope,
   getCompany,
   issueToken,
@@ -8,7 +8,6 @@ import {
   listTokens,
   revokeToken,
   setCompanyDisabled,
-  unassignEventTypes,
 } from '@calgate/domain';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,6 +15,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
 import { errorSchema } from '../v2/schemas.ts';
 import {
+  calcomId,
   companyParams,
   companySchema,
   createCompanySchema,
@@ -130,17 +130,15 @@ export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps):
         security,
         params: companyParams,
         body: z.strictObject({
-          assign: z.array(z.number().int().positive()).max(500).default([]),
-          unassign: z.array(z.number().int().positive()).max(500).default([]),
+          assign: z.array(calcomId).max(500).default([]),
+          unassign: z.array(calcomId).max(500).default([]),
         }),
         response: { 200: scopeSchema, ...errors, 409: errorSchema },
       },
     },
     async (request) => {
       const { companyId } = request.params;
-      if (request.body.assign.length > 0) await assignEventTypes(deps.db, companyId, request.body.assign);
-      if (request.body.unassign.length > 0)
-        await unassignEventTypes(deps.db, companyId, request.body.unassign);
+      await changeEventTypeScope(deps.db, companyId, request.body);
       return scopeView(companyId);
     },
   );
@@ -153,14 +151,13 @@ export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps):
         summary: 'Create an API token for the company (the secret is shown this once)',
         security,
         params: companyParams,
-        body: z
-          .strictObject({ name: z.string().trim().min(1).max(100).default('api') })
-          .default({ name: 'api' }),
+        // No body, or an empty one (which reaches validation as null): named `api`.
+        body: z.strictObject({ name: z.string().trim().min(1).max(100).default('api') }).nullish(),
         response: { 201: newTokenSchema, ...errors },
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await issueToken(deps, request.params.companyId, request.body.name)),
+      reply.status(201).send(await issueToken(deps, request.params.companyId, request.body?.name ?? 'api')),
   );
 
   app.get(

@@ -5,6 +5,8 @@ const key = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
   .describe("The operator's own key (a catalog file's), unique per company: 1-64 of a-z 0-9 . _ -");
+/** A Cal.com id (user, event type): a whole number PostgreSQL's `integer` columns can hold. */
+export const calcomId = z.number().int().positive().max(2_147_483_647);
 const timeZone = z.string().min(1).max(64).describe('IANA time zone, e.g. Europe/Berlin');
 
 export const companyParams = z.object({ companyId: id('cmp') });
@@ -63,7 +65,7 @@ const staffFields = {
   key: key.nullable().optional(),
   name: z.string().trim().min(1).max(200),
   email: z.email().max(254).nullable().optional(),
-  calcomUserId: z.number().int().positive().nullable().optional().describe('The Cal.com user booked'),
+  calcomUserId: calcomId.nullable().optional().describe('The Cal.com user booked'),
   timeZone: timeZone.optional(),
   active: z.boolean().optional(),
 };
@@ -137,11 +139,7 @@ export const saveMappingSchema = z.strictObject({
   serviceId: id('svc'),
   position: z.number().int().min(0).max(19).describe("The segment's position in the service (0 = first)"),
   staffId: id('stf'),
-  eventTypeId: z
-    .number()
-    .int()
-    .positive()
-    .describe("A Cal.com event type of the company's connection, as long as the segment"),
+  eventTypeId: calcomId.describe("A Cal.com event type of the company's connection, as long as the segment"),
 });
 
 export const catalogChangeSchema = z.object({

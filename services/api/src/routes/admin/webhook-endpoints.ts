@@ -190,7 +190,8 @@ export async function webhookEndpointAdminRoutes(scope: FastifyInstance, deps: A
         body: z
           .object({ deliveryId: z.string().min(1).max(64).optional() })
           .strict()
-          .optional(),
+          // An empty body reaches validation as null.
+          .nullish(),
         response: { 202: z.object({ resent: z.array(z.string()) }), ...errors, 409: errorSchema },
       },
     },

@@ -12,17 +12,6 @@ import { errorSchema } from './schemas.ts';
 
 const errors = { 400: errorSchema, 401: errorSchema };
 
-/**
- * These routes carry customers' emails and phones in the query string: request log lines show the
- * path only, as personal data never goes to the logs.
- */
-const logSerializers = {
-  req: (request: { method: string; url: string }) => ({
-    method: request.method,
-    url: request.url.split('?')[0],
-  }),
-};
-
 /** Find appointments and customers ("when is my appointment?"), scoped to the token's company. */
 export async function lookupRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -30,7 +19,6 @@ export async function lookupRoutes(scope: FastifyInstance, deps: ApiDeps): Promi
   app.get(
     '/bookings',
     {
-      logSerializers,
       schema: {
         tags: ['bookings'],
         security: [{ bearer: [] }],
@@ -57,7 +45,6 @@ export async function lookupRoutes(scope: FastifyInstance, deps: ApiDeps): Promi
   app.get(
     '/customers',
     {
-      logSerializers,
       schema: {
         tags: ['customers'],
         security: [{ bearer: [] }],
