@@ -388,6 +388,36 @@ describe('composite reschedule', () => {
     expect(live.sort()).toEqual(before.sort());
   });
 
+  it('after one that failed, releases the generation the appointment stood on', async () => {
+    const day = testDay();
+    const created = await book(twoSegments, berlin(day, '09:00'), 'second-move@example.org');
+    const id = created.json().id as string;
+    const original = ofAppointment(id).map((b) => b.uid);
+    // Generation 1 fails (its second create is refused) and is released.
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      status: 400,
+      body: SLOT_TAKEN,
+      skip: 1,
+      count: 1,
+    });
+    expect((await reschedule(id, berlin(day, '14:00'))).statusCode).toBe(409);
+    gw.sandbox.control.clearFaults();
+    // Generation 2 replaces generation 0, the one the appointment still stands on.
+    const moved = await reschedule(id, berlin(day, '16:00'));
+    expect(moved.statusCode, moved.body).toBe(200);
+    await eventually(async () =>
+      ofAppointment(id)
+        .filter((b) => original.includes(b.uid))
+        .every((b) => b.status === 'cancelled')
+        ? true
+        : undefined,
+    );
+    const live = ofAppointment(id).filter((b) => b.status === 'accepted');
+    expect(live.map((b) => b.metadata.calgateGeneration)).toEqual(['2', '2']);
+    expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '16:00')));
+  });
+
   it('whose flow never reached the queue is added by the sweeper, and lands', async () => {
     const day = testDay();
     const created = await book(twoSegments, berlin(day, '09:00'), 'swept@example.org');

@@ -1,5 +1,13 @@
+import { appointmentHistory } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { alreadyConfirmed, requestIdOf, type SegmentRow, segmentsOf } from '../appointments/state.ts';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import {
+  alreadyConfirmed,
+  currentGeneration,
+  requestIdOf,
+  type SegmentRow,
+  segmentsOf,
+} from '../appointments/state.ts';
 import { transition } from '../appointments/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
 
@@ -19,6 +27,10 @@ export async function processFinalize(
   const first = segments[0] as SegmentRow;
   const last = segments.at(-1) as SegmentRow;
   const uids = segments.map((s) => s.calcomBookingUid);
+  // The generation the appointment stands on now, which this one replaces: not always the one
+  // before it (a reschedule that failed left a generation nothing stands on).
+  const replaced =
+    payload.generation === 0 ? undefined : await currentGeneration(deps, payload.appointmentId);
   const done =
     payload.generation === 0
       ? await transition(deps.db, {
@@ -36,28 +48,23 @@ export async function processFinalize(
           event: 'rescheduled',
           actor: 'worker',
           set: { startsAt: first.startsAt, endsAt: last.endsAt, currentGeneration: payload.generation },
-          data: { generation: payload.generation, uids, requestId: await requestIdOf(deps, payload) },
+          data: {
+            generation: payload.generation,
+            replaced,
+            uids,
+            requestId: await requestIdOf(deps, payload),
+          },
         });
   if (!done && (await alreadyConfirmed(deps, payload))) {
     // A retry after a crash that came right after the confirmation: nothing left to do but make
     // sure the replaced generation is released (its job id makes that idempotent).
     if (payload.generation > 0) {
-      await deps.queues.enqueue('composite.compensate', {
-        appointmentId: payload.appointmentId,
-        generation: payload.generation - 1,
-        purpose: 'replaced',
-      });
+      await releaseReplaced(deps, payload.appointmentId, await replacedBy(deps, payload));
     }
     await deps.outcomes.publish(payload.appointmentId);
     return 'confirmed-before';
   }
-  if (payload.generation > 0 && done) {
-    await deps.queues.enqueue('composite.compensate', {
-      appointmentId: payload.appointmentId,
-      generation: payload.generation - 1,
-      purpose: 'replaced',
-    });
-  }
+  if (replaced !== undefined && done) await releaseReplaced(deps, payload.appointmentId, replaced);
   if (!done) {
     // Cancelled (or failed) while the segments were being booked: release them.
     await deps.queues.enqueue('composite.compensate', {
@@ -69,4 +76,32 @@ export async function processFinalize(
   }
   await deps.outcomes.publish(payload.appointmentId);
   return done ? 'confirmed' : 'released';
+}
+
+/** Releases the bookings of the generation a reschedule replaced (its job id makes it idempotent). */
+async function releaseReplaced(deps: DomainDeps, appointmentId: string, generation: number): Promise<void> {
+  await deps.queues.enqueue('composite.compensate', { appointmentId, generation, purpose: 'replaced' });
+}
+
+/**
+ * The generation that `payload`'s confirmed, as its history row recorded it. Rows written before
+ * the row named it: the generation before (what every reschedule then replaced).
+ */
+async function replacedBy(
+  deps: DomainDeps,
+  payload: { appointmentId: string; generation: number },
+): Promise<number> {
+  const [row] = await deps.db
+    .select({ replaced: sql<number | null>`(${appointmentHistory.data} ->> 'replaced')::int` })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, payload.appointmentId),
+        eq(appointmentHistory.event, 'rescheduled'),
+        sql`(${appointmentHistory.data} ->> 'generation')::int = ${payload.generation}`,
+      ),
+    )
+    .orderBy(desc(appointmentHistory.id))
+    .limit(1);
+  return row?.replaced ?? payload.generation - 1;
 }
