@@ -11,6 +11,8 @@ import { auth, type Gateway, startGateway, testDay } from './support/gateway.ts'
 
 const MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url));
 const CASEY_KEY = 'cal_test_sandbox_casey';
+/** Another account's key: a key is one company's alone. */
+const OST_KEY = 'cal_test_sandbox_ost';
 
 // Every command is a Node process of its own, started several times per test: on a busy
 // machine one start takes seconds.
@@ -110,12 +112,12 @@ describe('pnpm cli company:create', () => {
     const { companyId, run } = await createCompany(
       'Salon Ost',
       ['--webhook-secret', 'ost-webhook-secret-0001'],
-      { CALGATE_CLI_CALCOM_KEY: CASEY_KEY },
+      { CALGATE_CLI_CALCOM_KEY: OST_KEY },
     );
-    expect(run.stdout).not.toContain(CASEY_KEY);
+    expect(run.stdout).not.toContain(OST_KEY);
     const row = await companyRow(companyId);
-    expect(row?.calcomApiKeyEncrypted).not.toContain(CASEY_KEY);
-    expect(opened(row?.calcomApiKeyEncrypted, companyId, SECRET_COLUMNS.calcomApiKey)).toBe(CASEY_KEY);
+    expect(row?.calcomApiKeyEncrypted).not.toContain(OST_KEY);
+    expect(opened(row?.calcomApiKeyEncrypted, companyId, SECRET_COLUMNS.calcomApiKey)).toBe(OST_KEY);
     expect(row?.calcomWebhookSecretEncrypted).not.toContain('ost-webhook-secret-0001');
     expect(opened(row?.calcomWebhookSecretEncrypted, companyId, SECRET_COLUMNS.calcomWebhookSecret)).toBe(
       'ost-webhook-secret-0001',

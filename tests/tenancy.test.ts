@@ -1,5 +1,5 @@
 import { signCalcomPayload } from '@calgate/calcom';
-import { registerWebhooksNow, syncEventTypesNow } from '@calgate/cli/operations';
+import { companySetSecrets, registerWebhooksNow, syncEventTypesNow } from '@calgate/cli/operations';
 import { companyScopeEdit, rotateSecretNow } from '@calgate/cli/tenancy';
 import {
   appointmentHistory,
@@ -14,6 +14,7 @@ import {
   webhookInbox,
 } from '@calgate/db';
 import {
+  adminCreateCompany,
   assignEventTypes,
   eventTypeInScope,
   reconcileBookings,
@@ -216,18 +217,59 @@ describe('two companies on one shared Cal.com account', () => {
     expect(a?.calcomBookingUid).toBe(booked.json().calcom.bookingUid);
   });
 
-  it('a company that gets its own key releases its event types of the shared account', async () => {
-    const d = await seedCompany(gw.database.db, { name: 'Moving out' });
+  it('a company that gets its own key releases its event types of the shared account, and its mappings to them', async () => {
+    const d = await seedCompany(gw.database.db, {
+      name: 'Moving out',
+      staff: [{ name: 'Dana', calcomUserId: 3 }],
+      services: [
+        {
+          name: 'Colour',
+          segments: [{ name: 'Colour', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: 304 }] }],
+        },
+      ],
+    });
     await assignEventTypes(gw.database.db, d.companyId, [304]);
     await expect(assignEventTypes(gw.database.db, b.companyId, [304])).rejects.toThrow(/another company/);
     await setCompanySecrets(gw.database.db, gw.runtime().keyring, d.companyId, {
-      calcomApiKey: CASEY_KEY,
+      calcomApiKey: 'cal_test_sandbox_moving_out',
     });
+    // Its mapping to 304 stops at once: with its own key every event type of its scope would
+    // otherwise count, and it could book 304 for the next owner's staff until its next sync.
+    const mappings = await gw.database.db
+      .select()
+      .from(eventTypeMappings)
+      .where(eq(eventTypeMappings.companyId, d.companyId));
+    expect(mappings.map((m) => [m.calcomEventTypeId, m.deletedAt !== null])).toEqual([[304, true]]);
     expect(await assignEventTypes(gw.database.db, b.companyId, [304])).toEqual({
       assigned: [304],
       already: [],
     });
     await unassignEventTypes(gw.database.db, b.companyId, [304]);
+  });
+
+  it("refuses the shared account's key, or another company's, as a company's own", async () => {
+    const runtime = gw.runtime();
+    // DEMO_API_KEY is the gateway's CALCOM_API_KEY here: the shared account.
+    await expect(
+      adminCreateCompany(runtime, { name: 'Takes the shared key', calcomApiKey: gw.env.CALCOM_API_KEY }),
+    ).rejects.toThrow(/^calcomApiKey: this is the shared account's key/);
+    const e = await seedCompany(gw.database.db, { name: 'Shared-key hopeful' });
+    await expect(
+      companySetSecrets(ops(), e.companyId, { calcomApiKey: gw.env.CALCOM_API_KEY as string }),
+    ).rejects.toThrow(/shared account's key/);
+    await companySetSecrets(ops(), e.companyId, { calcomApiKey: 'cal_test_sandbox_only_mine' });
+    const f = await seedCompany(gw.database.db, { name: 'Key copier' });
+    await expect(
+      companySetSecrets(ops(), f.companyId, { calcomApiKey: 'cal_test_sandbox_only_mine' }),
+    ).rejects.toThrow(`calcomApiKey: company ${e.companyId} already has this key`);
+    await expect(
+      adminCreateCompany(runtime, { name: 'Key copier two', calcomApiKey: 'cal_test_sandbox_only_mine' }),
+    ).rejects.toThrow(/already has this key/);
+    // Nothing was stored for the refused ones; a company may set its own key again.
+    const [refused] = await gw.database.db.select().from(companies).where(eq(companies.id, f.companyId));
+    expect(refused?.calcomApiKeyEncrypted).toBeNull();
+    await companySetSecrets(ops(), e.companyId, { calcomApiKey: 'cal_test_sandbox_only_mine' });
+    await companySetSecrets(ops(), e.companyId, { calcomApiKey: null });
   });
 
   it("a delivery outside every company's scope is stored as ignored and counted", async () => {

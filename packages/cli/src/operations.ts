@@ -60,7 +60,9 @@ export async function companyCreate(
   context: OperationsContext,
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
 ): Promise<{ companyId: string; token: string }> {
-  const created = await createCompany(context.runtime.db, context.runtime.keyring, input);
+  const created = await createCompany(context.runtime.db, context.runtime.keyring, input, {
+    sharedKeyId: context.runtime.calcom.defaultKeyId,
+  });
   context.record?.({ companyId: created.companyId, token: created.token });
   context.out(`company ${created.companyId}`);
   context.out(`API token (shown once, store it now): ${created.token}`);
@@ -83,7 +85,9 @@ export async function companySetSecrets(
   companyId: string,
   secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
 ): Promise<void> {
-  await setCompanySecrets(context.runtime.db, context.runtime.keyring, companyId, secrets);
+  await setCompanySecrets(context.runtime.db, context.runtime.keyring, companyId, secrets, {
+    sharedKeyId: context.runtime.calcom.defaultKeyId,
+  });
   // API processes may remember failures of the company's webhook URL: the new secret verifies at once.
   await announceAuthChange(context.runtime, companyId);
   const changed = Object.keys(secrets).join(' and ');

@@ -1,3 +1,4 @@
+import { keyFingerprint } from '@calgate/calcom';
 import {
   apiTokens,
   companies,
@@ -6,14 +7,66 @@ import {
   generateApiToken,
   type Keyring,
   newId,
+  openSecret,
   SECRET_COLUMNS,
   sealSecret,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { isIanaTimeZone } from '@calgate/time';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNotNull, ne } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
-import { scopeCompany } from './scope.ts';
+import { scopeCompany, unassignIn } from './scope.ts';
+
+/** What a company's own Cal.com key must not be: the shared account's (CALCOM_API_KEY fingerprint). */
+export interface KeyRules {
+  sharedKeyId?: string | undefined;
+}
+
+/**
+ * A company's own key makes its scope the whole Cal.com account behind it. The shared account's
+ * key, or another company's, would give it every event type and booking of a company it shares
+ * the account with: refused, naming the way companies share an account (assigned event types).
+ */
+async function assertKeyOwnedAlone(
+  db: Database,
+  keyring: Keyring,
+  companyId: string,
+  key: string,
+  rules: KeyRules,
+): Promise<void> {
+  const fingerprint = keyFingerprint(key);
+  if (rules.sharedKeyId !== undefined && fingerprint === rules.sharedKeyId) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      "calcomApiKey: this is the shared account's key (CALCOM_API_KEY). A company on the shared account " +
+        'keeps no key of its own: it is given event types of that account (its scope)',
+      { details: { field: 'calcomApiKey' } },
+    );
+  }
+  const others = await db
+    .select({ id: companies.id, key: companies.calcomApiKeyEncrypted })
+    .from(companies)
+    .where(and(ne(companies.id, companyId), isNotNull(companies.calcomApiKeyEncrypted)));
+  for (const other of others) {
+    let theirs: string;
+    try {
+      theirs = openSecret(other.key as string, keyring, {
+        companyId: other.id,
+        column: SECRET_COLUMNS.calcomApiKey,
+      });
+    } catch {
+      continue;
+    }
+    if (keyFingerprint(theirs) === fingerprint) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `calcomApiKey: company ${other.id} already has this key. Companies that share a Cal.com account ` +
+          'use the shared key (CALCOM_API_KEY), each given its own event types of it',
+        { details: { field: 'calcomApiKey' } },
+      );
+    }
+  }
+}
 
 const CALCOM_KEY = /^cal_[A-Za-z0-9_]+$/;
 
@@ -41,6 +94,7 @@ export async function createCompany(
   db: Database,
   keyring: Keyring,
   input: { name: string; timezone?: string; calcomApiKey?: string; webhookSecret?: string },
+  rules: KeyRules = {},
 ): Promise<{ companyId: string; token: string }> {
   const name = input.name.trim();
   if (name === '')
@@ -54,6 +108,9 @@ export async function createCompany(
   if (input.calcomApiKey !== undefined) checkKey(input.calcomApiKey);
   if (input.webhookSecret !== undefined) checkSecret(input.webhookSecret);
   const companyId = newId('cmp');
+  if (input.calcomApiKey !== undefined) {
+    await assertKeyOwnedAlone(db, keyring, companyId, input.calcomApiKey, rules);
+  }
   const { token, hash, prefix } = generateApiToken();
   await db.transaction(async (tx) => {
     await tx.insert(companies).values({
@@ -96,7 +153,9 @@ export async function createApiToken(db: Database, companyId: string, name: stri
 /**
  * Sets (or, with `null`, clears back to the env default) a company's own Cal.com key or webhook
  * secret. A company that gets its own key leaves the shared account: the event types assigned to
- * it there are released for other companies. One that goes back to the shared account owns
+ * it there are released for other companies, and its mappings to them soft-deleted at once (as
+ * `unassignEventTypes` does). The key must be the company's alone (see `assertKeyOwnedAlone`).
+ * One that goes back to the shared account owns
  * nothing there until event types are assigned to it.
  */
 export async function setCompanySecrets(
@@ -104,8 +163,13 @@ export async function setCompanySecrets(
   keyring: Keyring,
   companyId: string,
   secrets: { calcomApiKey?: string | null; webhookSecret?: string | null },
+  rules: KeyRules = {},
 ): Promise<void> {
   await scopeCompany(db, companyId);
+  if (typeof secrets.calcomApiKey === 'string') {
+    checkKey(secrets.calcomApiKey);
+    await assertKeyOwnedAlone(db, keyring, companyId, secrets.calcomApiKey, rules);
+  }
   const set: Partial<typeof companies.$inferInsert> = { updatedAt: new Date() };
   if (secrets.calcomApiKey !== undefined) {
     if (secrets.calcomApiKey !== null) checkKey(secrets.calcomApiKey);
@@ -127,7 +191,16 @@ export async function setCompanySecrets(
   await db.transaction(async (tx) => {
     await tx.update(companies).set(set).where(eq(companies.id, companyId));
     if (typeof secrets.calcomApiKey === 'string') {
-      await tx.delete(companyEventTypes).where(eq(companyEventTypes.companyId, companyId));
+      const owned = await tx
+        .select({ id: companyEventTypes.calcomEventTypeId })
+        .from(companyEventTypes)
+        .where(eq(companyEventTypes.companyId, companyId));
+      if (owned.length > 0)
+        await unassignIn(
+          tx,
+          companyId,
+          owned.map((row) => row.id),
+        );
     }
   });
 }

@@ -79,14 +79,19 @@ export async function requireCompany(deps: Pick<DomainDeps, 'db'>, companyId: st
 
 /** A new company with its first API token, whose secret is returned this once. */
 export async function adminCreateCompany(
-  deps: Pick<DomainDeps, 'db' | 'keyring'>,
+  deps: Pick<DomainDeps, 'db' | 'keyring' | 'calcom'>,
   input: { name: string; timeZone?: string | undefined; calcomApiKey?: string | undefined },
 ): Promise<{ company: CompanyView; token: TokenView & { secret: string } }> {
-  const created = await createCompany(deps.db, deps.keyring, {
-    name: input.name,
-    ...(input.timeZone === undefined ? {} : { timezone: input.timeZone }),
-    ...(input.calcomApiKey === undefined ? {} : { calcomApiKey: input.calcomApiKey }),
-  });
+  const created = await createCompany(
+    deps.db,
+    deps.keyring,
+    {
+      name: input.name,
+      ...(input.timeZone === undefined ? {} : { timezone: input.timeZone }),
+      ...(input.calcomApiKey === undefined ? {} : { calcomApiKey: input.calcomApiKey }),
+    },
+    { sharedKeyId: deps.calcom.defaultKeyId },
+  );
   const company = await requireCompany(deps, created.companyId);
   const [token] = await deps.db.select().from(apiTokens).where(eq(apiTokens.companyId, company.id)).limit(1);
   if (token === undefined) throw new Error('the first token of a new company is missing');
