@@ -4,6 +4,7 @@ import { appointments, companies } from '@calgate/db';
 import {
   processCompensate,
   processFinalize,
+  reconcileBookings,
   requestReschedule,
   sweepStuckAppointments,
 } from '@calgate/domain';
@@ -416,6 +417,30 @@ describe('composite reschedule', () => {
     const live = ofAppointment(id).filter((b) => b.status === 'accepted');
     expect(live.map((b) => b.metadata.calgateGeneration)).toEqual(['2', '2']);
     expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '16:00')));
+  });
+
+  it('that fails keeps a flag raised for another reason (a segment moved in Cal.com)', async () => {
+    const day = testDay();
+    const created = await book(twoSegments, berlin(day, '09:00'), 'moved-then-failed@example.org');
+    const id = created.json().id as string;
+    const flagged = async () =>
+      (await gw.database.db.select().from(appointments).where(eq(appointments.id, id)))[0]?.needsAttention;
+    // The salon moves the second segment in Cal.com; reconciliation records it and flags it.
+    const second = ofAppointment(id).sort((x, y) => x.start - y.start)[1];
+    gw.sandbox.control.rescheduleBookingDirect(second?.uid as string, berlin(day, '16:00'), true);
+    await reconcileBookings(gw.runtime(), gw.company.companyId);
+    expect(await flagged()).toBe(true);
+    // A reschedule then fails, and its new generation is released.
+    gw.sandbox.control.injectFault({
+      operation: 'bookings.create',
+      status: 400,
+      body: SLOT_TAKEN,
+      skip: 1,
+      count: 1,
+    });
+    expect((await reschedule(id, berlin(day, '13:00'))).statusCode).toBe(409);
+    await queuesSettled(gw);
+    expect(await flagged()).toBe(true);
   });
 
   it('whose flow never reached the queue is added by the sweeper, and lands', async () => {

@@ -1,7 +1,7 @@
 import { storedEventTypeId, storedTextId } from '@calgate/calendar';
-import { appointmentSegments, appointments } from '@calgate/db';
+import { appointmentHistory, appointmentSegments, appointments } from '@calgate/db';
 import { errorLogFields, type JobContext } from '@calgate/jobs';
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { cancelInCalendar } from '../appointments/calcom-lookup.ts';
 import { cancelRequestReason } from '../appointments/history.ts';
 import { invalidateAvailability } from '../appointments/invalidate.ts';
@@ -85,9 +85,13 @@ export async function processCompensate(
     eventTypeIds: segments.map((s) => s.calcomEventTypeId),
     spans: segments.map((s) => ({ start: s.startsAt, end: s.endsAt })),
   });
-  if (work.appointment.needsAttention) {
+  if (
+    work.appointment.needsAttention &&
+    (await latestFlag(deps, payload.appointmentId)) === 'compensation_exhausted'
+  ) {
     // An operator retried an exhausted compensation and it went through; cleared
-    // before the final status so that nobody sees a settled appointment still flagged.
+    // before the final status so that nobody sees a settled appointment still flagged. A flag
+    // raised for another reason since (a segment moved in Cal.com, a cancel that failed) stays.
     await deps.db
       .update(appointments)
       .set({ needsAttention: false })
@@ -96,6 +100,25 @@ export async function processCompensate(
   await recordCompensated(deps, work, payload);
   await deps.outcomes.publish(payload.appointmentId);
   return live.size;
+}
+
+/** The events that raise a composite's needs-attention flag. */
+const FLAG_EVENTS = ['compensation_exhausted', 'segment_moved_in_calcom'] as const;
+
+/** Which of `FLAG_EVENTS` raised the flag last. */
+async function latestFlag(deps: DomainDeps, appointmentId: string): Promise<string | undefined> {
+  const [row] = await deps.db
+    .select({ event: appointmentHistory.event })
+    .from(appointmentHistory)
+    .where(
+      and(
+        eq(appointmentHistory.appointmentId, appointmentId),
+        inArray(appointmentHistory.event, [...FLAG_EVENTS]),
+      ),
+    )
+    .orderBy(desc(appointmentHistory.id))
+    .limit(1);
+  return row?.event;
 }
 
 async function lookupGeneration(
@@ -192,10 +215,20 @@ export async function failCompensate(
   payload: { appointmentId: string; generation: number; purpose: string },
   error: unknown,
 ): Promise<void> {
-  await flagNeedsAttention(deps.db, {
-    appointmentId: payload.appointmentId,
-    event: 'compensation_exhausted',
-    actor: 'worker',
+  await deps.db.transaction(async (tx) => {
+    await flagNeedsAttention(tx, {
+      appointmentId: payload.appointmentId,
+      event: 'compensation_exhausted',
+      actor: 'worker',
+    });
+    // In the history too: what an operator reads, and what tells a later successful retry that
+    // the flag is its own to clear.
+    await tx.insert(appointmentHistory).values({
+      appointmentId: payload.appointmentId,
+      event: 'compensation_exhausted',
+      actor: 'worker',
+      data: { generation: payload.generation, purpose: payload.purpose },
+    });
   });
   await deps.counters.increment('compensations_exhausted');
   deps.logger.error(
