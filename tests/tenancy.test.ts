@@ -1,3 +1,4 @@
+import { resetCaches } from '@calgate/cache';
 import { signCalcomPayload } from '@calgate/calcom';
 import { companySetSecrets, registerWebhooksNow, syncEventTypesNow } from '@calgate/cli/operations';
 import { companyScopeEdit, rotateSecretNow } from '@calgate/cli/tenancy';
@@ -270,6 +271,60 @@ describe('two companies on one shared Cal.com account', () => {
     expect(refused?.calcomApiKeyEncrypted).toBeNull();
     await companySetSecrets(ops(), e.companyId, { calcomApiKey: 'cal_test_sandbox_only_mine' });
     await companySetSecrets(ops(), e.companyId, { calcomApiKey: null });
+  });
+
+  it('a booking of a stylist two companies both list stops both offering that time', async () => {
+    // Alex (Cal.com user 2) works for A on 102 and for another company of the account on 9102.
+    gw.sandbox.control.addEventType({
+      id: 9102,
+      ownerId: 1,
+      hostIds: [2],
+      title: 'Haircut (the other salon)',
+      slug: 'haircut-the-other-salon',
+      lengthInMinutes: 30,
+    });
+    const other = await seedCompany(gw.database.db, {
+      name: 'The other salon',
+      staff: [{ name: 'Alex', calcomUserId: 2 }],
+      services: [
+        {
+          name: 'Haircut',
+          segments: [{ name: 'Haircut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: 9102 }] }],
+        },
+      ],
+    });
+    await assignEventTypes(gw.database.db, other.companyId, [9102]);
+    // A staff member's event types are reused for a few seconds; the new mapping counts after that.
+    resetCaches();
+    const day = testDay();
+    const at = berlin(day, '10:00');
+    const starts = async (token: string, serviceId: string) => {
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: `/api/v2/services/${serviceId}/availability?start=${day}&end=${day}&timeZone=Europe/Berlin`,
+        headers: auth(token),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json().slots as Array<{ start: string }>).map((slot) => slot.start);
+    };
+    // Both companies' days are cached with Alex free at 10:00.
+    expect(await starts(other.token, other.serviceIds[0] as string)).toContain(at);
+    const booked = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=10' }),
+      payload: {
+        serviceId: gw.company.serviceIds[0],
+        staffId: gw.company.staffIds[0],
+        start: at,
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Shared Stylist', email: 'shared-stylist@example.org' },
+      },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    // The other company's cached day went with A's: it no longer offers the time Alex is booked.
+    expect(await starts(other.token, other.serviceIds[0] as string)).not.toContain(at);
+    await unassignEventTypes(gw.database.db, other.companyId, [9102]);
   });
 
   it("a delivery outside every company's scope is stored as ignored and counted", async () => {

@@ -1,8 +1,8 @@
 import { LocalCache } from '@calgate/cache';
-import { eventTypeMappings } from '@calgate/db';
+import { eventTypeMappings, staff } from '@calgate/db';
 import { errorLogFields } from '@calgate/jobs';
 import { utcDaysBetween } from '@calgate/time';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 
@@ -85,15 +85,26 @@ const staffTypes = new LocalCache<string, Promise<number[]>>({
 });
 
 /**
- * The event types of a staff member, reused for `SERVICE_CACHE_MS` like service definitions (a
- * query fewer per booking). A mapping added meanwhile has no cached days from before it existed.
+ * The event types of a staff member's person: this staff row's and those of every staff row of the
+ * same Cal.com user (companies sharing a Cal.com account may each list the same stylist, whose
+ * busy time is one). Reused for `SERVICE_CACHE_MS` like service definitions (a query fewer per
+ * booking). A mapping added meanwhile has no cached days from before it existed.
  */
 function staffEventTypes(db: DomainDeps['db'], staffId: string): Promise<number[]> {
   return staffTypes.getOrSet(staffId, () =>
     db
-      .select({ eventTypeId: eventTypeMappings.calcomEventTypeId })
+      .selectDistinct({ eventTypeId: eventTypeMappings.calcomEventTypeId })
       .from(eventTypeMappings)
-      .where(and(eq(eventTypeMappings.staffId, staffId), isNull(eventTypeMappings.deletedAt)))
+      .innerJoin(staff, eq(staff.id, eventTypeMappings.staffId))
+      .where(
+        and(
+          isNull(eventTypeMappings.deletedAt),
+          or(
+            eq(staff.id, staffId),
+            eq(staff.calcomUserId, sql`(select s.calcom_user_id from staff s where s.id = ${staffId})`),
+          ),
+        ),
+      )
       .then((rows) => rows.map((row) => row.eventTypeId)),
   );
 }
