@@ -70,9 +70,10 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
         if (result === 'rescheduled') log.info('booking rescheduled');
         return result;
       },
-      onFinalFailure: async (payload, error) => {
-        await failRescheduleBooking(deps, payload, error);
-        log.info(failure(error), 'reschedule failed: the original appointment stands');
+      onFinalFailure: async (payload, error, context) => {
+        const outcome = await failRescheduleBooking(deps, payload, error, context);
+        if (outcome === 'failed')
+          log.info(failure(error), 'reschedule failed: the original appointment stands');
       },
     },
     'booking.cancel': {

@@ -64,11 +64,7 @@ export async function processRescheduleBooking(
 
   let booking: Booking | undefined;
   if (context.job.data.sent === true || context.job.attemptsMade > 0) {
-    const old = await client.getBooking(storedTextId(oldUid), { signal: context.signal });
-    const successor = old.rescheduledToUid;
-    if (typeof successor === 'string' && successor.length > 0) {
-      booking = await client.getBooking(successor, { signal: context.signal });
-    }
+    booking = await successorOf(client, oldUid, context.signal);
   }
   if (booking === undefined) {
     const target = new Date(found.target.start);
@@ -104,6 +100,32 @@ export async function processRescheduleBooking(
         throw error;
       });
   }
+  await recordRescheduled(deps, work, found.target, payload.requestId, booking);
+  return 'rescheduled';
+}
+
+/** The booking Cal.com moved `oldUid` to, if it did (a send whose answer was lost). */
+async function successorOf(
+  client: ReturnType<DomainDeps['calcom']['forCompany']>['client'],
+  oldUid: string,
+  signal: AbortSignal | undefined,
+): Promise<Booking | undefined> {
+  const old = await client.getBooking(storedTextId(oldUid), { signal });
+  const successor = old.rescheduledToUid;
+  if (typeof successor !== 'string' || successor.length === 0) return undefined;
+  return client.getBooking(successor, { signal });
+}
+
+/** The appointment moved to `booking` (Cal.com's new booking), its history and its cached days. */
+async function recordRescheduled(
+  deps: DomainDeps,
+  work: WorkContext,
+  target: RescheduleTarget,
+  requestId: string,
+  booking: Booking,
+): Promise<void> {
+  const { appointment } = work;
+  const oldUid = appointment.calcomBookingUid;
   const start = new Date(booking.start);
   const end = new Date(booking.end);
   await Promise.all([
@@ -120,10 +142,10 @@ export async function processRescheduleBooking(
         calcomBookingId: storableId(booking.id),
         startsAt: start,
         endsAt: end,
-        timezone: found.target.timeZone,
+        timezone: target.timeZone,
       },
       data: {
-        requestId: payload.requestId,
+        requestId,
         fromUid: oldUid,
         toUid: booking.uid,
         from: appointment.startsAt.toISOString(),
@@ -140,22 +162,48 @@ export async function processRescheduleBooking(
     }),
   ]);
   await deps.outcomes.publish(appointment.id);
-  return 'rescheduled';
 }
 
 /**
  * The reschedule failed for good: the original appointment stands (Cal.com only cancels the old
  * booking when the new one is made); record why, with alternatives when the slot was taken.
+ *
+ * After a send whose answer never came, Cal.com may have moved the booking all the same: it is
+ * looked up once more, and a move found is recorded as the reschedule it was. When Cal.com cannot
+ * say, the appointment is flagged for an operator (reconciliation also brings the move).
  */
 export async function failRescheduleBooking(
   deps: DomainDeps,
   payload: { appointmentId: string; requestId: string },
   error: unknown,
-): Promise<void> {
+  context?: Pick<JobContext, 'job'>,
+): Promise<'failed' | 'adopted' | 'settled'> {
   const work = await loadWorkContext(deps.db, payload.appointmentId);
   const found = await rescheduleTarget(deps, payload.appointmentId, payload.requestId);
-  if (work === undefined || found === undefined || found.outcome !== undefined) return;
+  if (work === undefined || found === undefined || found.outcome !== undefined) return 'settled';
   const code = isAppError(error) ? error.code : 'INTERNAL';
+  const oldUid = work.appointment.calcomBookingUid;
+  const mayHaveLanded =
+    context?.job.data.sent === true &&
+    oldUid !== null &&
+    !(isAppError(error) && (error.code === 'SLOT_UNAVAILABLE' || error.code === 'SLOT_HELD'));
+  let unknown = false;
+  if (mayHaveLanded) {
+    const { client } = deps.calcom.forCompany(work.company);
+    const moved = await successorOf(client, oldUid, undefined).then(
+      (booking) => booking ?? null,
+      () => undefined,
+    );
+    if (moved !== null && moved !== undefined) {
+      deps.logger.warn(
+        { appointmentId: work.appointment.id, uid: moved.uid },
+        'adopted a reschedule Cal.com made after the last attempt',
+      );
+      await recordRescheduled(deps, work, found.target, payload.requestId, moved);
+      return 'adopted';
+    }
+    unknown = moved === undefined;
+  }
   const alternatives =
     code === 'SLOT_UNAVAILABLE' ? await rescheduleAlternatives(deps, work, found.target) : [];
   await transition(deps.db, {
@@ -164,6 +212,8 @@ export async function failRescheduleBooking(
     to: 'confirmed',
     event: 'reschedule_failed',
     actor: 'worker',
+    // Cal.com could not say whether it moved the booking: an operator must look.
+    ...(unknown ? { set: { needsAttention: true } } : {}),
     data: {
       requestId: payload.requestId,
       code,
@@ -171,7 +221,14 @@ export async function failRescheduleBooking(
       alternatives,
     },
   });
+  if (unknown) {
+    deps.logger.error(
+      { appointmentId: payload.appointmentId, code },
+      'reschedule failed after a send whose outcome is unknown: needs attention',
+    );
+  }
   await deps.outcomes.publish(payload.appointmentId);
+  return 'failed';
 }
 
 async function rescheduleAlternatives(deps: DomainDeps, work: WorkContext, target: RescheduleTarget) {
