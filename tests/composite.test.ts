@@ -53,6 +53,15 @@ const book = (
   });
 const ofAppointment = (id: string) =>
   gw.sandbox.control.bookings().filter((b) => b.metadata.calgateAppointmentId === id);
+/** Waits until every one of `uids` (bookings of appointment `id`) is cancelled in Cal.com. */
+const cancelledInCalcom = (id: string, uids: string[]) =>
+  eventually(async () =>
+    ofAppointment(id)
+      .filter((b) => uids.includes(b.uid))
+      .every((b) => b.status === 'cancelled')
+      ? true
+      : undefined,
+  );
 
 describe('composite availability', () => {
   it('offers slots only where every segment has someone free at its offset, with segments and pauses', async () => {
@@ -343,13 +352,7 @@ describe('composite reschedule', () => {
     const res = await reschedule(id, berlin(day, '13:00'));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'confirmed', start: berlin(day, '13:00') });
-    await eventually(async () =>
-      ofAppointment(id)
-        .filter((b) => old.includes(b.uid))
-        .every((b) => b.status === 'cancelled')
-        ? true
-        : undefined,
-    );
+    await cancelledInCalcom(id, old);
     const live = ofAppointment(id).filter((b) => b.status === 'accepted');
     expect(live).toHaveLength(2);
     expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '13:00')));
@@ -407,13 +410,7 @@ describe('composite reschedule', () => {
     // Generation 2 replaces generation 0, the one the appointment still stands on.
     const moved = await reschedule(id, berlin(day, '16:00'));
     expect(moved.statusCode, moved.body).toBe(200);
-    await eventually(async () =>
-      ofAppointment(id)
-        .filter((b) => original.includes(b.uid))
-        .every((b) => b.status === 'cancelled')
-        ? true
-        : undefined,
-    );
+    await cancelledInCalcom(id, original);
     const live = ofAppointment(id).filter((b) => b.status === 'accepted');
     expect(live.map((b) => b.metadata.calgateGeneration)).toEqual(['2', '2']);
     expect(Math.min(...live.map((b) => b.start))).toBe(Date.parse(berlin(day, '16:00')));
