@@ -27,6 +27,7 @@ export const HISTORY_EVENTS = [
   'segment_booked',
   'segment_moved_in_calcom',
   'compensation_exhausted',
+  'booked_after_failure',
 ] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 

@@ -308,9 +308,11 @@ export async function failCreateBooking(
   const work = await loadWorkContext(deps.db, payload.appointmentId);
   if (work === undefined || work.appointment.status !== 'pending') return;
   const code = isAppError(error) ? error.code : 'INTERNAL';
-  const mayHaveLanded =
-    (work.appointment.bookingSentAt !== null || context.job.data.sent === true) &&
-    !(isAppError(error) && (error.code === 'SLOT_UNAVAILABLE' || error.code === 'SLOT_HELD'));
+  const sent = work.appointment.bookingSentAt !== null || context.job.data.sent === true;
+  // A refusal answers this attempt's send only: after an earlier attempt sent (its answer lost),
+  // the slot may be taken by our own booking, which the retry's lookup did not find yet.
+  const refused = isAppError(error) && (error.code === 'SLOT_UNAVAILABLE' || error.code === 'SLOT_HELD');
+  const mayHaveLanded = sent && (!refused || context.job.attemptsMade > 0);
   if (mayHaveLanded) {
     // A send whose answer never came may have booked: if Cal.com has it, it is the customer's.
     const adopted = await adoptIfLanded(deps, work).catch(() => undefined);

@@ -222,6 +222,9 @@ async function applyToAppointment(
       if (row.status === 'cancelled' && current === null && observed.metadata[METADATA_KEY] === row.id) {
         return cancelBookedAfterCancel(deps, row, observed, context);
       }
+      if (row.status === 'failed' && current === null && observed.metadata[METADATA_KEY] === row.id) {
+        return flagBookedAfterFailure(deps, row, observed, context);
+      }
       if (
         row.status === 'confirmed' &&
         (row.startsAt.getTime() !== observed.start.getTime() ||
@@ -242,6 +245,9 @@ async function applyToAppointment(
       // A request to the host, made after its appointment was cancelled: it would block the slot.
       if (row.status === 'cancelled' && current === null && observed.metadata[METADATA_KEY] === row.id) {
         return cancelBookedAfterCancel(deps, row, observed, context);
+      }
+      if (row.status === 'failed' && current === null && observed.metadata[METADATA_KEY] === row.id) {
+        return flagBookedAfterFailure(deps, row, observed, context);
       }
       return result('unchanged', `requested while ${row.status}`);
     case 'cancelled': {
@@ -493,6 +499,41 @@ function e164OrRaw(phone: string | null): string | undefined {
  * lost and the cancel looked too early): cancelled there too, whichever of the create's retry, a
  * webhook or reconciliation sees it first.
  */
+/**
+ * Our booking of an appointment recorded as failed, live in Cal.com all the same (a send whose answer
+ * never came landed after every lookup). The caller was told it failed and may have booked another
+ * time, so neither keeping nor cancelling it is ours to decide: its uid is recorded and the
+ * appointment flagged for an operator, who sees the live booking holding the slot.
+ */
+async function flagBookedAfterFailure(
+  deps: ApplyDeps,
+  row: AppointmentRow,
+  observed: ObservedBooking,
+  context: ApplyContext,
+): Promise<ApplyResult> {
+  await deps.db.transaction(async (tx) => {
+    await flagNeedsAttention(tx, {
+      appointmentId: row.id,
+      event: 'booked_after_failure',
+      actor: context.actor,
+      set: { calcomBookingUid: observed.uid, calcomBookingId: observed.bookingId ?? row.calcomBookingId },
+    });
+    await tx.insert(appointmentHistory).values({
+      appointmentId: row.id,
+      event: 'booked_after_failure',
+      fromStatus: row.status,
+      toStatus: row.status,
+      actor: context.actor,
+      data: { uid: observed.uid, status: observed.status },
+    });
+  });
+  deps.logger.error(
+    { appointmentId: row.id, uid: observed.uid },
+    'a booking of an appointment recorded as failed is live in Cal.com: needs attention',
+  );
+  return { outcome: 'applied', detail: 'booked after it failed: flagged', appointmentId: row.id };
+}
+
 async function cancelBookedAfterCancel(
   deps: ApplyDeps,
   row: AppointmentRow,
