@@ -24,6 +24,7 @@ import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { AppointmentRow } from '../appointments/views.ts';
 import type { DomainDeps } from '../deps.ts';
 import { withChainLock } from './chain-lock.ts';
+import { sharedChainOwner } from './chain-owner.ts';
 import type { ObservedBooking } from './observed.ts';
 
 export type ApplyDeps = Pick<
@@ -72,23 +73,33 @@ export async function applyObservedBooking(
   if (observed.toUid !== null) {
     return { outcome: 'unchanged', detail: `replaced by ${observed.toUid}; that booking carries the change` };
   }
-  if (!(await eventTypeInScope(deps.db, context.companyId, observed.eventTypeId))) {
-    await deps.counters.increment(
-      context.actor === 'webhook' ? 'webhooks_out_of_scope' : 'reconcile_out_of_scope',
-    );
-    return {
-      outcome: 'ignored',
-      detail: `event type ${observed.eventTypeId ?? 'unknown'} is outside the company's scope`,
-    };
-  }
+  const inScope = await eventTypeInScope(deps.db, context.companyId, observed.eventTypeId);
   const chain = observed.icalUid ?? observed.fromUid ?? observed.uid;
-  return withChainLock(deps.redis, `${deps.redisPrefix}:chain:${chain}`, async () => {
+  const applied = await withChainLock(deps.redis, `${deps.redisPrefix}:chain:${chain}`, async () => {
+    // The company's own appointments follow their bookings, even on an event type that has left
+    // its scope since (unassigned: "existing appointments are kept as they are").
     const segment = await findSegment(deps, observed, context.companyId);
     if (segment !== undefined) return applyToSegment(deps, segment, observed, context);
     const appointment = await findAppointment(deps, observed, context.companyId);
     if (appointment !== undefined) return applyToAppointment(deps, appointment, observed, context);
+    if (!inScope) {
+      await deps.counters.increment(
+        context.actor === 'webhook' ? 'webhooks_out_of_scope' : 'reconcile_out_of_scope',
+      );
+      return {
+        outcome: 'ignored' as const,
+        detail: `event type ${observed.eventTypeId ?? 'unknown'} is outside the company's scope`,
+      };
+    }
+    // Another company's booking on an event type that moved to this one: never recorded here.
+    const owner = await sharedChainOwner(deps.db, observed);
+    if (owner !== undefined && owner !== context.companyId) return { owner };
     return recordForeignBooking(deps, observed, context);
   });
+  // Applied as its owner's (after this company's chain lock is released): its webhook may be lost.
+  if ('owner' in applied)
+    return applyObservedBooking(deps, observed, { ...context, companyId: applied.owner });
+  return applied;
 }
 
 /** A segment of one of the company's composites: by our id in the metadata, else by uid. */

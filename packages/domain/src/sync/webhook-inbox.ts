@@ -17,6 +17,7 @@ import { ALL_COMPANIES } from '../accounts/auth-changes.ts';
 import { sharedAccountOwner } from '../accounts/scope.ts';
 import type { DomainDeps } from '../deps.ts';
 import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
+import { sharedChainOwner } from './chain-owner.ts';
 import { inboxWriter } from './inbox-writer.ts';
 import { observeWebhook } from './observed.ts';
 
@@ -257,12 +258,16 @@ export async function processWebhook(
     .set({ status: 'processing', attempts: sql`${webhookInbox.attempts} + 1` })
     .where(eq(webhookInbox.id, row.id));
   const observed = observeWebhook(parseCalcomWebhook(row.payload));
-  // A delivery to the global URL belongs to the one company whose scope owns its event type.
+  // A delivery to the global URL belongs to the company whose booking it continues (its event
+  // type may have moved to another company since), else to the one whose scope owns its event type.
   const companyId =
     row.companyId ??
-    ('ignored' in observed || observed.eventTypeId === null
+    ('ignored' in observed
       ? undefined
-      : await sharedAccountOwner(deps.db, observed.eventTypeId));
+      : ((await sharedChainOwner(deps.db, observed)) ??
+        (observed.eventTypeId === null
+          ? undefined
+          : await sharedAccountOwner(deps.db, observed.eventTypeId))));
   let result: ApplyResult;
   if ('ignored' in observed) result = { outcome: 'ignored', detail: observed.ignored };
   else if (companyId === undefined) {
