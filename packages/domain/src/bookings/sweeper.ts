@@ -57,8 +57,9 @@ export async function sweepStuckAppointments(
 
 /**
  * A composite appointment's work is its cancel compensation (cancelling) or the flow of the
- * generation being booked: the first (pending) or a reschedule's new one (rescheduling); a flow
- * that failed without its failure being recorded, its compensation.
+ * generation being booked: the first (pending) or a reschedule's new one (rescheduling). A flow
+ * that failed without its failure being recorded: its finalize again when every segment is
+ * booked, else its compensation.
  */
 async function sweepComposite(
   deps: Pick<DomainDeps, 'db' | 'queues'>,
@@ -76,26 +77,32 @@ async function sweepComposite(
     row.status === 'pending' ? 0 : row.status === 'rescheduling' ? row.rescheduleGeneration : null;
   if (generation === null) return 'present';
   const finalize = await deps.queues.find('composite.finalize', { appointmentId: row.id, generation });
-  if (finalize !== undefined) {
-    if ((await finalize.getState()) !== 'failed') return 'present';
-    // The flow failed, yet nothing recorded it: the failing segment job's own failure handler
-    // threw (PostgreSQL away at that moment) or never ran (BullMQ's stall limit). Its compensation
-    // releases what the generation booked and records the failure, as that handler would have.
-    const compensation = await deps.queues.ensure('composite.compensate', {
-      appointmentId: row.id,
-      generation,
-      purpose: 'failed',
-      // Why it failed went with the handler that could not run; the worker's log has it.
-      code: 'INTERNAL',
-    });
-    return compensation === 'present' ? 'present' : 'added';
-  }
+  if (finalize !== undefined && (await finalize.getState()) !== 'failed') return 'present';
   const segments = await deps.db
-    .select({ id: appointmentSegments.id })
+    .select({ status: appointmentSegments.status })
     .from(appointmentSegments)
     .where(
       and(eq(appointmentSegments.appointmentId, row.id), eq(appointmentSegments.generation, generation)),
     );
-  await deps.queues.addCompositeFlow(row.id, generation, segments.length);
-  return 'added';
+  if (finalize === undefined) {
+    await deps.queues.addCompositeFlow(row.id, generation, segments.length);
+    return 'added';
+  }
+  if (segments.length > 0 && segments.every((segment) => segment.status === 'booked')) {
+    // Every segment is booked and only the finalize failed (PostgreSQL away through its
+    // attempts): it runs again, and the booking is kept.
+    await finalize.retry('failed');
+    return 'added';
+  }
+  // The flow failed, yet nothing recorded it: the failing segment job's own failure handler
+  // threw (PostgreSQL away at that moment) or never ran (BullMQ's stall limit). Its compensation
+  // releases what the generation booked and records the failure, as that handler would have.
+  const compensation = await deps.queues.ensure('composite.compensate', {
+    appointmentId: row.id,
+    generation,
+    purpose: 'failed',
+    // Why it failed went with the handler that could not run; the worker's log has it.
+    code: 'INTERNAL',
+  });
+  return compensation === 'present' ? 'present' : 'added';
 }
