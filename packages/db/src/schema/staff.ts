@@ -1,4 +1,5 @@
-import { boolean, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, timestamps } from './columns.ts';
 import { companies } from './companies.ts';
 
@@ -21,5 +22,8 @@ export const staff = pgTable(
   (t) => [
     uniqueIndex('staff_company_email_unique').on(t.companyId, t.email),
     uniqueIndex('staff_company_catalog_key_unique').on(t.companyId, t.catalogKey),
+    // One person in several companies of a shared Cal.com account: holds and cache invalidation
+    // find the other staff rows of the same Cal.com user.
+    index('staff_calcom_user_idx').on(t.calcomUserId).where(sql`${t.calcomUserId} is not null`),
   ],
 );

@@ -1,8 +1,8 @@
 import { LocalCache } from '@calgate/cache';
-import { eventTypeMappings, staff } from '@calgate/db';
+import { eventTypeMappings } from '@calgate/db';
 import { errorLogFields } from '@calgate/jobs';
 import { utcDaysBetween } from '@calgate/time';
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, inArray, isNull, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { SERVICE_CACHE_MS } from '../services/catalog.ts';
 
@@ -95,13 +95,14 @@ function staffEventTypes(db: DomainDeps['db'], staffId: string): Promise<number[
     db
       .selectDistinct({ eventTypeId: eventTypeMappings.calcomEventTypeId })
       .from(eventTypeMappings)
-      .innerJoin(staff, eq(staff.id, eventTypeMappings.staffId))
       .where(
         and(
           isNull(eventTypeMappings.deletedAt),
-          or(
-            eq(staff.id, staffId),
-            eq(staff.calcomUserId, sql`(select s.calcom_user_id from staff s where s.id = ${staffId})`),
+          // This staff row and the others of its Cal.com user (by the partial index on it).
+          inArray(
+            eventTypeMappings.staffId,
+            sql`(select ${staffId}::text union select other.id from staff other
+              where other.calcom_user_id = (select me.calcom_user_id from staff me where me.id = ${staffId}))`,
           ),
         ),
       )

@@ -1,0 +1,1 @@
+CREATE INDEX "staff_calcom_user_idx" ON "staff" USING btree ("calcom_user_id") WHERE "staff"."calcom_user_id" is not null;
