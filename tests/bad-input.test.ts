@@ -167,7 +167,10 @@ describe('the operator API', () => {
     const tooLarge = await scope(companyId, { assign: [7002], unassign: [3_000_000_000] });
     expect(tooLarge.statusCode, tooLarge.body).toBe(400);
     expect(tooLarge.json().error.message).toContain('unassign');
-    // An id another company owns: 7001 stays where it was.
+    const both = await scope(companyId, { assign: [7003], unassign: [7003] });
+    expect(both.statusCode, both.body).toBe(400);
+    expect(both.json().error.message).toBe('assign and unassign both name event type 7003');
+    // An id another company owns: refused after the unassign, which is rolled back with it.
     const foreign = await scope(companyId, { assign: [HAIRCUT.alex], unassign: [7001] });
     expect(foreign.statusCode, foreign.body).toBe(409);
     const now = await gw.app.inject({

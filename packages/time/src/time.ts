@@ -26,7 +26,8 @@ function checkTimeZone(timeZone: string): boolean {
  * runtime accepts too): what our API asks for, and what Cal.com's attendees carry.
  */
 export function isIanaTimeZone(timeZone: string): boolean {
-  return isValidTimeZone(timeZone) && !/^[+-]/.test(timeZone.trim());
+  // A name has letters (`UTC`, `Etc/GMT+1`); an offset, in any sign character, has none.
+  return isValidTimeZone(timeZone) && /[A-Za-z]/.test(timeZone) && !/^\s*[+\-\u2212]/.test(timeZone);
 }
 
 /** @throws AppError INVALID_TIMEZONE naming the field. */
@@ -175,14 +176,17 @@ export function parseWindowBound(value: string, timeZone: string, field: string,
   } else {
     const local = DATE_TIME_LOCAL.exec(value);
     if (local !== null) {
-      const [y, m, d, h, min] = [1, 2, 3, 4, 5].map((i) => Number(local[i])) as [
+      const [y, m, d, h, min, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(local[i] ?? 0)) as [
+        number,
         number,
         number,
         number,
         number,
         number,
       ];
-      if (isRealDate(y, m, d) && h < 24 && min < 60) return zonedTimeToUtc(y, m, d, h, min, timeZone);
+      if (isRealDate(y, m, d) && h < 24 && min < 60 && sec < 60) {
+        return zonedTimeToUtc(y, m, d, h, min, timeZone);
+      }
     }
   }
   throw new AppError(

@@ -23,6 +23,7 @@ describe('time zones', () => {
     expect(isValidTimeZone('+01:00')).toBe(true);
     expect(isIanaTimeZone('+01:00')).toBe(false);
     expect(isIanaTimeZone('-0500')).toBe(false);
+    expect(isIanaTimeZone('\u221201:00')).toBe(false);
   });
 
   it('formats instants with the offset in force, across DST', () => {
@@ -83,6 +84,9 @@ describe('window bounds', () => {
     }
     expect(() => parseWindowBound('0001-01-01', 'UTC', 'from')).toThrow(/^from: .* is not a real date/);
     expect(() => parseWindowBound('2027-02-31T10:00', 'UTC', 'from')).toThrow(/^from: .* is not a real date/);
+    expect(() => parseWindowBound('2027-02-10T10:00:75', 'UTC', 'from')).toThrow(
+      /^from: .* is not a real date/,
+    );
     // Leap days exist in leap years only; the last supported year still parses.
     expect(parseInstant('2028-02-29T10:00:00Z', 'start').toISOString()).toBe('2028-02-29T10:00:00.000Z');
     expect(() => parseInstant('2027-02-29T10:00:00Z', 'start')).toThrow(/not a real date/);

@@ -156,6 +156,12 @@ export async function changeEventTypeScope(
 ): Promise<{ assigned: number[]; already: number[]; unassigned: number[] }> {
   if (change.assign.length > 0) checkIds(change.assign, 'assign');
   if (change.unassign.length > 0) checkIds(change.unassign, 'unassign');
+  const both = change.assign.filter((id) => change.unassign.includes(id));
+  if (both.length > 0) {
+    throw new AppError('VALIDATION_FAILED', `assign and unassign both name event type ${both.join(', ')}`, {
+      details: { field: 'assign', eventTypeIds: both },
+    });
+  }
   const company = await scopeCompany(db, companyId);
   if (change.assign.length > 0) refuseOwnKey(company);
   return db.transaction(async (tx) => {

@@ -91,7 +91,7 @@ export async function processCompensate(
   ) {
     // An operator retried an exhausted compensation and it went through; cleared
     // before the final status so that nobody sees a settled appointment still flagged. A flag
-    // raised for another reason since (a segment moved in Cal.com, a cancel that failed) stays.
+    // raised for another reason since (a segment moved in Cal.com) stays.
     await deps.db
       .update(appointments)
       .set({ needsAttention: false })
