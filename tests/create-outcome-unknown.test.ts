@@ -1,6 +1,7 @@
+import { resolveNeedsAttention } from '@calgate/cli';
 import { reconcileNow } from '@calgate/cli/operations';
 import { appointmentHistory, appointments } from '@calgate/db';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, type Gateway, queuesSettled, startGateway, testDay } from './support/gateway.ts';
 
@@ -92,5 +93,29 @@ describe('a create whose answer never came, refused on its retry', () => {
       .from(appointmentHistory)
       .where(eq(appointmentHistory.appointmentId, id));
     expect(history.map((h) => h.event)).toContain('booked_after_failure');
+
+    // An operator settles it with the customer and clears the flag; the history says so.
+    const lines: string[] = [];
+    const context = {
+      db: gw.database.db,
+      connection: gw.runtime().connection,
+      prefix: gw.config.redis.queuePrefix,
+      out: (line: string) => lines.push(line),
+    };
+    await resolveNeedsAttention(context, id, 'customer keeps the 11:00 booking; recorded by hand');
+    expect(lines).toEqual([`${id}: attention resolved (failed)`]);
+    expect((await row(id))?.needsAttention).toBe(false);
+    const [resolved] = await gw.database.db
+      .select()
+      .from(appointmentHistory)
+      .where(
+        and(eq(appointmentHistory.appointmentId, id), eq(appointmentHistory.event, 'attention_resolved')),
+      );
+    expect(resolved).toMatchObject({
+      actor: 'operator',
+      data: { note: 'customer keeps the 11:00 booking; recorded by hand' },
+    });
+    await expect(resolveNeedsAttention(context, id, 'again')).rejects.toThrow('is not flagged');
+    await expect(resolveNeedsAttention(context, id, '  ')).rejects.toThrow('--note');
   });
 });

@@ -1,7 +1,7 @@
-import { appointments, type Database } from '@calgate/db';
+import { appointmentHistory, appointments, type Database } from '@calgate/db';
 import { QUEUE_NAMES, type QueueName } from '@calgate/jobs';
 import { Queue } from 'bullmq';
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 
 export interface CliContext {
@@ -93,4 +93,38 @@ export async function listNeedsAttention(context: CliContext): Promise<number> {
   }
   context.out(`${rows.length} appointment(s) need attention`);
   return rows.length;
+}
+
+/**
+ * An operator has looked at a flagged appointment (in Cal.com, with the customer) and settled it:
+ * the flag goes, and the history records who cleared it and why. Refused for one not flagged.
+ */
+export async function resolveNeedsAttention(
+  context: CliContext,
+  appointmentId: string,
+  note: string,
+): Promise<void> {
+  const text = note.trim();
+  if (text === '') throw new Error('--note must say what was checked or done');
+  const resolved = await context.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(appointments)
+      .set({ needsAttention: false, updatedAt: new Date() })
+      .where(and(eq(appointments.id, appointmentId), eq(appointments.needsAttention, true)))
+      .returning({ id: appointments.id, status: appointments.status });
+    if (row === undefined) return undefined;
+    await tx.insert(appointmentHistory).values({
+      appointmentId: row.id,
+      event: 'attention_resolved',
+      fromStatus: row.status,
+      toStatus: row.status,
+      actor: 'operator',
+      data: { note: text.slice(0, 500) },
+    });
+    return row;
+  });
+  if (resolved === undefined)
+    throw new Error(`appointment ${appointmentId.slice(0, 64)} is not flagged as needing attention`);
+  context.record?.({ id: resolved.id, status: resolved.status, resolved: true });
+  context.out(`${resolved.id}: attention resolved (${resolved.status})`);
 }

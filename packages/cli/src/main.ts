@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '@calgate/config';
 import { createDomainRuntime } from '@calgate/runtime';
 import { createLogger } from '@calgate/telemetry';
 import { catalogApply, companyDisable, tokenList, tokenRevoke } from './admin.ts';
-import { listFailedJobs, listNeedsAttention, retryFailedJobs } from './commands.ts';
+import { listFailedJobs, listNeedsAttention, resolveNeedsAttention, retryFailedJobs } from './commands.ts';
 import {
   companyCreate,
   companySetSecrets,
@@ -77,6 +77,8 @@ Jobs
   jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync, outbound)
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
   appointments:attention                  list appointments flagged as needing attention
+  appointments:resolve --appointment ID --note TEXT
+                                          clear one's flag once it is settled (recorded in its history)
 
 Secrets at rest
   secrets:reencrypt [--batch N]           re-encrypt every stored secret under the current key
@@ -123,6 +125,8 @@ const { positionals, values } = parseArgs({
     delivery: { type: 'string' },
     status: { type: 'string' },
     batch: { type: 'string' },
+    appointment: { type: 'string' },
+    note: { type: 'string' },
   },
 });
 const [command] = positionals;
@@ -155,7 +159,7 @@ const calcomKey = values['calcom-key'] ?? process.env.CALGATE_CLI_CALCOM_KEY;
 const webhookSecret = values['webhook-secret'] ?? process.env.CALGATE_CLI_WEBHOOK_SECRET;
 
 function required(
-  name: 'company' | 'name' | 'file' | 'token' | 'url' | 'endpoint',
+  name: 'company' | 'name' | 'file' | 'token' | 'url' | 'endpoint' | 'appointment' | 'note',
   value: string | undefined,
 ): string {
   if (value === undefined || value === '') throw new Error(`--${name} is required\n\n${USAGE}`);
@@ -275,6 +279,13 @@ try {
       break;
     case 'appointments:attention':
       await listNeedsAttention(jobs);
+      break;
+    case 'appointments:resolve':
+      await resolveNeedsAttention(
+        jobs,
+        required('appointment', values.appointment),
+        required('note', values.note),
+      );
       break;
     case 'secrets:reencrypt':
       code = (await reencryptSecrets(ops, values.batch)) > 0 ? 1 : 0;

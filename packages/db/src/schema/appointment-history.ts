@@ -28,6 +28,7 @@ export const HISTORY_EVENTS = [
   'segment_moved_in_calcom',
   'compensation_exhausted',
   'booked_after_failure',
+  'attention_resolved',
 ] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
