@@ -136,20 +136,18 @@ const DATE_TIME_WITH_ZONE =
 export const FIRST_YEAR = 1900;
 export const LAST_YEAR = 9000;
 
+type Fields = [number, number, number, number, number, number, number, number];
+
+/** The first eight captured groups of `match` as numbers (a group not matched or absent: 0). */
+function fieldsOf(match: RegExpExecArray): Fields {
+  return Array.from({ length: 8 }, (_, i) => Number(match[i + 1] ?? 0)) as Fields;
+}
+
 /** A date-time with an offset whose every field is real (no 31 February, no 24:00, no +25:00). */
 function parseZonedDateTime(value: string): Date | undefined {
   const match = DATE_TIME_WITH_ZONE.exec(value);
   if (match === null) return undefined;
-  const [y, m, d, h, min, sec, oh, om] = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Number(match[i] ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [y, m, d, h, min, sec, oh, om] = fieldsOf(match);
   if (!isRealDate(y, m, d) || h > 23 || min > 59 || sec > 59 || oh > 23 || om > 59) return undefined;
   const parsed = new Date(value);
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
@@ -176,14 +174,7 @@ export function parseWindowBound(value: string, timeZone: string, field: string,
   } else {
     const local = DATE_TIME_LOCAL.exec(value);
     if (local !== null) {
-      const [y, m, d, h, min, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(local[i] ?? 0)) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      const [y, m, d, h, min, sec] = fieldsOf(local);
       if (isRealDate(y, m, d) && h < 24 && min < 60 && sec < 60) {
         return zonedTimeToUtc(y, m, d, h, min, timeZone);
       }
