@@ -9,17 +9,26 @@ export function isUnstorableText(value: string): boolean {
 
 /**
  * The path (`customer.name`, `metadata.note`, `items.2`) of the first string, or object key, in
- * `value` that cannot be stored; undefined when there is none.
+ * `value` that cannot be stored; undefined when there is none. Walked with a stack of its own, not
+ * recursion: a body nested thousands of levels deep is the validator's to refuse, not a crash here.
  */
-export function unstorablePath(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return isUnstorableText(value) ? path : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
-  for (const [key, item] of entries) {
-    const at = path === '' ? String(key) : `${path}.${key}`;
-    if (typeof key === 'string' && isUnstorableText(key)) return at;
-    const found = unstorablePath(item, at);
-    if (found !== undefined) return found;
+export function unstorablePath(value: unknown): string | undefined {
+  const pending: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: item, path } = next;
+    if (typeof item === 'string') {
+      if (isUnstorableText(item)) return path;
+      continue;
+    }
+    if (item === null || typeof item !== 'object') continue;
+    const entries = Array.isArray(item) ? [...item.entries()] : Object.entries(item);
+    // Pushed last first, so that the first field is looked at first.
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const [key, child] = entries[index] as [string | number, unknown];
+      const at = path === '' ? String(key) : `${path}.${key}`;
+      if (typeof key === 'string' && isUnstorableText(key)) return at;
+      pending.push({ value: child, path: at });
+    }
   }
   return undefined;
 }
