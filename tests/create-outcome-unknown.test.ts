@@ -3,23 +3,15 @@ import { reconcileNow } from '@calgate/cli/operations';
 import { appointmentHistory, appointments } from '@calgate/db';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auth, berlin, type Gateway, queuesSettled, startGateway, testDay } from './support/gateway.ts';
-
-/** What Cal.com answers a bookings search that finds nothing (its write not visible yet). */
-const EMPTY_LIST = {
-  status: 'success',
-  data: [],
-  pagination: {
-    totalItems: 0,
-    remainingItems: 0,
-    returnedItems: 0,
-    itemsPerPage: 100,
-    currentPage: 1,
-    totalPages: 1,
-    hasNextPage: false,
-    hasPreviousPage: false,
-  },
-};
+import {
+  auth,
+  berlin,
+  EMPTY_BOOKINGS_LIST,
+  type Gateway,
+  queuesSettled,
+  startGateway,
+  testDay,
+} from './support/gateway.ts';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -40,7 +32,7 @@ async function lostCreate(email: string, missedLookups: number): Promise<string>
   gw.sandbox.control.injectFault({
     operation: 'bookings.list',
     status: 200,
-    body: EMPTY_LIST,
+    body: EMPTY_BOOKINGS_LIST,
     count: missedLookups,
   });
   const res = await gw.app.inject({

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   auth,
   berlin,
+  EMPTY_BOOKINGS_LIST,
   eventually,
   type Gateway,
   queuesSettled,
@@ -29,22 +30,6 @@ afterEach(async () => {
   await gw?.close();
   gw = undefined;
 });
-
-/** Cal.com's bookings list with nothing in it. */
-const EMPTY_LIST = {
-  status: 'success',
-  data: [],
-  pagination: {
-    totalItems: 0,
-    remainingItems: 0,
-    returnedItems: 0,
-    itemsPerPage: 100,
-    currentPage: 1,
-    totalPages: 1,
-    hasNextPage: false,
-    hasPreviousPage: false,
-  },
-};
 
 function spawnWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [WORKER_MAIN], { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -250,7 +235,7 @@ describe('a booking cancelled while its create is in flight, whose answer never 
     g.sandbox.control.injectFault({
       operation: 'bookings.list',
       status: 200,
-      body: EMPTY_LIST,
+      body: EMPTY_BOOKINGS_LIST,
     });
     const cancelled = await g.app.inject({
       method: 'DELETE',
@@ -312,7 +297,12 @@ describe('a booking cancelled while its create is in flight, whose answer never 
       await eventually(async () => (mine().length === 1 ? true : undefined));
       expect(mine()[0]?.status).toBe(made);
       // Neither the cancel's lookup nor the create's retry sees the booking yet.
-      g.sandbox.control.injectFault({ operation: 'bookings.list', status: 200, body: EMPTY_LIST, count: 2 });
+      g.sandbox.control.injectFault({
+        operation: 'bookings.list',
+        status: 200,
+        body: EMPTY_BOOKINGS_LIST,
+        count: 2,
+      });
       const cancelled = await g.app.inject({
         method: 'DELETE',
         url: `/api/v2/bookings/${id}`,

@@ -250,3 +250,19 @@ export async function queuesSettled(g: Pick<Gateway, 'config'>, timeoutMs = 60_0
     await connection.quit();
   }
 }
+
+/** Cal.com's bookings list with nothing in it (its write not visible yet, for a lookup to miss). */
+export const EMPTY_BOOKINGS_LIST = {
+  status: 'success',
+  data: [],
+  pagination: {
+    totalItems: 0,
+    remainingItems: 0,
+    returnedItems: 0,
+    itemsPerPage: 100,
+    currentPage: 1,
+    totalPages: 1,
+    hasNextPage: false,
+    hasPreviousPage: false,
+  },
+};
