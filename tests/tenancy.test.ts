@@ -10,8 +10,10 @@ import {
   customers,
   eventTypeMappings,
   newId,
+  openSecret,
   parseEncryptionKey,
   retiredWebhookSecrets,
+  SECRET_COLUMNS,
   webhookInbox,
 } from '@calgate/db';
 import {
@@ -23,7 +25,7 @@ import {
   unassignEventTypes,
 } from '@calgate/domain';
 import { seedCompany } from '@calgate/testkit';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, HAIRCUT, startGateway, testDay } from './support/gateway.ts';
 
@@ -271,6 +273,35 @@ describe('two companies on one shared Cal.com account', () => {
     expect(refused?.calcomApiKeyEncrypted).toBeNull();
     await companySetSecrets(ops(), e.companyId, { calcomApiKey: 'cal_test_sandbox_only_mine' });
     await companySetSecrets(ops(), e.companyId, { calcomApiKey: null });
+  });
+
+  it('of companies given one key at the same moment, exactly one keeps it', async () => {
+    const runtime = gw.runtime();
+    const key = 'cal_test_sandbox_raced';
+    const rivals = await Promise.all(
+      ['Racer one', 'Racer two', 'Racer three'].map((name) => seedCompany(gw.database.db, { name })),
+    );
+    const outcomes = await Promise.allSettled([
+      ...rivals.map((r) => companySetSecrets(ops(), r.companyId, { calcomApiKey: key })),
+      adminCreateCompany(runtime, { name: 'Racer four', calcomApiKey: key }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes) {
+      if (o.status === 'rejected')
+        expect(String(o.reason)).toMatch(/calcomApiKey: company \S+ already has this key/);
+    }
+    const holders = await gw.database.db
+      .select({ id: companies.id, sealed: companies.calcomApiKeyEncrypted })
+      .from(companies)
+      .where(isNotNull(companies.calcomApiKeyEncrypted));
+    const keyed = holders.filter(
+      (h) =>
+        openSecret(h.sealed as string, runtime.keyring, {
+          companyId: h.id,
+          column: SECRET_COLUMNS.calcomApiKey,
+        }) === key,
+    );
+    expect(keyed).toHaveLength(1);
   });
 
   it('a booking of a stylist two companies both list stops both offering that time', async () => {

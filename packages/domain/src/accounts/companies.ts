@@ -13,7 +13,7 @@ import {
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { isIanaTimeZone } from '@calgate/time';
-import { and, eq, isNotNull, ne } from 'drizzle-orm';
+import { and, eq, isNotNull, ne, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { scopeCompany, unassignIn } from './scope.ts';
 
@@ -22,19 +22,25 @@ export interface KeyRules {
   sharedKeyId?: string | undefined;
 }
 
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
 /**
  * A company's own key makes its scope the whole Cal.com account behind it. The shared account's
  * key, or another company's, would give it every event type and booking of a company it shares
  * the account with: refused, naming the way companies share an account (assigned event types).
+ * Runs in the transaction that stores the key, under one advisory lock every key write takes:
+ * two concurrent writes of one key cannot both pass (keys are stored encrypted, so no unique
+ * index can compare them).
  */
 async function assertKeyOwnedAlone(
-  db: Database,
+  db: Tx,
   keyring: Keyring,
   companyId: string,
   key: string,
   rules: KeyRules,
 ): Promise<void> {
   const fingerprint = keyFingerprint(key);
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended('calgate:company-keys', 0))`);
   if (rules.sharedKeyId !== undefined && fingerprint === rules.sharedKeyId) {
     throw new AppError(
       'VALIDATION_FAILED',
@@ -108,11 +114,11 @@ export async function createCompany(
   if (input.calcomApiKey !== undefined) checkKey(input.calcomApiKey);
   if (input.webhookSecret !== undefined) checkSecret(input.webhookSecret);
   const companyId = newId('cmp');
-  if (input.calcomApiKey !== undefined) {
-    await assertKeyOwnedAlone(db, keyring, companyId, input.calcomApiKey, rules);
-  }
   const { token, hash, prefix } = generateApiToken();
   await db.transaction(async (tx) => {
+    if (input.calcomApiKey !== undefined) {
+      await assertKeyOwnedAlone(tx, keyring, companyId, input.calcomApiKey, rules);
+    }
     await tx.insert(companies).values({
       id: companyId,
       name,
@@ -166,13 +172,9 @@ export async function setCompanySecrets(
   rules: KeyRules = {},
 ): Promise<void> {
   await scopeCompany(db, companyId);
-  if (typeof secrets.calcomApiKey === 'string') {
-    checkKey(secrets.calcomApiKey);
-    await assertKeyOwnedAlone(db, keyring, companyId, secrets.calcomApiKey, rules);
-  }
+  if (typeof secrets.calcomApiKey === 'string') checkKey(secrets.calcomApiKey);
   const set: Partial<typeof companies.$inferInsert> = { updatedAt: new Date() };
   if (secrets.calcomApiKey !== undefined) {
-    if (secrets.calcomApiKey !== null) checkKey(secrets.calcomApiKey);
     set.calcomApiKeyEncrypted =
       secrets.calcomApiKey === null
         ? null
@@ -189,6 +191,9 @@ export async function setCompanySecrets(
           });
   }
   await db.transaction(async (tx) => {
+    if (typeof secrets.calcomApiKey === 'string') {
+      await assertKeyOwnedAlone(tx, keyring, companyId, secrets.calcomApiKey, rules);
+    }
     await tx.update(companies).set(set).where(eq(companies.id, companyId));
     if (typeof secrets.calcomApiKey === 'string') {
       const owned = await tx
