@@ -357,3 +357,56 @@ describe('onboarding a salon through the operator API', () => {
     expect(again.json()).toMatchObject({ applied: false, changes: [] });
   });
 });
+
+describe('correcting a company after onboarding', () => {
+  it('renames a company and changes its zone, which staff added later default to', async () => {
+    const created = await newCompany('Studio Sued');
+    const renamed = await admin('PATCH', `/companies/${created.id}`, {
+      name: 'Studio Süd',
+      timeZone: 'America/New_York',
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(renamed.json()).toMatchObject({
+      id: created.id,
+      name: 'Studio Süd',
+      timeZone: 'America/New_York',
+    });
+    expect((await admin('GET', `/companies/${created.id}`)).json()).toMatchObject({
+      name: 'Studio Süd',
+      timeZone: 'America/New_York',
+    });
+    const staff = await admin('POST', `/companies/${created.id}/staff`, { name: 'Robin' });
+    expect(staff.statusCode, staff.body).toBe(201);
+    expect(staff.json().timeZone).toBe('America/New_York');
+    // Its tokens still work: a rename changes no credential.
+    const services = await gw.app.inject({
+      method: 'GET',
+      url: '/api/v2/services',
+      headers: auth(created.token),
+    });
+    expect(services.statusCode).toBe(200);
+  });
+
+  it('refuses a bad change naming the field, and changes nothing', async () => {
+    const created = await newCompany('Studio West');
+    for (const [body, field, code] of [
+      [{ timeZone: '+01:00' }, 'timeZone', 'INVALID_TIMEZONE'],
+      [{ timeZone: 'Mars/Olympus' }, 'timeZone', 'INVALID_TIMEZONE'],
+      [{ name: '   ' }, 'name', 'VALIDATION_FAILED'],
+      [{}, 'name', 'VALIDATION_FAILED'],
+      [{ name: 'Studio Ost', slug: 'taken' }, 'slug', 'VALIDATION_FAILED'],
+    ] as const) {
+      const res = await admin('PATCH', `/companies/${created.id}`, body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().error.code, JSON.stringify(body)).toBe(code);
+      expect(JSON.stringify(res.json().error), JSON.stringify(body)).toContain(field);
+    }
+    expect((await admin('GET', `/companies/${created.id}`)).json()).toMatchObject({
+      name: 'Studio West',
+      timeZone: 'Europe/Berlin',
+    });
+    const missing = await admin('PATCH', '/companies/cmp_doesnotexist000000000000', { name: 'Nobody' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.details).toMatchObject({ field: 'companyId' });
+  });
+});

@@ -136,6 +136,48 @@ describe('pnpm cli company:create', () => {
   });
 });
 
+describe('pnpm cli company:list and company:update', () => {
+  it('corrects a company created in the wrong zone, and lists it without a secret', async () => {
+    const { companyId, token } = await createCompany('Salon Wrongzone', [], {
+      CALGATE_CLI_CALCOM_KEY: 'cal_test_sandbox_wrongzone',
+    });
+    expect((await companyRow(companyId))?.timezone).toBe('UTC');
+    const update = await cli([
+      'company:update',
+      '--company',
+      companyId,
+      '--name',
+      'Salon Rightzone',
+      '--timezone',
+      'Europe/Vienna',
+    ]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stdout).toContain(`company ${companyId}: Salon Rightzone, time zone Europe/Vienna`);
+    expect(await companyRow(companyId)).toMatchObject({ name: 'Salon Rightzone', timezone: 'Europe/Vienna' });
+    const list = await cli(['company:list']);
+    expect(list.code, list.stderr).toBe(0);
+    const line = list.stdout.split('\n').find((l) => l.startsWith(companyId));
+    expect(line).toBe(`${companyId}\tSalon Rightzone\tEurope/Vienna\town Cal.com key\tenabled`);
+    expect(list.stdout).not.toContain('cal_test_sandbox_wrongzone');
+    expect(list.stdout).not.toContain(token);
+  });
+
+  it('refuses a bad zone, an empty change and an unknown company with exit code 1', async () => {
+    const { companyId } = await seeded('Salon Unchanged');
+    const before = await companyRow(companyId);
+    const badZone = await cli(['company:update', '--company', companyId, '--timezone', '+01:00']);
+    expect(badZone.code).toBe(1);
+    expect(badZone.stderr).toContain('timeZone: +01:00 is not an IANA zone');
+    const nothing = await cli(['company:update', '--company', companyId]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('--name or --timezone is required');
+    const unknown = await cli(['company:update', '--company', 'cmp_nosuchcompany', '--name', 'X']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('companyId: no company cmp_nosuchcompany');
+    expect(await companyRow(companyId)).toEqual(before);
+  });
+});
+
 describe('pnpm cli token:create', () => {
   it('prints another token for the company; both work, each sees only its company', async () => {
     const { companyId, token } = await seeded('Salon Süd');

@@ -3,11 +3,13 @@ import { extname } from 'node:path';
 import {
   applyCatalog,
   formatCatalogChanges,
+  listCompanies,
   listTokens,
   type Mismatch,
   parseCatalog,
   revokeToken,
   setCompanyDisabled,
+  updateCompany,
 } from '@calgate/domain';
 import { isAppError } from '@calgate/errors';
 import type { DomainRuntime } from '@calgate/runtime';
@@ -77,6 +79,29 @@ export async function companyDisable(
   context.out(
     `company ${company.id} ${company.disabled ? 'disabled: its API tokens are refused' : 'enabled'}`,
   );
+}
+
+/** Every company: id, zone, whether it has its own Cal.com key, whether it is disabled (never a secret). */
+export async function companyList(context: AdminContext): Promise<void> {
+  const rows = await listCompanies(context.runtime);
+  for (const c of rows) {
+    context.out(
+      `${c.id}\t${c.name}\t${c.timeZone}\t${c.ownCalcomKey ? 'own Cal.com key' : 'shared account'}\t${c.disabled ? 'disabled' : 'enabled'}`,
+    );
+  }
+  context.out(`${rows.length} company(ies)`);
+}
+
+export async function companyUpdate(
+  context: AdminContext,
+  companyId: string,
+  input: { name?: string | undefined; timeZone?: string | undefined },
+): Promise<void> {
+  if (input.name === undefined && input.timeZone === undefined) {
+    throw new Error('--name or --timezone is required');
+  }
+  const company = await updateCompany(context.runtime, companyId, input);
+  context.out(`company ${company.id}: ${company.name}, time zone ${company.timeZone}`);
 }
 
 export async function tokenList(context: AdminContext, companyId: string): Promise<void> {

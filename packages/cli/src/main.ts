@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDomainRuntime } from '@calgate/runtime';
 import { createLogger } from '@calgate/telemetry';
-import { catalogApply, companyDisable, tokenList, tokenRevoke } from './admin.ts';
+import { catalogApply, companyDisable, companyList, companyUpdate, tokenList, tokenRevoke } from './admin.ts';
 import { listFailedJobs, listNeedsAttention, resolveNeedsAttention, retryFailedJobs } from './commands.ts';
 import {
   companyCreate,
@@ -32,6 +32,10 @@ const USAGE = `Usage: pnpm cli <command> [options]
 Companies
   company:create --name N [--timezone TZ] [--calcom-key K] [--webhook-secret S]
                                           create a company and print its first API token
+  company:list                            every company: id, name, zone, key, enabled (no secrets)
+  company:update --company ID [--name N] [--timezone TZ]
+                                          rename a company or change its time zone (the default
+                                          of staff created later; staff keep their own)
   company:set-key --company ID (--calcom-key K | --clear)
                                           set (or clear back to CALCOM_API_KEY) a company's Cal.com key
   company:set-webhook-secret --company ID (--webhook-secret S | --clear)
@@ -213,6 +217,15 @@ try {
         required('company', values.company),
         values.team === undefined ? undefined : teamId(values.team),
       );
+      break;
+    case 'company:list':
+      await companyList(ops);
+      break;
+    case 'company:update':
+      await companyUpdate(ops, required('company', values.company), {
+        name: values.name,
+        timeZone: values.timezone,
+      });
       break;
     case 'company:disable':
     case 'company:enable':

@@ -40,6 +40,7 @@ export {
   listTokens,
   revokeToken,
   setCompanyDisabled,
+  updateCompany,
 } from './admin/companies.ts';
 export type { EventTypeMemo, Mismatch } from './admin/event-types.ts';
 export { findCompanyEventType } from './admin/event-types.ts';

@@ -1,5 +1,6 @@
 import { apiTokens, companies, generateApiToken, newId } from '@calgate/db';
 import { AppError } from '@calgate/errors';
+import { isIanaTimeZone } from '@calgate/time';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import { announceAuthChange } from '../accounts/auth-changes.ts';
 import { createCompany } from '../accounts/companies.ts';
@@ -126,6 +127,40 @@ export async function setCompanyDisabled(
     .returning();
   // Enabling too: API processes may remember the company's tokens as unknown (negative lookups).
   await announceAuthChange(deps, companyId);
+  return companyView(row ?? current);
+}
+
+/**
+ * Renames a company or changes its time zone. The zone is the default of staff created later and
+ * of bookings made in Cal.com without one; staff keep their own zones, and appointments the zone
+ * they were booked in.
+ * @throws AppError VALIDATION_FAILED naming `name`, INVALID_TIMEZONE naming `timeZone`.
+ */
+export async function updateCompany(
+  deps: Pick<DomainDeps, 'db'>,
+  companyId: string,
+  input: { name?: string | undefined; timeZone?: string | undefined },
+): Promise<CompanyView> {
+  const current = await requireCompany(deps, companyId);
+  const name = input.name?.trim();
+  if (name === '') {
+    throw new AppError('VALIDATION_FAILED', 'name: must not be empty', { details: { field: 'name' } });
+  }
+  if (input.timeZone !== undefined && !isIanaTimeZone(input.timeZone)) {
+    throw new AppError('INVALID_TIMEZONE', `timeZone: ${input.timeZone.slice(0, 64)} is not an IANA zone`, {
+      details: { field: 'timeZone' },
+    });
+  }
+  if (name === undefined && input.timeZone === undefined) return companyView(current);
+  const [row] = await deps.db
+    .update(companies)
+    .set({
+      ...(name === undefined ? {} : { name }),
+      ...(input.timeZone === undefined ? {} : { timezone: input.timeZone }),
+      updatedAt: new Date(),
+    })
+    .where(eq(companies.id, companyId))
+    .returning();
   return companyView(row ?? current);
 }
 

@@ -77,12 +77,19 @@ export function staffColumns(input: Partial<StaffInput>): Partial<typeof staff.$
   return set;
 }
 
+/** A staff member; without a zone of their own, the company's (as a catalog file's staff). */
 export async function createStaff(deps: Deps, companyId: string, input: StaffInput): Promise<StaffView> {
-  await requireCompany(deps, companyId);
+  const company = await requireCompany(deps, companyId);
   const columns = staffColumns(input);
   const [row] = await deps.db
     .insert(staff)
-    .values({ ...columns, id: newId('stf'), companyId, name: input.name.trim() })
+    .values({
+      timezone: company.timezone,
+      ...columns,
+      id: newId('stf'),
+      companyId,
+      name: input.name.trim(),
+    })
     .returning()
     .catch(conflict);
   if (row === undefined) throw new Error('staff insert returned nothing');

@@ -8,6 +8,7 @@ import {
   listTokens,
   revokeToken,
   setCompanyDisabled,
+  updateCompany,
 } from '@calgate/domain';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -22,6 +23,7 @@ import {
   id,
   newTokenSchema,
   tokenSchema,
+  updateCompanySchema,
 } from './schemas.ts';
 
 const security = [{ operator: [] }];
@@ -70,6 +72,21 @@ export async function companyAdminRoutes(scope: FastifyInstance, deps: ApiDeps):
       },
     },
     async (request) => getCompany(deps, request.params.companyId),
+  );
+
+  app.patch(
+    '/companies/:companyId',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Rename a company or change its time zone (staff keep their own zones)',
+        security,
+        params: companyParams,
+        body: updateCompanySchema,
+        response: { 200: companySchema, ...errors },
+      },
+    },
+    async (request) => updateCompany(deps, request.params.companyId, request.body),
   );
 
   for (const action of ['disable', 'enable'] as const) {

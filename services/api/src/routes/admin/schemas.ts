@@ -35,6 +35,16 @@ export const createCompanySchema = z.strictObject({
     .describe("The company's own Cal.com key, stored encrypted"),
 });
 
+export const updateCompanySchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    timeZone: timeZone.optional(),
+  })
+  .refine((body) => body.name !== undefined || body.timeZone !== undefined, {
+    message: 'give name, timeZone or both',
+    path: ['name'],
+  });
+
 export const tokenSchema = z.object({
   id: z.string(),
   companyId: z.string(),
