@@ -246,3 +246,86 @@ describe('pnpm cli catalog:apply', () => {
     expect(res.json().error.message).toContain('set ADMIN_USERNAME and ADMIN_PASSWORD');
   });
 });
+
+describe('catalog:apply: a file it refuses leaves the company as it was', () => {
+  /** A company of the shared account with nothing in it yet. */
+  const freshCompany = async (name: string) =>
+    (await companyCreate(ops(), { name, timezone: 'Europe/Berlin' })).companyId;
+  const applyTo = async (id: string, path: string, dryRun = false) => {
+    lines.length = 0;
+    await catalogApply(ops(), id, path, { dryRun });
+  };
+  const keys = async (id: string) =>
+    (await listStaff(gw.runtime(), id)).map((s) => `${s.key}:${s.active}`).sort();
+
+  it('refuses two staff members with one email, naming the second, in the dry run too', async () => {
+    const id = await freshCompany('One desk email');
+    const path = await file(
+      'shared-email.yaml',
+      `staff:
+  - { key: alex, name: Alex, email: Front-Desk@salon.example }
+  - { key: billie, name: Billie, email: front-desk@salon.example }
+`,
+    );
+    await expect(applyTo(id, path, true)).rejects.toThrow(
+      "staff.1.email: is already alex's email in this catalog",
+    );
+    await expect(applyTo(id, path)).rejects.toThrow('staff.1.email');
+    expect(await keys(id)).toEqual([]);
+  });
+
+  it("refuses giving a staff member's email to a new key, before anything is written", async () => {
+    const id = await freshCompany('Renamed key');
+    await applyTo(
+      id,
+      await file('v1.yaml', 'staff:\n  - { key: casey, name: Casey, email: casey@salon.example }\n'),
+    );
+    const v2 = await file(
+      'v2.yaml',
+      `staff:
+  - { key: dana, name: Dana, email: dana@salon.example }
+  - { key: casey-m, name: Casey M., email: casey@salon.example }
+services:
+  - key: wash
+    name: Wash
+    segments: [{ name: Wash, durationMinutes: 30 }]
+`,
+    );
+    await expect(applyTo(id, v2, true)).rejects.toThrow(
+      'staff.1.email: already the email of staff member casey, whom this file does not list',
+    );
+    await expect(applyTo(id, v2)).rejects.toThrow('staff.1.email');
+    expect(await keys(id)).toEqual(['casey:true']);
+    expect(await listAdminServices(gw.runtime(), id)).toEqual([]);
+  });
+
+  it('writes nothing when a step fails half-way (two staff members swapping emails)', async () => {
+    const id = await freshCompany('Swapped emails');
+    await applyTo(
+      id,
+      await file(
+        'swap-v1.yaml',
+        `staff:
+  - { key: ash, name: Ash, email: one@salon.example }
+  - { key: bo, name: Bo, email: two@salon.example }
+`,
+      ),
+    );
+    // Dana is written before the swap, whose first update meets the unique email: the whole file
+    // is rolled back, Dana with it.
+    const swap = await file(
+      'swap-v2.yaml',
+      `staff:
+  - { key: dana, name: Dana, email: dana@salon.example }
+  - { key: ash, name: Ash, email: two@salon.example }
+  - { key: bo, name: Bo, email: one@salon.example }
+`,
+    );
+    await expect(applyTo(id, swap)).rejects.toThrow(/same email or key/);
+    const staff = await listStaff(gw.runtime(), id);
+    expect(staff.map((s) => [s.key, s.email]).sort()).toEqual([
+      ['ash', 'one@salon.example'],
+      ['bo', 'two@salon.example'],
+    ]);
+  });
+});

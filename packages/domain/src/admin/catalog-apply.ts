@@ -1,4 +1,5 @@
-import { eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
+import { type Database, eventTypeMappings, serviceSegments, services, staff } from '@calgate/db';
+import { AppError } from '@calgate/errors';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { type CatalogChange, created, differences, segmentDifferences } from './catalog-diff.ts';
@@ -31,8 +32,7 @@ interface Pass {
  * nothing). Staff and services are matched by key; ones without a key are adopted when they
  * match (staff by Cal.com user or email, services by name); keyed ones missing from the file are
  * deactivated, never deleted, so existing appointments keep working. Applying the same catalog
- * again changes nothing. Each step is written on its own: an apply that stops half-way is
- * completed by running it again.
+ * again changes nothing. The changes are written in one transaction: all of them or none.
  */
 export async function applyCatalog(
   deps: Deps,
@@ -46,8 +46,12 @@ export async function applyCatalog(
   if (plan.mismatches.length > 0) throw mismatchError(plan.mismatches);
   if (options.dryRun === true || plan.changes.length === 0) return { changes: plan.changes, applied: false };
   const run: Pass = { apply: true, memo, changes: [], mismatches: [] };
-  await walk(deps, companyId, catalog, run);
-  if (run.mismatches.length > 0) throw mismatchError(run.mismatches);
+  // One transaction: a step refused half-way (a conflict the plan could not foresee, PostgreSQL
+  // going away) leaves the catalog as it was. Cal.com was asked in the plan; the memo answers now.
+  await deps.db.transaction(async (tx) => {
+    await walk({ ...deps, db: tx as unknown as Database }, companyId, catalog, run);
+    if (run.mismatches.length > 0) throw mismatchError(run.mismatches);
+  });
   return { changes: run.changes, applied: true };
 }
 
@@ -71,6 +75,7 @@ async function walkStaff(
     .orderBy(asc(staff.id));
   const ids = new Map<string, string | undefined>();
   const claimed = new Set<string>();
+  const emailOf = new Map<number, string>();
   for (const [i, entry] of catalog.staff.entries()) {
     const desired = {
       key: entry.key,
@@ -81,6 +86,7 @@ async function walkStaff(
       active: entry.active,
     };
     checkTimeZone(desired.timeZone, `staff.${i}.timeZone`);
+    if (desired.email !== null) emailOf.set(i, desired.email);
     const sameEmail = (email: string | null) =>
       email !== null && desired.email !== null && email.toLowerCase() === desired.email.toLowerCase();
     const row =
@@ -115,6 +121,10 @@ async function walkStaff(
       await updateStaff(deps, company.id, row.id, Object.fromEntries(fields.map((f) => [f.field, f.to])));
     }
   }
+  assertEmailsFree(
+    rows.filter((row) => !claimed.has(row.id)),
+    emailOf,
+  );
   for (const row of rows) {
     if (row.catalogKey === null || !row.active || ids.has(row.catalogKey)) continue;
     pass.changes.push({
@@ -126,6 +136,24 @@ async function walkStaff(
     if (pass.apply) await updateStaff(deps, company.id, row.id, { active: false });
   }
   return ids;
+}
+
+/**
+ * A staff member the file does not list keeps their email (deactivated or not), and an email is
+ * one staff member's alone: a file giving it to another (a key renamed, say) is refused before
+ * anything is written, naming the entry.
+ */
+function assertEmailsFree(unlisted: Array<typeof staff.$inferSelect>, emailOf: Map<number, string>): void {
+  for (const [i, email] of emailOf) {
+    const holder = unlisted.find((row) => row.email === email);
+    if (holder === undefined) continue;
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `staff.${i}.email: already the email of staff member ${holder.catalogKey ?? holder.id}, whom this ` +
+        'file does not list (a key names one staff member: keep theirs, or give another email)',
+      { details: { field: `staff.${i}.email` } },
+    );
+  }
 }
 
 async function walkServices(

@@ -76,9 +76,17 @@ export function parseCatalog(document: unknown): Catalog {
   }
   const catalog = parsed.data;
   const staffKeys = new Set<string>();
+  const emails = new Map<string, string>();
   for (const [i, member] of catalog.staff.entries()) {
     if (staffKeys.has(member.key)) throw invalid(`staff.${i}.key`, `${member.key} appears twice`);
     staffKeys.add(member.key);
+    const email = member.email?.toLowerCase();
+    if (email === undefined) continue;
+    const first = emails.get(email);
+    // Each staff member's email is theirs alone (the database's unique index); a shared front-desk
+    // address is left out instead.
+    if (first !== undefined) throw invalid(`staff.${i}.email`, `is already ${first}'s email in this catalog`);
+    emails.set(email, member.key);
   }
   const serviceKeys = new Set<string>();
   for (const [i, service] of catalog.services.entries()) {
