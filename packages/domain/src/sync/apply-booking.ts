@@ -69,6 +69,7 @@ export async function applyObservedBooking(
   deps: ApplyDeps,
   observed: ObservedBooking,
   context: ApplyContext,
+  recordedConcurrently = false,
 ): Promise<ApplyResult> {
   if (observed.toUid !== null) {
     return { outcome: 'unchanged', detail: `replaced by ${observed.toUid}; that booking carries the change` };
@@ -99,6 +100,12 @@ export async function applyObservedBooking(
   // Applied as its owner's (after this company's chain lock is released): its webhook may be lost.
   if ('owner' in applied)
     return applyObservedBooking(deps, observed, { ...context, companyId: applied.owner });
+  // Another delivery of this booking recorded it first, under another chain key (Cal.com sends a
+  // rejection without the request's iCal uid): applied once more, it finds that row.
+  if ('concurrent' in applied) {
+    if (!recordedConcurrently) return applyObservedBooking(deps, observed, context, true);
+    return { outcome: 'unchanged', detail: 'recorded concurrently' };
+  }
   return applied;
 }
 
@@ -119,11 +126,29 @@ async function findSegment(
   const ourId = observed.metadata[METADATA_KEY];
   if (typeof observed.metadata[APPOINTMENT_KEY] === 'string' && typeof ourId === 'string') {
     const [byId] = await mine(eq(appointmentSegments.id, ourId));
-    if (byId !== undefined) return byId.segment;
+    if (byId !== undefined && continuesOurs(byId.segment, observed)) return byId.segment;
   }
   const uids = [observed.uid, ...(observed.fromUid === null ? [] : [observed.fromUid])];
   const [byUid] = await mine(inArray(appointmentSegments.calcomBookingUid, uids));
   return byUid?.segment;
+}
+
+/**
+ * Whether a booking whose metadata names our appointment (or segment) is really its booking.
+ * Anyone booking through Cal.com's pages can write metadata: it names ours only while ours has no
+ * booking yet (our own create's webhook can come before its answer), or when the booking is ours
+ * or continues its chain (the same iCal uid, or it replaced ours).
+ */
+function continuesOurs(
+  ours: { calcomBookingUid: string | null; calcomIcalUid?: string | null },
+  observed: ObservedBooking,
+): boolean {
+  return (
+    ours.calcomBookingUid === null ||
+    ours.calcomBookingUid === observed.uid ||
+    ours.calcomBookingUid === observed.fromUid ||
+    (observed.icalUid !== null && ours.calcomIcalUid === observed.icalUid)
+  );
 }
 
 async function findAppointment(
@@ -145,7 +170,7 @@ async function findAppointment(
   const ourId = observed.metadata[METADATA_KEY];
   if (typeof ourId === 'string' && ourId.startsWith('apt_')) {
     const ours = await first(eq(appointments.id, ourId));
-    if (ours !== undefined) return ours;
+    if (ours !== undefined && continuesOurs(ours, observed)) return ours;
   }
   if (observed.fromUid !== null) {
     const previous = await first(eq(appointments.calcomBookingUid, observed.fromUid));
@@ -166,14 +191,19 @@ async function applyToAppointment(
     detail,
     appointmentId: row.id,
   });
-  if (observed.sequence !== null && row.calcomSequence !== null && observed.sequence < row.calcomSequence) {
+  // iCal sequences order the changes of one chain only: another chain's are not comparable.
+  const sequenced =
+    observed.icalUid !== null &&
+    observed.icalUid === row.calcomIcalUid &&
+    observed.sequence !== null &&
+    row.calcomSequence !== null;
+  if (sequenced && (observed.sequence as number) < (row.calcomSequence as number)) {
     return result('unchanged', `stale: sequence ${observed.sequence} < ${row.calcomSequence}`);
   }
   const current = row.calcomBookingUid;
   // A later booking of the same chain: it names ours as the one it replaced, or its iCal
   // sequence says it is newer (a cancel of the rescheduled booking can arrive before the reschedule).
-  const newer =
-    observed.sequence !== null && row.calcomSequence !== null && observed.sequence > row.calcomSequence;
+  const newer = sequenced && (observed.sequence as number) > (row.calcomSequence as number);
   const moved = current !== null && current !== observed.uid && (observed.fromUid === current || newer);
   if (current !== null && current !== observed.uid && !moved) {
     return result('unchanged', `an earlier booking of the chain (now ${current})`);
@@ -415,7 +445,7 @@ async function recordForeignBooking(
   deps: ApplyDeps,
   observed: ObservedBooking,
   context: ApplyContext,
-): Promise<ApplyResult> {
+): Promise<ApplyResult | { concurrent: true }> {
   if (observed.eventTypeId === null) return { outcome: 'ignored', detail: 'no event type' };
   const mappings = await deps.db
     .select({ mapping: eventTypeMappings, staff, company: companies })
@@ -484,7 +514,7 @@ async function recordForeignBooking(
       );
     });
   } catch (error) {
-    if (isUniqueViolation(error)) return { outcome: 'unchanged', detail: 'recorded concurrently' };
+    if (isUniqueViolation(error)) return { concurrent: true };
     throw error;
   }
   await invalidateAvailability(deps, {
