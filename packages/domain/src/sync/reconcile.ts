@@ -56,6 +56,13 @@ export async function reconcileBookings(
     // bookings (and its customers) are never even fetched. Nothing assigned: nothing to ask.
     const filter =
       scope.kind === 'assigned' ? { eventTypeIds: scope.eventTypeIds.map(storedEventTypeId) } : {};
+    // Pages by key, not by offset: each page starts at the last `updatedAt` read (Cal.com's filter
+    // includes it), so a booking changed while the run pages moves to the end of the list instead
+    // of shifting an unread one onto a page already read. Bookings read twice are applied once;
+    // `skip` only steps over a page's worth of bookings that share one `updatedAt`.
+    let boundary = since;
+    let skip = 0;
+    const read = new Set<string>();
     for (let page = 0; page < MAX_PAGES; page++) {
       if (scope.kind === 'assigned' && scope.eventTypeIds.length === 0) {
         complete = true;
@@ -63,11 +70,19 @@ export async function reconcileBookings(
       }
       const { bookings, totalItems, hasNextPage } = await client.listChangedBookings({
         ...filter,
-        updatedAfter: since,
+        updatedAfter: boundary,
         take: PAGE,
-        skip: page * PAGE,
+        skip,
       });
+      const last = bookings.at(-1)?.updatedAt;
+      if (last !== undefined && last !== null && Date.parse(last) > Date.parse(boundary)) {
+        boundary = new Date(Date.parse(last)).toISOString();
+        skip = 0;
+      } else skip += bookings.length;
       for (const booking of bookings) {
+        const key = `${booking.uid} ${booking.updatedAt ?? ''}`;
+        if (read.has(key)) continue;
+        read.add(key);
         counts.seen++;
         const observed = observeApiBooking(booking);
         const result: ApplyResult =
