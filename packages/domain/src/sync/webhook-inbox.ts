@@ -91,7 +91,7 @@ export async function acceptWebhook(
     trigger: webhook.trigger,
     uid: webhook.uid ?? null,
     dedupeKey,
-    json: text,
+    json: storableText(text, json),
   });
   const inboxId = stored.id;
   const fresh = stored.fresh ? stored : undefined;
@@ -100,6 +100,22 @@ export async function acceptWebhook(
   if (fresh === undefined) return { inboxId, duplicate: true, enqueued: false };
   const enqueued = await enqueueInboxRow(deps, inboxId);
   return { inboxId, duplicate: false, enqueued };
+}
+
+/** A JSON escape PostgreSQL's jsonb refuses: NUL, or a surrogate (paired ones are re-written whole). */
+const JSONB_REFUSES = /\\u0000|\\u[dD][89a-fA-F]/;
+
+/**
+ * The delivery's text as stored: as received, unless it holds what jsonb cannot store (a NUL or an
+ * unpaired surrogate in a free-text field). Cal.com delivers once, so such a delivery is kept
+ * with those characters replaced (U+FFFD) rather than refused; its signature was checked on the
+ * bytes received.
+ */
+function storableText(text: string, json: unknown): string {
+  if (!JSONB_REFUSES.test(text)) return text;
+  return JSON.stringify(json, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD').toWellFormed() : value,
+  );
 }
 
 /**
