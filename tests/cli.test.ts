@@ -167,7 +167,7 @@ describe('pnpm cli company:list and company:update', () => {
     const before = await companyRow(companyId);
     const badZone = await cli(['company:update', '--company', companyId, '--timezone', '+01:00']);
     expect(badZone.code).toBe(1);
-    expect(badZone.stderr).toContain('timeZone: +01:00 is not an IANA zone');
+    expect(badZone.stderr).toContain('timeZone: +01:00 is not an IANA time zone');
     const nothing = await cli(['company:update', '--company', companyId]);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toContain('--name or --timezone is required');
@@ -368,5 +368,28 @@ describe('pnpm cli company:set-webhook-secret', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('webhookSecret must be at least 16 characters');
     expect((await companyRow(companyId))?.calcomWebhookSecretEncrypted).toBeNull();
+  });
+});
+
+describe('pnpm cli with a mistyped option', () => {
+  it('names the option, without a stack trace, and answers --json with one JSON document', async () => {
+    const typo = await cli([
+      'catalog:apply',
+      '--company',
+      'cmp_x',
+      '--file',
+      'salon.yaml',
+      '--dryrun',
+      '--json',
+    ]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain("Unknown option '--dryrun'");
+    expect(typo.stderr).toContain('Usage: pnpm cli');
+    expect(typo.stderr).not.toMatch(/\n\s+at /);
+    expect(JSON.parse(typo.stdout)).toMatchObject({ ok: false, error: expect.stringContaining('--dryrun') });
+    const missing = await cli(['service:create', '--company', 'cmp_x', '--duration']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Option '--duration <value>' argument missing");
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
   });
 });

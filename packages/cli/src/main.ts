@@ -100,39 +100,55 @@ Secrets can come from the environment instead of the command line (shell history
 CALGATE_CLI_CALCOM_KEY, CALGATE_CLI_WEBHOOK_SECRET.
 `;
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    queue: { type: 'string' },
-    job: { type: 'string' },
-    company: { type: 'string' },
-    name: { type: 'string' },
-    timezone: { type: 'string' },
-    'calcom-key': { type: 'string' },
-    'webhook-secret': { type: 'string' },
-    clear: { type: 'boolean' },
-    file: { type: 'string' },
-    token: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    duration: { type: 'string' },
-    address: { type: 'string' },
-    assign: { type: 'string' },
-    team: { type: 'string' },
-    unassign: { type: 'string' },
-    help: { type: 'boolean' },
-    json: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    url: { type: 'string' },
-    events: { type: 'string' },
-    description: { type: 'string' },
-    endpoint: { type: 'string' },
-    delivery: { type: 'string' },
-    status: { type: 'string' },
-    batch: { type: 'string' },
-    appointment: { type: 'string' },
-    note: { type: 'string' },
-  },
-});
+const OPTIONS = {
+  queue: { type: 'string' },
+  job: { type: 'string' },
+  company: { type: 'string' },
+  name: { type: 'string' },
+  timezone: { type: 'string' },
+  'calcom-key': { type: 'string' },
+  'webhook-secret': { type: 'string' },
+  clear: { type: 'boolean' },
+  file: { type: 'string' },
+  token: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  duration: { type: 'string' },
+  address: { type: 'string' },
+  assign: { type: 'string' },
+  team: { type: 'string' },
+  unassign: { type: 'string' },
+  help: { type: 'boolean' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  url: { type: 'string' },
+  events: { type: 'string' },
+  description: { type: 'string' },
+  endpoint: { type: 'string' },
+  delivery: { type: 'string' },
+  status: { type: 'string' },
+  batch: { type: 'string' },
+  appointment: { type: 'string' },
+  note: { type: 'string' },
+} as const;
+
+/**
+ * The command line, or exit 1 naming what is wrong (an unknown option, one without its value)
+ * with the usage, and with `--json` the one JSON document scripts read.
+ */
+function readArgs() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${message}\n\n${USAGE}`);
+    if (process.argv.includes('--json')) {
+      createOutput({ json: true }).finish({ ok: false, error: message });
+    }
+    process.exit(1);
+  }
+}
+
+const { positionals, values } = readArgs();
 const [command] = positionals;
 if (command === undefined || values.help === true) {
   process.stdout.write(USAGE);
