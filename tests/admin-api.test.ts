@@ -405,6 +405,10 @@ describe('correcting a company after onboarding', () => {
       name: 'Studio West',
       timeZone: 'Europe/Berlin',
     });
+    // Creating one names the field as this API spells it, too.
+    const created2 = await admin('POST', '/companies', { name: 'Studio Typo', timeZone: 'Europe/Berln' });
+    expect(created2.statusCode).toBe(400);
+    expect(created2.json().error).toMatchObject({ code: 'INVALID_TIMEZONE', details: { field: 'timeZone' } });
     const missing = await admin('PATCH', '/companies/cmp_doesnotexist000000000000', { name: 'Nobody' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.details).toMatchObject({ field: 'companyId' });

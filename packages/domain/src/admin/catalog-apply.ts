@@ -9,7 +9,8 @@ import { checkEventType, type EventTypeMemo, type Mismatch, mismatchError } from
 import { deleteMapping, saveMapping } from './mappings.ts';
 import { assertSegmentsReplaceable, createAdminService, updateAdminService } from './service-changes.ts';
 import type { SegmentInput } from './services.ts';
-import { checkTimeZone, createStaff, updateStaff } from './staff.ts';
+import { createStaff, updateStaff } from './staff.ts';
+import { checkTimeZone } from './time-zone.ts';
 
 type Deps = Pick<DomainDeps, 'db' | 'calcom'>;
 

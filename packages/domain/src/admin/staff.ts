@@ -1,11 +1,11 @@
 import { newId, staff } from '@calgate/db';
 import { AppError } from '@calgate/errors';
-import { isIanaTimeZone } from '@calgate/time';
 import { and, asc, eq } from 'drizzle-orm';
 import { isUniqueViolation } from '../appointments/unique-violation.ts';
 import type { DomainDeps } from '../deps.ts';
 import { forgetCachedServices } from '../services/catalog.ts';
 import { requireCompany } from './companies.ts';
+import { checkTimeZone } from './time-zone.ts';
 
 type StaffRow = typeof staff.$inferSelect;
 type Deps = Pick<DomainDeps, 'db'>;
@@ -47,14 +47,6 @@ export function staffView(row: StaffRow): StaffView {
 }
 
 /** @throws AppError INVALID_TIMEZONE naming `field` when `zone` is not an IANA zone. */
-export function checkTimeZone(zone: string, field: string): void {
-  if (!isIanaTimeZone(zone)) {
-    throw new AppError('INVALID_TIMEZONE', `${field}: ${zone.slice(0, 64)} is not an IANA time zone`, {
-      details: { field },
-    });
-  }
-}
-
 function conflict(error: unknown): never {
   if (isUniqueViolation(error)) {
     throw new AppError('INVALID_STATE', 'Another staff member of this company has the same email or key', {
