@@ -1,6 +1,12 @@
-import { reconcileNow, registerWebhooksNow, serviceCreate, syncEventTypesNow } from '@calgate/cli/operations';
+import {
+  companyCreate,
+  reconcileNow,
+  registerWebhooksNow,
+  serviceCreate,
+  syncEventTypesNow,
+} from '@calgate/cli/operations';
 import { appointments, services, syncState } from '@calgate/db';
-import { assignEventTypes } from '@calgate/domain';
+import { assignEventTypes, setCompanyDisabled } from '@calgate/domain';
 import type { SandboxEventType } from '@calgate/sandbox';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +113,53 @@ describe('the Cal.com health endpoint', () => {
     const down = await healthOnceItShows(g, (body) => body.api_reachable === false);
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ status: 'unhealthy', api_reachable: false });
+  });
+
+  it("probes each company's own key too: one rejected shows, naming the company", async () => {
+    const g = await ownGateway();
+    const salon = await companyCreate(ops(g), {
+      name: 'Revoked key salon',
+      timezone: 'Europe/Berlin',
+      calcomApiKey: 'cal_live_revoked_by_the_salon',
+    });
+    const res = await healthOnceItShows(g, (body) => body.api_key_valid === false);
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'unhealthy',
+      error: `company ${salon.companyId}: Cal.com rejected the API key`,
+    });
+    expect(res.json().accounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ account: 'shared', company_ids: [], api_key_valid: true }),
+        expect.objectContaining({ account: 'company', company_ids: [salon.companyId], api_key_valid: false }),
+      ]),
+    );
+    // Its secret never appears.
+    expect(res.body).not.toContain('cal_live_revoked_by_the_salon');
+    // Disabled, it is no longer probed.
+    await setCompanyDisabled(g.runtime(), salon.companyId, true);
+    const after = await healthOnceItShows(g, (body) => body.api_key_valid === true);
+    expect(after.json().accounts).toHaveLength(1);
+  });
+
+  it('without CALCOM_API_KEY, probes the companies that have a key of their own', async () => {
+    // Every salon has its own account; the seeded company has not been given its key yet.
+    const noSharedKey = { HEALTH_PROBE_TTL_SECONDS: '1', CALCOM_API_KEY: undefined };
+    const g = await ownGateway({ env: noSharedKey as unknown as Record<string, string> });
+    const none = await health(g);
+    expect(none.statusCode).toBe(503);
+    expect(none.json()).toMatchObject({ error: 'no Cal.com API key configured', accounts: [] });
+    const casey = await companyCreate(ops(g), {
+      name: 'Casey Hair',
+      timezone: 'Europe/Berlin',
+      calcomApiKey: 'cal_test_sandbox_casey',
+    });
+    const res = await healthOnceItShows(g, (body) => body.api_key_valid === true);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().error).toBeUndefined();
+    expect(res.json().accounts).toEqual([
+      expect.objectContaining({ account: 'company', company_ids: [casey.companyId], api_reachable: true }),
+    ]);
   });
 
   it('spends at most two Cal.com calls per probe lifetime, however often it is asked', async () => {

@@ -1,6 +1,6 @@
 import { companies, eventTypeMappings, services, syncState } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { mappingInScope } from './scope.ts';
 
@@ -15,6 +15,8 @@ export interface CalcomHealth {
   event_types_count: number;
   checked_at: string;
   error?: string;
+  /** Each key in use, probed on its own: the shared account's and each company's own. */
+  accounts: AccountHealth[];
 }
 
 interface Probe {
@@ -25,47 +27,117 @@ interface Probe {
   error?: string;
 }
 
+/** One key's probe: `shared` (CALCOM_API_KEY) or the companies whose own key it is. */
+export type AccountHealth = Probe & { account: 'shared' | 'company'; company_ids: string[] };
+
+type Deps = Pick<DomainDeps, 'db' | 'redis' | 'redisPrefix' | 'calcom'>;
+type Client = ReturnType<DomainDeps['calcom']['forCompany']>['client'];
+
 const inFlight = new Map<string, Promise<Probe>>();
 
 /**
- * Cal.com's health as the original design's endpoint reports it. The Cal.com part is a probe of
- * two calls (`GET /v2/me`, `GET /v2/webhooks`) cached in Redis for `ttlSeconds` and shared by all
- * API processes, so the endpoint costs at most two calls per TTL of the key's budget.
+ * Cal.com's health as the original design's endpoint reports it, for every key in use: the shared
+ * account's (CALCOM_API_KEY) and each enabled company's own, so a salon whose own key was revoked
+ * shows. Each key's probe is two calls (`GET /v2/me`, `GET /v2/webhooks`) cached in Redis for
+ * `ttlSeconds` and shared by all API processes: at most two calls per key per TTL. The top-level
+ * fields hold for every key (one rejected key makes the whole `unhealthy`); `accounts` says which.
  */
 export async function calcomHealth(
-  deps: Pick<DomainDeps, 'db' | 'redis' | 'redisPrefix' | 'calcom'>,
+  deps: Deps,
   settings: { publicBaseUrl: string; ttlSeconds: number },
 ): Promise<CalcomHealth> {
-  const key = `${deps.redisPrefix}:health:calcom`;
-  const probe = await cachedProbe(key, deps, settings);
+  const accounts = await probeAccounts(deps, settings);
   const [sync] = await deps.db
     .select({ last: sql<Date | null>`max(${syncState.lastSucceededAt})` })
     .from(syncState)
     .where(eq(syncState.kind, 'event_types'));
   const last = sync?.last == null ? null : new Date(sync.last).toISOString();
-  const ok = probe.api_reachable && probe.api_key_valid;
+  const every = (field: 'api_reachable' | 'api_key_valid' | 'webhook_registered') =>
+    accounts.length > 0 && accounts.every((a) => a[field]);
+  const failing = accounts.find((a) => a.error !== undefined);
+  const api_reachable = every('api_reachable');
+  const api_key_valid = every('api_key_valid');
+  const webhook_registered = every('webhook_registered');
+  const ok = api_reachable && api_key_valid;
+  const error =
+    accounts.length === 0
+      ? 'no Cal.com API key configured'
+      : failing === undefined
+        ? undefined
+        : `${failing.account === 'shared' ? 'shared account' : `company ${failing.company_ids.join(', ')}`}: ${failing.error}`;
   return {
-    status: !ok ? 'unhealthy' : probe.webhook_registered && last !== null ? 'healthy' : 'degraded',
-    api_reachable: probe.api_reachable,
-    api_key_valid: probe.api_key_valid,
-    webhook_registered: probe.webhook_registered,
+    status: !ok ? 'unhealthy' : webhook_registered && last !== null ? 'healthy' : 'degraded',
+    api_reachable,
+    api_key_valid,
+    webhook_registered,
     last_sync: last,
     event_types_count: await countMappedEventTypes(deps),
-    checked_at: probe.checked_at,
-    ...(probe.error === undefined ? {} : { error: probe.error }),
+    checked_at: accounts.map((a) => a.checked_at).sort()[0] ?? new Date().toISOString(),
+    ...(error === undefined ? {} : { error }),
+    accounts,
   };
+}
+
+/** The keys in use, each with the companies on it, and each key's (cached) probe. */
+async function probeAccounts(
+  deps: Deps,
+  settings: { publicBaseUrl: string; ttlSeconds: number },
+): Promise<AccountHealth[]> {
+  const targets = new Map<
+    string,
+    { account: 'shared' | 'company'; ids: string[]; client?: Client; error?: string }
+  >();
+  if (deps.calcom.defaultKeyId !== undefined) {
+    const { client, keyId } = deps.calcom.forCompany({ id: 'health', calcomApiKeyEncrypted: null });
+    targets.set(keyId, { account: 'shared', ids: [], client });
+  }
+  const own = await deps.db
+    .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
+    .from(companies)
+    .where(and(isNotNull(companies.calcomApiKeyEncrypted), isNull(companies.disabledAt)))
+    .orderBy(companies.createdAt, companies.id);
+  for (const company of own) {
+    try {
+      const { client, keyId } = deps.calcom.forCompany(company);
+      const target = targets.get(keyId);
+      if (target === undefined) targets.set(keyId, { account: 'company', ids: [company.id], client });
+      else target.ids.push(company.id);
+    } catch {
+      targets.set(`undecryptable:${company.id}`, {
+        account: 'company',
+        ids: [company.id],
+        error: 'its stored Cal.com key cannot be decrypted with the configured SECRETS_ENCRYPTION_KEY',
+      });
+    }
+  }
+  return Promise.all(
+    [...targets].map(async ([keyId, target]) => {
+      const probe =
+        target.client === undefined
+          ? {
+              api_reachable: false,
+              api_key_valid: false,
+              webhook_registered: false,
+              checked_at: new Date().toISOString(),
+              error: target.error ?? 'no key',
+            }
+          : await cachedProbe(`${deps.redisPrefix}:health:calcom:${keyId}`, deps, target.client, settings);
+      return { account: target.account, company_ids: target.ids, ...probe };
+    }),
+  );
 }
 
 async function cachedProbe(
   key: string,
-  deps: Pick<DomainDeps, 'db' | 'redis' | 'calcom'>,
+  deps: Pick<DomainDeps, 'redis'>,
+  client: Client,
   settings: { publicBaseUrl: string; ttlSeconds: number },
 ): Promise<Probe> {
   const cached = await deps.redis.get(key).catch(() => null);
   if (cached !== null) return JSON.parse(cached) as Probe;
   let running = inFlight.get(key);
   if (running === undefined) {
-    running = runProbe(deps, settings.publicBaseUrl)
+    running = runProbe(client, settings.publicBaseUrl)
       .then(async (probe) => {
         await deps.redis.set(key, JSON.stringify(probe), 'EX', settings.ttlSeconds).catch(() => undefined);
         return probe;
@@ -76,26 +148,8 @@ async function cachedProbe(
   return running;
 }
 
-async function runProbe(deps: Pick<DomainDeps, 'db' | 'calcom'>, publicBaseUrl: string): Promise<Probe> {
+async function runProbe(client: Client, publicBaseUrl: string): Promise<Probe> {
   const checked_at = new Date().toISOString();
-  // The env default key, or the first company's own key when there is no default.
-  const [company] = await deps.db
-    .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
-    .from(companies)
-    .orderBy(sql`${companies.calcomApiKeyEncrypted} is not null`, companies.createdAt)
-    .limit(1);
-  let client: ReturnType<DomainDeps['calcom']['forCompany']>['client'];
-  try {
-    client = deps.calcom.forCompany(company ?? { id: 'health', calcomApiKeyEncrypted: null }).client;
-  } catch {
-    return {
-      api_reachable: false,
-      api_key_valid: false,
-      webhook_registered: false,
-      checked_at,
-      error: 'no Cal.com API key configured',
-    };
-  }
   try {
     await client.getMe({ signal: AbortSignal.timeout(5_000) });
   } catch (error) {
