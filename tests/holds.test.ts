@@ -263,6 +263,75 @@ describe('a hold', () => {
       30_000,
     );
   });
+
+  it('is not given over a time a reschedule of ours is moving onto', async () => {
+    const day = testDay();
+    const booked = await book(
+      { serviceId: haircut, start: berlin(day, '09:00'), staffId: alex },
+      'mover@example.org',
+    );
+    expect(booked.statusCode, booked.body).toBe(201);
+    const target = berlin(day, '15:30');
+    // Cal.com is slow to move it: the reschedule job has made its hold check and is sending.
+    gw.sandbox.control.injectFault({ operation: 'bookings.reschedule', latencyMs: 4_000, count: 1 });
+    const moving = gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v2/bookings/${booked.json().id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=25' }),
+      payload: { start: target, timeZone: 'Europe/Berlin' },
+    });
+    const queue = gw.runtime().queues.queue('bookings');
+    await eventually(async () => {
+      const jobs = await queue.getJobs(['active']);
+      return jobs.some((j) => j?.name === 'booking.reschedule' && j.data?.sent === true) ? true : undefined;
+    }, 30_000);
+    const refused = await hold({ serviceId: haircut, start: target, staffId: alex });
+    const moved = await moving;
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json().start).toBe(target);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().error.code).toBe('SLOT_UNAVAILABLE');
+  });
+
+  it("is not given over another company's booking of the same stylist that names no staff member", async () => {
+    gw.sandbox.control.addEventType({
+      id: 9104,
+      ownerId: 1,
+      hostIds: [2],
+      title: 'Haircut (neighbour salon)',
+      slug: 'haircut-neighbour-salon',
+      lengthInMinutes: 30,
+    });
+    const other = await seedCompany(gw.database.db, {
+      name: 'Neighbour salon',
+      staff: [{ name: 'Alex', calcomUserId: 2 }],
+      services: [
+        {
+          name: 'Haircut',
+          segments: [{ name: 'Haircut', durationMinutes: 30, eventTypes: [{ staff: 0, eventTypeId: 9104 }] }],
+        },
+      ],
+    });
+    const start = berlin(testDay(), '16:00');
+    gw.sandbox.control.injectFault({ operation: 'bookings.create', latencyMs: 4_000, count: 1 });
+    // The other salon books its only stylist without naming him: its appointment has no staff yet.
+    const theirs = book(
+      { serviceId: other.serviceIds[0] as string, start },
+      'theirs@example.org',
+      other.token,
+    );
+    await eventually(async () => {
+      const rows = await gw.database.sql<{ sent: Date | null }[]>`
+        select booking_sent_at as sent from appointments
+        where company_id = ${other.companyId} and starts_at = ${new Date(start).toISOString()}::timestamptz`;
+      return rows[0]?.sent ? true : undefined;
+    }, 30_000);
+    const refused = await hold({ serviceId: haircut, start, staffId: alex });
+    const theirAnswer = await theirs;
+    expect(theirAnswer.statusCode, theirAnswer.body).toBe(201);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().error.code).toBe('SLOT_UNAVAILABLE');
+  });
 });
 
 describe('booking a held slot', () => {

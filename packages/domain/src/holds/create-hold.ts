@@ -215,8 +215,9 @@ async function anyHeld(tx: Pick<Database, 'execute'>, plan: PlannedSegment[]): P
 /**
  * A booking of ours that is still on its way to Cal.com may land on this person's time: a pending
  * simple appointment of that person (any company sharing the Cal.com account), or of no staff
- * member yet in this company, or a planned segment of a composite one. Holding over it could hand
- * the slot to two callers.
+ * member yet in this company or in a company whose service maps to this person (its job may pick
+ * them), a simple reschedule moving onto the time (`reschedule_start`), or a planned segment of a
+ * composite one. Holding over it could hand the slot to two callers.
  */
 async function pendingBookingOverlaps(
   tx: Pick<Database, 'execute'>,
@@ -228,9 +229,16 @@ async function pendingBookingOverlaps(
     const end = s.end.toISOString();
     const rows = await tx.execute(sql`
       select 1 from appointments a
-      where a.status = 'pending' and a.composite_group_uid is null
-        and (a.staff_id in ${samePerson(s.staffId)} or (a.staff_id is null and a.company_id = ${companyId}))
-        and a.starts_at < ${end}::timestamptz and a.ends_at > ${start}::timestamptz
+      where a.composite_group_uid is null
+        and (a.staff_id in ${samePerson(s.staffId)}
+          or (a.staff_id is null and (a.company_id = ${companyId} or exists (
+            select 1 from event_type_mappings m
+            where m.service_id = a.service_id and m.deleted_at is null
+              and m.staff_id in ${samePerson(s.staffId)}))))
+        and ((a.status = 'pending'
+            and a.starts_at < ${end}::timestamptz and a.ends_at > ${start}::timestamptz)
+          or (a.status = 'rescheduling' and a.reschedule_start < ${end}::timestamptz
+            and a.reschedule_start + (a.ends_at - a.starts_at) > ${start}::timestamptz))
       union all
       select 1 from appointment_segments g join appointments a on a.id = g.appointment_id
       where a.status in ('pending', 'rescheduling')
