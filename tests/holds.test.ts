@@ -394,6 +394,36 @@ describe('booking a held slot', () => {
   });
 });
 
+describe('a booking made with a hold', () => {
+  it('once cancelled, gives its slot back: the reservation leaves Cal.com before the hold ends', async () => {
+    const day = testDay();
+    const start = berlin(day, '11:30');
+    const created = await hold({ serviceId: haircut, start, staffId: alex, ttlSeconds: 900 });
+    expect(created.statusCode, created.body).toBe(201);
+    const holdId = created.json().id as string;
+    const reservationUid = created.json().segments[0].reservationUid as string;
+    const booked = await book({ serviceId: haircut, start, holdId }, 'undecided@example.org');
+    expect(booked.statusCode, booked.body).toBe(201);
+    const cancelled = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v2/bookings/${booked.json().id}`,
+      headers: auth(gw.company.token, { prefer: 'wait=25' }),
+      payload: { cancellationReason: 'changed their mind' },
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json().status).toBe('cancelled');
+    await eventually(
+      async () => (sandboxReservations().some((r) => r.uid === reservationUid) ? undefined : true),
+      30_000,
+    );
+    expect(await availableStarts(haircut, day, alex)).toContain(start);
+    expect((await getHold(holdId)).json()).toMatchObject({
+      status: 'consumed',
+      segments: [{ reservationUid: null }],
+    });
+  });
+});
+
 describe('an expired hold', () => {
   it('frees the slot in Cal.com and here: the reservation is deleted and another caller books it', async () => {
     const day = testDay();

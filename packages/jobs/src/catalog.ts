@@ -34,8 +34,13 @@ export const jobCatalog = {
     /**
      * `companyId`, when the intake sends it, lets the job take its Cal.com budget share while it
      * reads the appointment (the job still books only as the appointment's own company).
+     * `holdId`, the hold the booking used: its Cal.com reservations are released once the job is
+     * done with the appointment (without it, they go at the hold's expiry).
      */
-    schema: appointmentRef.extend({ companyId: z.string().startsWith('cmp_').optional() }),
+    schema: appointmentRef.extend({
+      companyId: z.string().startsWith('cmp_').optional(),
+      holdId: z.string().startsWith('hld_').optional(),
+    }),
     jobId: (p) => `booking-create-${p.appointmentId}`,
     retried: true,
   }),
@@ -92,11 +97,15 @@ export const jobCatalog = {
   /**
    * Ends a slot hold: `expired` runs delayed until the hold's expiry (a consumed hold stays
    * consumed, only its reservations go), `released` at once after a DELETE whose own release of
-   * the Cal.com reservations did not finish. Deletes the hold's reservations in Cal.com.
+   * the Cal.com reservations did not finish, `used` once the booking that consumed the hold is no
+   * longer pending (booked, failed, cancelled). Deletes the hold's reservations in Cal.com.
    */
   'hold.release': defineJob({
     queue: 'bookings',
-    schema: z.object({ holdId: z.string().startsWith('hld_'), reason: z.enum(['expired', 'released']) }),
+    schema: z.object({
+      holdId: z.string().startsWith('hld_'),
+      reason: z.enum(['expired', 'released', 'used']),
+    }),
     jobId: (p) => `hold-release-${p.holdId}-${p.reason}`,
     retried: true,
   }),

@@ -11,6 +11,7 @@ import { flagNeedsAttention, transition } from '../appointments/transitions.ts';
 import { loadWorkContext, type WorkContext } from '../appointments/work-context.ts';
 import { compositeAlternatives } from '../availability/composite-availability.ts';
 import type { DomainDeps } from '../deps.ts';
+import { releaseHoldOf } from '../holds/release-hold.ts';
 import { EXISTING, loadService } from '../services/catalog.ts';
 
 /** `code`: why the segment failed (`failed`), which a failed reschedule reports. */
@@ -161,6 +162,7 @@ async function recordCompensated(
       set: { cancelledAt: new Date() },
       data: { generation: payload.generation },
     });
+    await releaseHoldOf(deps, appointment.id);
     return;
   }
   if (payload.purpose === 'replaced') return;
@@ -183,6 +185,7 @@ async function recordCompensated(
       set: { failureCode: code },
       data: { code, compensated: true, alternatives },
     });
+    await releaseHoldOf(deps, appointment.id);
   } else if (payload.generation > 0 && appointment.status === 'rescheduling') {
     // The reason the failed segment recorded, for the caller (a taken slot has its own message).
     const failed = (await segmentsOf(deps, appointment.id, payload.generation)).find(

@@ -23,6 +23,7 @@ import { nearestAlternatives } from '../availability/simple-slots.ts';
 import { freeStartsByOption } from '../availability/window.ts';
 import type { DomainDeps } from '../deps.ts';
 import { assertNotHeldForBooking, slotHeldError } from '../holds/guard.ts';
+import { releaseUsedHold } from '../holds/release-hold.ts';
 import {
   EXISTING,
   loadService,
@@ -41,8 +42,21 @@ import { refusedUnsent, unmarkBookingSent } from './send-marker.ts';
  * Before every send the job records the appointment's `booking_sent_at` (with its hold check, in
  * one transaction); a later attempt (after a timeout, a crash, a lost answer) first looks in
  * Cal.com for a booking carrying our id and adopts it.
+ *
+ * Every answer (not a throw, which is retried) leaves the appointment no longer pending: the
+ * reservations of the hold it used, if any, are released then.
  */
 export async function processCreateBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string; companyId?: string | undefined; holdId?: string | undefined },
+  context: JobContext,
+): Promise<string> {
+  const outcome = await createBooking(deps, payload, context);
+  if (payload.holdId !== undefined) await releaseUsedHold(deps, payload.holdId);
+  return outcome;
+}
+
+async function createBooking(
   deps: DomainDeps,
   payload: { appointmentId: string; companyId?: string | undefined },
   context: JobContext,
@@ -297,9 +311,20 @@ async function cancelStray(deps: DomainDeps, work: WorkContext, booking: Booking
 
 /**
  * The create failed for good: record why, with up to three nearest free alternatives when the
- * slot was taken, and wake any caller waiting for the outcome.
+ * slot was taken, and wake any caller waiting for the outcome. The reservations of the hold the
+ * booking used, if any, are released (failed or adopted, it needs them no more).
  */
 export async function failCreateBooking(
+  deps: DomainDeps,
+  payload: { appointmentId: string; holdId?: string | undefined },
+  error: unknown,
+  context: JobContext,
+): Promise<void> {
+  await recordCreateFailure(deps, payload, error, context);
+  if (payload.holdId !== undefined) await releaseUsedHold(deps, payload.holdId);
+}
+
+async function recordCreateFailure(
   deps: DomainDeps,
   payload: { appointmentId: string },
   error: unknown,

@@ -10,6 +10,7 @@ import {
 } from '../appointments/state.ts';
 import { transition } from '../appointments/transitions.ts';
 import type { DomainDeps } from '../deps.ts';
+import { releaseHoldOf } from '../holds/release-hold.ts';
 
 /**
  * `composite.finalize`: runs only when every segment job of the generation succeeded. Generation 0
@@ -65,6 +66,7 @@ export async function processFinalize(
     return 'confirmed-before';
   }
   if (replaced !== undefined && done) await releaseReplaced(deps, payload.appointmentId, replaced);
+  if (payload.generation === 0 && done) await releaseHoldOf(deps, payload.appointmentId);
   if (!done) {
     // Cancelled (or failed) while the segments were being booked: release them.
     await deps.queues.enqueue('composite.compensate', {

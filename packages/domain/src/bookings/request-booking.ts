@@ -91,8 +91,14 @@ export async function requestBooking(
     throw intakeWriteError(deps, companyId, idempotency, appointmentId, error);
   }
 
-  // The job names its company: it takes its budget share alongside its first read.
-  await enqueueSafely(deps, 'booking.create', { appointmentId, companyId }, companyId);
+  // The job names its company: it takes its budget share alongside its first read. It names the
+  // hold it used, so that only such a booking's job spends an enqueue on releasing reservations.
+  await enqueueSafely(
+    deps,
+    'booking.create',
+    held === undefined ? { appointmentId, companyId } : { appointmentId, companyId, holdId: held.holdId },
+    companyId,
+  );
   const view = appointmentView(
     {
       id: appointmentId,

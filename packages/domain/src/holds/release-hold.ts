@@ -1,5 +1,5 @@
 import { storedTextId } from '@calgate/calendar';
-import { companies, holdSegments, holds } from '@calgate/db';
+import { appointments, companies, holdSegments, holds } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
@@ -83,21 +83,63 @@ export async function releaseHold(deps: Deps, company: CompanyKeySource, holdId:
 }
 
 /**
+ * For a booking job done with an appointment that consumed a hold (it is no longer pending): the
+ * hold's Cal.com reservations only hide the slot from now on (a cancelled or failed booking's time
+ * stays hidden until the expiry), so the `hold.release` job deletes them. A failed enqueue is
+ * logged: the expiry job deletes them later.
+ */
+export async function releaseUsedHold(
+  deps: Pick<DomainDeps, 'queues' | 'logger'>,
+  holdId: string,
+): Promise<void> {
+  try {
+    await deps.queues.enqueue('hold.release', { holdId, reason: 'used' });
+  } catch (error) {
+    deps.logger.warn({ err: error, holdId }, 'used hold release enqueue failed; its expiry releases it');
+  }
+}
+
+/**
+ * For a composite appointment that left `pending` (confirmed, failed, cancelled): releases the
+ * reservations of the hold it consumed, if any, like {@link releaseUsedHold}. The hold's segments
+ * are the appointment's first generation (same staff member, same start), so it is found through
+ * the staff index of hold segments.
+ */
+export async function releaseHoldOf(
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger'>,
+  appointmentId: string,
+): Promise<void> {
+  const rows = await deps.db.execute<{ id: string }>(sql`
+    select h.id from appointment_segments g
+    join hold_segments hs on hs.staff_id = g.staff_id and hs.ends_at > g.starts_at and hs.starts_at = g.starts_at
+    join holds h on h.id = hs.hold_id and h.appointment_id = g.appointment_id
+    where g.appointment_id = ${appointmentId} and g.generation = 0
+    limit 1`);
+  const holdId = rows[0]?.id;
+  if (holdId !== undefined) await releaseUsedHold(deps, holdId);
+}
+
+/**
  * `hold.release`: at the expiry an active hold becomes `expired` (a consumed one stays consumed:
- * its booking goes on), then the hold's reservations are deleted in Cal.com.
+ * its booking goes on), then the hold's reservations are deleted in Cal.com. `used`: only once the
+ * booking that consumed the hold is no longer pending (until then the hold guards its slot).
  */
 export async function processReleaseHold(
   deps: Deps,
-  payload: { holdId: string; reason: 'expired' | 'released' },
+  payload: { holdId: string; reason: 'expired' | 'released' | 'used' },
   context: JobContext,
 ): Promise<string> {
   const [row] = await deps.db
-    .select({ hold: holds, company: companies })
+    .select({ hold: holds, company: companies, booking: appointments.status })
     .from(holds)
     .innerJoin(companies, eq(companies.id, holds.companyId))
+    .leftJoin(appointments, eq(appointments.id, holds.appointmentId))
     .where(eq(holds.id, payload.holdId));
   if (row === undefined) return 'hold-missing';
   const { hold, company } = row;
+  if (payload.reason === 'used' && (hold.status !== 'consumed' || row.booking === 'pending')) {
+    return 'used-booking-not-done';
+  }
   if (payload.reason === 'expired' && hold.status === 'active') {
     if (hold.expiresAt.getTime() > Date.now()) {
       // Early (a clock step, a manual retry): back off and look again rather than complete
