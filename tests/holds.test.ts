@@ -422,6 +422,26 @@ describe('a booking made with a hold', () => {
       segments: [{ reservationUid: null }],
     });
   });
+
+  it('that failed in Cal.com lets the hold be released, and its slot is offered again', async () => {
+    const day = testDay();
+    const start = berlin(day, '12:00');
+    const created = await hold({ serviceId: haircut, start, staffId: alex, ttlSeconds: 900 });
+    expect(created.statusCode, created.body).toBe(201);
+    const holdId = created.json().id as string;
+    // Cal.com refuses the booking for good (a validation error, not a taken slot).
+    gw.sandbox.control.injectFault({ operation: 'bookings.create', status: 400, count: 5 });
+    const booked = await book({ serviceId: haircut, start, holdId }, 'refused@example.org');
+    gw.sandbox.control.clearFaults();
+    expect(booked.statusCode, booked.body).toBeGreaterThanOrEqual(400);
+    expect(booked.json().status ?? 'failed').toBe('failed');
+    const released = await releaseHold(holdId);
+    expect(released.statusCode, released.body).toBe(200);
+    // A booking used it: it stays consumed, its reservation is gone.
+    expect(released.json()).toMatchObject({ status: 'consumed', segments: [{ reservationUid: null }] });
+    expect(sandboxReservations().some((r) => r.slotStart === Date.parse(start))).toBe(false);
+    expect(await availableStarts(haircut, day, alex)).toContain(start);
+  });
 });
 
 describe('an expired hold', () => {

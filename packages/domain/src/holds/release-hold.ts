@@ -1,5 +1,5 @@
 import { storedTextId } from '@calgate/calendar';
-import { appointments, companies, holdSegments, holds } from '@calgate/db';
+import { appointments, companies, type Database, holdSegments, holds } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import type { JobContext } from '@calgate/jobs';
 import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
@@ -51,15 +51,20 @@ export async function releaseReservations(
   return open.length;
 }
 
+/** States of a booking that will never need its hold's slot again (it cannot be cancelled either). */
+const ENDED_BOOKING = ['failed', 'cancelled', 'rejected'] as const;
+
 /**
  * DELETE /api/v2/holds/:id: the slot is free for our callers at once; the Cal.com reservations
  * are deleted before the answer, or by the `hold.release` job when Cal.com is not answering.
- * Releasing a released or expired hold again changes nothing.
- * @throws AppError HOLD_NOT_FOUND, INVALID_STATE (a booking already used it)
+ * Releasing a released or expired hold again changes nothing; nor does releasing one whose booking
+ * failed, was cancelled or rejected, except that reservations still left are deleted (it stays
+ * `consumed`: a booking used it).
+ * @throws AppError HOLD_NOT_FOUND, INVALID_STATE (a booking that still stands, or is on its way, used it)
  */
 export async function releaseHold(deps: Deps, company: CompanyKeySource, holdId: string): Promise<HoldView> {
   const { hold } = await loadHold(deps.db, company.id, holdId);
-  if (hold.status === 'consumed') {
+  if (hold.status === 'consumed' && !(await bookingEnded(deps.db, hold.appointmentId))) {
     throw new AppError(
       'INVALID_STATE',
       `hold ${hold.id} was used by booking ${hold.appointmentId ?? ''}; cancel the booking instead`,
@@ -80,6 +85,15 @@ export async function releaseHold(deps: Deps, company: CompanyKeySource, holdId:
     await deps.queues.enqueue('hold.release', { holdId: hold.id, reason: 'released' }).catch(() => undefined);
   }
   return getHoldView(deps.db, company.id, hold.id);
+}
+
+async function bookingEnded(db: Database, appointmentId: string | null): Promise<boolean> {
+  if (appointmentId === null) return false;
+  const [row] = await db
+    .select({ status: appointments.status })
+    .from(appointments)
+    .where(eq(appointments.id, appointmentId));
+  return row !== undefined && (ENDED_BOOKING as readonly string[]).includes(row.status);
 }
 
 /**
