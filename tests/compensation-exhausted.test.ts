@@ -56,6 +56,9 @@ describe('a compensation that exhausts its attempts', () => {
     };
     try {
       expect(await listNeedsAttention(context)).toBe(1);
+      // With its company, the Cal.com account to look in; another company's list is empty.
+      expect(lines.find((l) => l.startsWith(id))?.split('\t')[1]).toBe(gw.company.companyId);
+      expect(await listNeedsAttention(context, 'cmp_another')).toBe(0);
       expect(
         await connection.hget(`${gw.config.redis.queuePrefix}:counters`, 'compensations_exhausted'),
       ).toBe('1');

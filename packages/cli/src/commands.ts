@@ -72,23 +72,31 @@ export async function retryFailedJobs(
 }
 
 /** Appointments flagged for an operator (an exhausted compensation, an outcome that is unknown). */
-export async function listNeedsAttention(context: CliContext): Promise<number> {
+export async function listNeedsAttention(context: CliContext, companyId?: string): Promise<number> {
   const rows = await context.db
     .select()
     .from(appointments)
-    .where(eq(appointments.needsAttention, true))
+    .where(
+      and(
+        eq(appointments.needsAttention, true),
+        companyId === undefined ? undefined : eq(appointments.companyId, companyId),
+      ),
+    )
     .orderBy(desc(appointments.updatedAt))
     .limit(500);
+  // The company (whose Cal.com account to look in) and the booking's uid there, when it has one.
   for (const row of rows) {
     context.record?.({
       id: row.id,
+      companyId: row.companyId,
       status: row.status,
       startsAt: row.startsAt.toISOString(),
+      calcomBookingUid: row.calcomBookingUid,
       failureCode: row.failureCode,
       failureReason: row.failureReason,
     });
     context.out(
-      `${row.id}\t${row.status}\t${row.startsAt.toISOString()}\t${row.failureCode ?? ''}\t${row.failureReason ?? ''}`,
+      `${row.id}\t${row.companyId}\t${row.status}\t${row.startsAt.toISOString()}\t${row.calcomBookingUid ?? '-'}\t${row.failureCode ?? ''}\t${row.failureReason ?? ''}`,
     );
   }
   context.out(`${rows.length} appointment(s) need attention`);

@@ -80,7 +80,8 @@ Outbound webhooks (appointment changes sent to upstream systems)
 Jobs
   jobs:failed [--queue Q]                 list failed jobs (queues: bookings, composite, compensation, webhooks, sync, outbound)
   jobs:retry  [--queue Q] [--job ID]      retry failed jobs (all failed jobs of the queue(s) without --job)
-  appointments:attention                  list appointments flagged as needing attention
+  appointments:attention [--company ID]   appointments flagged as needing attention: id, company,
+                                          status, start, Cal.com booking uid, failure
   appointments:resolve --appointment ID --note TEXT
                                           clear one's flag once it is settled (recorded in its history)
 
@@ -307,7 +308,7 @@ try {
       await retryFailedJobs(jobs, { queue: values.queue, job: values.job });
       break;
     case 'appointments:attention':
-      await listNeedsAttention(jobs);
+      await listNeedsAttention(jobs, values.company);
       break;
     case 'appointments:resolve':
       await resolveNeedsAttention(
