@@ -75,7 +75,10 @@ describe("bad deliveries to a company's webhook URL", () => {
       counters,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       queues: { enqueue: async () => undefined },
-    }) as unknown as Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters' | 'keyring'>;
+    }) as unknown as Pick<
+      DomainDeps,
+      'db' | 'queues' | 'logger' | 'counters' | 'keyring' | 'redis' | 'redisPrefix'
+    >;
   const secrets = { defaultSecret: undefined, negativeCacheMs: 60_000 };
   const body = (n: number) =>
     Buffer.from(

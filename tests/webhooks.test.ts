@@ -10,7 +10,7 @@ import {
   parseEncryptionKey,
   webhookInbox,
 } from '@calgate/db';
-import { setCompanySecrets } from '@calgate/domain';
+import { acceptWebhook, drainWebhookSpill, setCompanySecrets } from '@calgate/domain';
 import { seedCompany } from '@calgate/testkit';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -559,7 +559,7 @@ describe('changes made in Cal.com', () => {
 });
 
 describe('the webhook receiver without Postgres', () => {
-  it('answers 503 so that nothing is acknowledged that was not stored', async () => {
+  it('keeps a verified delivery in Redis, answers 200, and stores and applies it once PostgreSQL is back', async () => {
     const down = await startGateway({
       worker: false,
       env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unreachable' },
@@ -570,15 +570,71 @@ describe('the webhook receiver without Postgres', () => {
         url: '/api/webhooks/calcom',
         headers: {
           'content-type': 'application/json',
-          'x-cal-signature-256': signCalcomPayload(FIXTURES.created, SECRET),
+          'x-cal-signature-256': signCalcomPayload(FIXTURES.rescheduled, SECRET),
         },
-        payload: FIXTURES.created,
+        payload: FIXTURES.rescheduled,
       });
-      expect(res.statusCode).toBe(503);
-      expect(res.json().error.code).toBe('DATABASE_UNAVAILABLE');
-      expect(res.body).not.toContain('postgres://');
+      // Cal.com does not send a delivery again: a 503 would lose it.
+      expect(res.statusCode, res.body).toBe(200);
+      const answered = res.json() as { id: string; duplicate: boolean };
+      expect(answered.duplicate).toBe(false);
+      const unsigned = await down.app.inject({
+        method: 'POST',
+        url: '/api/webhooks/calcom',
+        headers: { 'content-type': 'application/json' },
+        payload: FIXTURES.rescheduled,
+      });
+      expect(unsigned.statusCode).toBe(401);
+
+      // The worker's sweeper once PostgreSQL is back: this gateway's database, `down`'s Redis keys.
+      const spilled = { ...gw.runtime(), redisPrefix: down.config.redis.queuePrefix };
+      expect(await drainWebhookSpill(spilled)).toBe(1);
+      expect(await drainWebhookSpill(spilled)).toBe(0);
+      const [row] = await eventually(async () => {
+        const rows = await gw.database.db.select().from(webhookInbox).where(eq(webhookInbox.id, answered.id));
+        return rows[0]?.status === 'processed' ? rows : undefined;
+      });
+      expect(row?.payload).toEqual(JSON.parse(FIXTURES.rescheduled));
     } finally {
       await down.close();
     }
+  });
+
+  it('answers 503 when Redis cannot keep it either', async () => {
+    const unavailable = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const spills: string[] = [];
+    const deps = (redisKeeps: boolean) =>
+      ({
+        db: {
+          execute: async () => {
+            throw unavailable();
+          },
+        },
+        redis: {
+          rpush: async (_key: string, item: string) => {
+            if (!redisKeeps) throw new Error('Connection is closed.');
+            spills.push(item);
+            return 1;
+          },
+        },
+        redisPrefix: 'spill-test',
+        keyring: gw.runtime().keyring,
+        counters: { increment: async () => undefined },
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+        queues: { enqueue: async () => undefined },
+      }) as unknown as Parameters<typeof acceptWebhook>[0];
+    const delivery = {
+      rawBody: Buffer.from(FIXTURES.created),
+      signature: signCalcomPayload(FIXTURES.created, SECRET),
+      companyId: undefined,
+    };
+    const secrets = { defaultSecret: SECRET, negativeCacheMs: 60_000 };
+    await expect(acceptWebhook(deps(false), secrets, delivery)).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
+    expect(spills).toEqual([]);
+    const kept = await acceptWebhook(deps(true), secrets, delivery);
+    expect(spills).toHaveLength(1);
+    expect(JSON.parse(spills[0] as string)).toMatchObject({ id: kept.inboxId, trigger: 'BOOKING_CREATED' });
   });
 });

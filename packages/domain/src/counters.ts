@@ -14,6 +14,8 @@ export const COUNTERS = [
   'webhooks_failed',
   /** Deliveries outside every company's scope (stored as ignored, never applied). */
   'webhooks_out_of_scope',
+  /** Deliveries kept in Redis while PostgreSQL was away (stored by the sweeper once it is back). */
+  'webhooks_spilled',
   'reconcile_applied',
   /** Bookings a reconciliation saw outside the company's scope (not applied). */
   'reconcile_out_of_scope',

@@ -160,3 +160,4 @@ export {
   processWebhook,
   sweepWebhookInbox,
 } from './sync/webhook-inbox.ts';
+export { drainWebhookSpill } from './sync/webhook-spill.ts';

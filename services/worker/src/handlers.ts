@@ -1,6 +1,7 @@
 import { appointments } from '@calgate/db';
 import {
   companyIds,
+  drainWebhookSpill,
   failBookSegment,
   failCancelBooking,
   failCompensate,
@@ -163,6 +164,8 @@ export function createHandlers(deps: WorkerDeps): JobHandlers {
       process: async () => ({
         outbound: await sweepOutboundDeliveries(deps),
         appointments: await sweepStuckAppointments(deps),
+        // Deliveries kept in Redis while PostgreSQL was away, first: then enqueued with the rest.
+        spilledWebhooks: await drainWebhookSpill(deps),
         // Deliveries younger than one sweep are most likely still on their way through the queue.
         webhooks: await sweepWebhookInbox(deps, {
           graceMs: Math.min(10_000, deps.config.worker.sweepIntervalMs),

@@ -4,6 +4,8 @@ import { type Batcher, createBatcher } from './batcher.ts';
 
 /** One verified delivery to store. */
 export interface InboxRow {
+  /** Given when the id was already answered (a delivery kept in Redis during an outage). */
+  id?: string;
   companyId: string | null;
   trigger: string;
   uid: string | null;
@@ -52,7 +54,7 @@ export class InboxWriter {
 
   /** Stores the rows; the first of several identical deliveries is the fresh one. */
   async #insert(rows: InboxRow[]): Promise<StoredRow[]> {
-    const ids = rows.map(() => newId('whk'));
+    const ids = rows.map((row) => row.id ?? newId('whk'));
     const values = sql.join(
       rows.map(
         (row, i) =>

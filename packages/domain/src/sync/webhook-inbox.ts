@@ -5,12 +5,13 @@ import {
   companies,
   type Database,
   type Keyring,
+  newId,
   openSecret,
   retiredWebhookSecrets,
   SECRET_COLUMNS,
   webhookInbox,
 } from '@calgate/db';
-import { AppError } from '@calgate/errors';
+import { AppError, isBackingServiceUnavailable } from '@calgate/errors';
 import { errorLogFields } from '@calgate/jobs';
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { ALL_COMPANIES } from '../accounts/auth-changes.ts';
@@ -20,6 +21,7 @@ import { type ApplyResult, applyObservedBooking } from './apply-booking.ts';
 import { sharedChainOwner } from './chain-owner.ts';
 import { inboxWriter } from './inbox-writer.ts';
 import { observeWebhook } from './observed.ts';
+import { spillDelivery } from './webhook-spill.ts';
 
 export interface WebhookSecrets {
   /** CALCOM_WEBHOOK_SECRET: the shared account's, verifying the global URL only. */
@@ -41,12 +43,12 @@ export interface AcceptedWebhook {
  * Intake of one Cal.com delivery: verifies the signature over the raw bytes, stores it in the
  * inbox (deduplicated per receiving company: trigger + uid + body hash) and enqueues its
  * processing. Processing happens in a worker; this only has to be durable. Redis being down is
- * fine (the sweeper enqueues later); Postgres being down is not (the caller answers 503 and
- * Cal.com's delivery is lost, which the reconciliation catches).
+ * fine (the sweeper enqueues later); so is PostgreSQL (the delivery is kept in Redis, see
+ * `spillDelivery`); both at once answer 503 (the delivery is lost; the reconciliation catches it).
  * @throws AppError UNAUTHORIZED (bad or missing signature, unknown company), VALIDATION_FAILED (not JSON / not a webhook).
  */
 export async function acceptWebhook(
-  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters' | 'keyring'>,
+  deps: Pick<DomainDeps, 'db' | 'queues' | 'logger' | 'counters' | 'keyring' | 'redis' | 'redisPrefix'>,
   secrets: WebhookSecrets,
   delivery: { rawBody: Buffer; signature: string | undefined; companyId: string | undefined },
 ): Promise<AcceptedWebhook> {
@@ -86,13 +88,31 @@ export async function acceptWebhook(
   const bodyHash = createHash('sha256').update(delivery.rawBody).digest('hex');
   // Per receiving URL: a delivery is stored and applied in the scope of the URL it came to.
   const dedupeKey = `${delivery.companyId ?? '-'}:${webhook.trigger}:${webhook.uid ?? '-'}:${bodyHash}`;
-  const stored = await inboxWriter(deps.db).store({
+  const row = {
     companyId: delivery.companyId ?? null,
     trigger: webhook.trigger,
     uid: webhook.uid ?? null,
     dedupeKey,
     json: storableText(text, json),
-  });
+  };
+  let stored: { id: string; fresh: boolean };
+  try {
+    stored = await inboxWriter(deps.db).store(row);
+  } catch (error) {
+    if (!isBackingServiceUnavailable(error)) throw error;
+    // PostgreSQL away: kept in Redis and answered (Cal.com would not send it again); the worker's
+    // sweeper stores it once PostgreSQL is back. If Redis cannot keep it either, the 503 stands.
+    const id = newId('whk');
+    await spillDelivery(deps, { ...row, id }).catch(() => {
+      throw error;
+    });
+    deps.logger.warn(
+      { inboxId: id },
+      'PostgreSQL unavailable: webhook delivery kept in Redis until it returns',
+    );
+    void deps.counters.increment('webhooks_spilled');
+    return { inboxId: id, duplicate: false, enqueued: false };
+  }
   const inboxId = stored.id;
   const fresh = stored.fresh ? stored : undefined;
   // Counted without waiting: the answer must not wait for a metric.

@@ -29,9 +29,9 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     const { companyId } = request.params as { companyId?: string };
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['x-cal-signature-256'];
-    // Errors take the one mapping of the error handler: a backing service away (verified but not
-    // stored; Cal.com does not retry, the reconciliation catches up) is a retryable 503, text
-    // PostgreSQL cannot store is a 400, anything else is a bug answered 500 and logged.
+    // Errors take the one mapping of the error handler: PostgreSQL and Redis both away (verified
+    // but kept nowhere; Cal.com does not retry, the reconciliation catches up) is a retryable 503,
+    // anything else is a bug answered 500 and logged. PostgreSQL alone away: kept in Redis, 200.
     const accepted = await acceptWebhook(deps, secrets, {
       rawBody,
       signature: Array.isArray(header) ? header[0] : header,
