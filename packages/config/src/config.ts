@@ -47,7 +47,12 @@ export interface Config {
     maxDaysAhead: number;
   };
   /** Days finished rows are kept (0: forever); a daily job deletes the rest. */
-  retention: { webhookInboxDays: number; appointmentHistoryDays: number };
+  retention: {
+    webhookInboxDays: number;
+    appointmentHistoryDays: number;
+    holdDays: number;
+    outboundDays: number;
+  };
   /** Our own API's limits per company (a company's own setting overrides the rate). */
   limits: {
     /** Requests per minute per company on /api/v2, shared by every API process. */
@@ -173,6 +178,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     retention: {
       webhookInboxDays: env.RETENTION_WEBHOOK_INBOX_DAYS,
       appointmentHistoryDays: env.RETENTION_APPOINTMENT_HISTORY_DAYS,
+      holdDays: env.RETENTION_HOLDS_DAYS,
+      outboundDays: env.RETENTION_OUTBOUND_DAYS,
     },
     limits: {
       ratePerMinute: env.API_RATE_LIMIT_PER_MINUTE,

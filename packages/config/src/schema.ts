@@ -92,6 +92,8 @@ export const envSchema = z.object({
   AVAILABILITY_CACHE_TTL_SECONDS: positiveInt(86_400).default(300),
   RETENTION_WEBHOOK_INBOX_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   RETENTION_APPOINTMENT_HISTORY_DAYS: z.coerce.number().int().min(0).max(36_500).default(730),
+  RETENTION_HOLDS_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  RETENTION_OUTBOUND_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   AVAILABILITY_MAX_DAYS_AHEAD: positiveInt(3650).default(365),
   API_RATE_LIMIT_PER_MINUTE: positiveInt(1_000_000).default(600),
   API_RATE_LIMIT_BURST: positiveInt(1_000_000).default(100),

@@ -387,6 +387,20 @@ const PROMISES: Record<string, SettingPromise> = {
       'deletes finished deliveries and settled history past their days, and nothing else',
     ],
   },
+  RETENTION_HOLDS_DAYS: {
+    config: () => expect(withVar('RETENTION_HOLDS_DAYS', '7').retention.holdDays).toBe(7),
+    behaviour: [
+      'tests/retention.test.ts',
+      'deletes ended holds and delivered outbound events past their days',
+    ],
+  },
+  RETENTION_OUTBOUND_DAYS: {
+    config: () => expect(withVar('RETENTION_OUTBOUND_DAYS', '0').retention.outboundDays).toBe(0),
+    behaviour: [
+      'tests/retention.test.ts',
+      'deletes ended holds and delivered outbound events past their days',
+    ],
+  },
   POSTGRES_PASSWORD: {
     // Read by docker-compose.yml only (the compose file's PostgreSQL and its DATABASE_URL).
     config: () => {

@@ -6,11 +6,17 @@ export interface RetentionPolicy {
   webhookInboxDays: number;
   /** Days the history of an appointment is kept after the appointment ended; 0 keeps it forever. */
   appointmentHistoryDays: number;
+  /** Days a hold is kept after it ended (expired, released, or used by a settled booking); 0: forever. */
+  holdDays: number;
+  /** Days an outbound event is kept once every endpoint has it (with its deliveries and attempts); 0: forever. */
+  outboundDays: number;
 }
 
 export interface RetentionResult {
   webhookInbox: number;
   appointmentHistory: number;
+  holds: number;
+  outboundEvents: number;
 }
 
 /** Rows deleted per statement: a purge never holds long locks or one huge transaction. */
@@ -27,7 +33,7 @@ export async function purgeExpired(
   deps: Pick<DomainDeps, 'db' | 'logger'>,
   policy: RetentionPolicy,
 ): Promise<RetentionResult> {
-  const result: RetentionResult = { webhookInbox: 0, appointmentHistory: 0 };
+  const result: RetentionResult = { webhookInbox: 0, appointmentHistory: 0, holds: 0, outboundEvents: 0 };
   if (policy.webhookInboxDays > 0) {
     result.webhookInbox = await inBatches(() =>
       deps.db.execute(sql`
@@ -50,7 +56,34 @@ export async function purgeExpired(
           limit ${BATCH})`),
     );
   }
-  if (result.webhookInbox + result.appointmentHistory > 0) {
+  if (policy.holdDays > 0) {
+    // A consumed hold guards its slot while its booking is pending: never one of those.
+    result.holds = await inBatches(() =>
+      deps.db.execute(sql`
+        delete from holds where id in (
+          select h.id from holds h left join appointments a on a.id = h.appointment_id
+          where h.status <> 'active'
+            and h.expires_at < now() - make_interval(days => ${policy.holdDays})
+            and (h.status <> 'consumed' or a.status is distinct from 'pending')
+          limit ${BATCH})`),
+    );
+  }
+  if (policy.outboundDays > 0) {
+    // Oldest first along the outbox's order; an event with a delivery still pending or failed
+    // (an operator may resend it) stays.
+    result.outboundEvents = await inBatches(() =>
+      deps.db.execute(sql`
+        delete from outbound_events where id in (
+          select e.id from outbound_events e
+          where e.relayed_at is not null
+            and e.created_at < now() - make_interval(days => ${policy.outboundDays})
+            and not exists (
+              select 1 from outbound_deliveries d where d.event_id = e.id and d.status <> 'delivered')
+          order by e.seq
+          limit ${BATCH})`),
+    );
+  }
+  if (result.webhookInbox + result.appointmentHistory + result.holds + result.outboundEvents > 0) {
     deps.logger.info({ ...result }, 'retention: expired rows deleted');
   }
   return result;
