@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
 import { deliveriesResend, endpointSetEnabled } from '@calgate/cli/outbound';
@@ -299,6 +301,44 @@ describe('a delivery whose schedule runs out', () => {
     }, 30_000);
     expect(view.disabledReason).toContain('410');
     expect(await attemptsOf(g, endpoint.id)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('a receiver whose 2xx answer holds a NUL byte', () => {
+  it('gets the event once, and the attempt is recorded as delivered', async () => {
+    gw = await startGateway({
+      env: { ...OUTBOUND_ENV, OUTBOUND_WEBHOOKS_RETRY_SCHEDULE: '100ms,100ms,100ms' },
+    });
+    const g = gw;
+    const received: string[] = [];
+    // A binary or UTF-16 answer, or a C string's terminator: PostgreSQL text cannot hold U+0000.
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        received.push(String(request.headers['webhook-id']));
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\u0000done');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const endpoint = await registerEndpoint(g, `http://127.0.0.1:${port}/hooks`);
+      await book(g, berlin(testDay(), '09:00'), 0, 'nul@example.org');
+      const [delivery] = await eventually(async () => {
+        const rows = await deliveriesOf(g, endpoint.id);
+        return rows[0] !== undefined && rows[0].status !== 'pending' ? rows : undefined;
+      }, 30_000);
+      const attempts = await attemptsOf(g, endpoint.id);
+      expect({ status: delivery?.status, received: received.length, attempts: attempts.length }).toEqual({
+        status: 'delivered',
+        received: 1,
+        attempts: 1,
+      });
+      expect(attempts[0]?.responseExcerpt).toBe('ok\uFFFDdone');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 60_000);
 });
 

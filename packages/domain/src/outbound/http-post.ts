@@ -85,7 +85,7 @@ export async function postWebhook(
           finish({
             statusCode: response.statusCode ?? null,
             error: null,
-            excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'),
+            excerpt: storableText(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8')),
             ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
           });
         response.on('end', done);
@@ -100,6 +100,14 @@ export async function postWebhook(
     request.on('error', (error) => finish({ statusCode: null, error: errorCode(error), excerpt: null }));
     request.end(body);
   });
+}
+
+/**
+ * Text PostgreSQL accepts: it refuses U+0000 in `text`, and a receiver may answer with binary or
+ * a C string's terminator; the attempt must be recordable whatever the receiver sent.
+ */
+function storableText(value: string): string {
+  return value.replaceAll('\u0000', '\uFFFD').toWellFormed();
 }
 
 /** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
