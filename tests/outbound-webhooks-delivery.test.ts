@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
 import { deliveriesResend, endpointSetEnabled } from '@calgate/cli/outbound';
-import { outboundAttempts, outboundDeliveries } from '@calgate/db';
-import { eq, inArray } from 'drizzle-orm';
+import { outboundAttempts, outboundDeliveries, outboundEvents } from '@calgate/db';
+import { processRelay } from '@calgate/domain';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
@@ -302,6 +303,83 @@ describe('a delivery whose schedule runs out', () => {
     expect(view.disabledReason).toContain('410');
     expect(await attemptsOf(g, endpoint.id)).toHaveLength(1);
   }, 60_000);
+});
+
+describe('two relay runs that overlap', () => {
+  it('send the events of an appointment in order: the second run leaves them to the first', async () => {
+    gw = await startGateway({ env: { ...OUTBOUND_ENV, OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS: '60000' } });
+    const g = gw;
+    receiver = await startReceiver();
+    const r = receiver;
+    const endpoint = await registerEndpoint(g, r.url);
+    const runtime = g.runtime();
+    // The test makes the runs itself, as the scheduler does when a slow run is still going (it adds
+    // the next run when one starts, and the outbound worker runs jobs concurrently). So the
+    // schedule is removed, and the run it started with is waited out.
+    const outbound = runtime.queues.queue('outbound');
+    await outbound.removeJobScheduler('outbound-relay');
+    await eventually(async () => {
+      const jobs = await outbound.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+      return jobs.some((job) => job?.name === 'outbound.relay') ? undefined : true;
+    }, 30_000);
+
+    const id = await book(g, berlin(testDay(), '10:00'), 0, 'order@example.org');
+    const [confirmed] = await g.database.db
+      .select()
+      .from(outboundEvents)
+      .where(eq(outboundEvents.appointmentId, id));
+    expect(confirmed?.relayedAt).toBeNull();
+
+    // Run A picks the confirmed event and is slow to commit, as with a large batch: here it waits
+    // on the unique key of the delivery it inserts, held by a transaction without foreign-key
+    // checks (one would lock the event row run A must pick).
+    let release: () => void = () => undefined;
+    let locked: () => void = () => undefined;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const blocker = g.database.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`set local session_replication_role = replica`);
+        await tx.execute(sql`insert into outbound_deliveries (id, event_id, endpoint_id, appointment_id, event_seq)
+          values ('dlv_blocker', ${confirmed?.id ?? ''}, ${endpoint.id}, ${id}, ${confirmed?.seq ?? 0})`);
+        locked();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        tx.rollback();
+      })
+      .catch(() => undefined);
+    await isLocked;
+    const runA = processRelay(runtime);
+    await eventually(async () => {
+      const waiting = await g.database.db.execute(sql`select 1 from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%from picked p%'`);
+      return waiting.length > 0 ? true : undefined;
+    }, 30_000);
+
+    // Meanwhile the appointment is cancelled and run B, the next one, relays what it can.
+    await cancel(g, id);
+    await processRelay(runtime);
+    await eventually(
+      async () =>
+        (await deliveriesOf(g, endpoint.id)).every((d) => d.status !== 'pending') ? true : undefined,
+      30_000,
+    );
+
+    release();
+    await blocker;
+    await runA;
+    // The next run once run A's delivery is recorded: a run meanwhile would make the cancellation
+    // wait for the fallback delay (the confirmation's job looked for a next event before it existed).
+    await eventually(async () => {
+      const rows = await deliveriesOf(g, endpoint.id);
+      return rows.length > 0 && rows.every((d) => d.status !== 'pending') ? true : undefined;
+    }, 30_000);
+    await processRelay(runtime);
+    await eventually(async () => (typesOf(r, id).length >= 2 ? true : undefined), 30_000);
+    expect(typesOf(r, id)).toEqual(['appointment.confirmed', 'appointment.cancelled']);
+  }, 90_000);
 });
 
 describe('a receiver whose 2xx answer holds a NUL byte', () => {

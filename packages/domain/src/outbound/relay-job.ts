@@ -12,23 +12,71 @@ const MAX_BATCHES = 40;
 export interface RelayResult {
   events: number;
   deliveries: number;
+  /** Another run was relaying, so this one stopped (the events are that run's or the next's). */
+  busy: boolean;
 }
+
+/**
+ * Held by the run that relays, for one batch. Two runs at once (the scheduler adds the next run
+ * when one starts, and the worker runs jobs concurrently) would each pick a part of the outbox:
+ * an appointment's later event, picked past the earlier one a slower run holds, would then find
+ * no earlier delivery yet and go out first.
+ */
+const RELAY_LOCK = sql`hashtextextended('calgate:outbound-relay', 0)`;
 
 /**
  * `outbound.relay` (scheduled every OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS): turns new outbox rows
  * into one delivery per subscribed endpoint and marks them relayed, in one statement, then
- * enqueues the deliveries. A crash after the statement leaves pending deliveries without a job,
+ * enqueues the deliveries. One run relays at a time; a run that finds another relaying stops. A crash after the statement leaves pending deliveries without a job,
  * which {@link sweepOutboundDeliveries} enqueues; a crash before it leaves the outbox rows for the
  * next run. Either way no change is lost.
  */
 export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
-  const total: RelayResult = { events: 0, deliveries: 0 };
+  const total: RelayResult = { events: 0, deliveries: 0, busy: false };
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const [row] = await executePreparedOn<{
-      picked: number;
-      made: Array<{ id: string; round: number; head: boolean }>;
-    }>(
-      deps.db,
+    const row = await relayBatch(deps);
+    if (row === 'busy') {
+      total.busy = true;
+      break;
+    }
+    if (row === undefined || row.picked === 0) break;
+    total.events += row.picked;
+    total.deliveries += row.made.length;
+    // A later event of an appointment waits, delayed, for the earlier one's job to wake it (the
+    // delay is only the fallback), instead of starting only to find it must wait.
+    await Promise.all(
+      row.made.map((d) =>
+        deps.queues.enqueue(
+          'outbound.deliver',
+          { deliveryId: d.id, round: d.round },
+          d.head ? undefined : { delay: TURN_WAIT_MS },
+        ),
+      ),
+    );
+    if (row.picked < BATCH) break;
+  }
+  return total;
+}
+
+interface RelayedBatch extends Record<string, unknown> {
+  picked: number;
+  made: Array<{ id: string; round: number; head: boolean }>;
+}
+
+/**
+ * One batch under {@link RELAY_LOCK}, or `busy` when another run holds it: waiting would only
+ * pile runs up behind a slow one, and the next scheduled run relays whatever is left. The lock is
+ * taken before the picking statement, so that its snapshot sees every delivery the previous
+ * holder made (an appointment's later event must find its earlier delivery pending).
+ */
+async function relayBatch(deps: RelayDeps): Promise<RelayedBatch | 'busy' | undefined> {
+  return deps.db.transaction(async (tx) => {
+    const [lock] = await tx.execute<{ taken: boolean }>(
+      sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as taken`,
+    );
+    if (lock?.taken !== true) return 'busy';
+    const [row] = await executePreparedOn<RelayedBatch>(
+      tx,
       sql`
       with picked as (
         select id, seq, company_id, appointment_id, type from outbound_events
@@ -66,23 +114,8 @@ export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
           '[]'::json
         ) as made`,
     );
-    if (row === undefined || row.picked === 0) break;
-    total.events += row.picked;
-    total.deliveries += row.made.length;
-    // A later event of an appointment waits, delayed, for the earlier one's job to wake it (the
-    // delay is only the fallback), instead of starting only to find it must wait.
-    await Promise.all(
-      row.made.map((d) =>
-        deps.queues.enqueue(
-          'outbound.deliver',
-          { deliveryId: d.id, round: d.round },
-          d.head ? undefined : { delay: TURN_WAIT_MS },
-        ),
-      ),
-    );
-    if (row.picked < BATCH) break;
-  }
-  return total;
+    return row;
+  });
 }
 
 /** Pending deliveries younger than this most likely have their job already. */
