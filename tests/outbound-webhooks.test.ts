@@ -185,6 +185,11 @@ describe('private addresses', () => {
     'http://[::1]/hooks',
     'http://[::ffff:127.0.0.1]/hooks',
     'http://[fd00::1]/hooks',
+    'http://[::a9fe:a9fe]/',
+    'http://[64:ff9b:1::a9fe:a9fe]/',
+    'http://[2002:a9fe:a9fe::1]/',
+    'http://[fec0::1]/',
+    'http://192.88.99.1/',
   ])('refuses %s unless an operator allows private addresses', async (url) => {
     await expect(createEndpoint(strict(), gw.company.companyId, { url })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
@@ -223,6 +228,24 @@ describe('private addresses', () => {
       expect(isPrivateAddress(address)).toBe(true);
     for (const address of ['93.184.216.34', '172.32.0.1', '2606:4700::1111', '::ffff:93.184.216.34'])
       expect(isPrivateAddress(address)).toBe(false);
+  });
+
+  it('refuses special-purpose IPv6 (all outside global unicast) and the 6to4 relay anycast', () => {
+    // 169.254.169.254 (cloud metadata) IPv4-compatible (::/96), behind a local NAT64 prefix
+    // (64:ff9b:1::/48), as 6to4 (2002::/16) and as Teredo (2001::/32, in 2001::/23).
+    const special = [
+      '::a9fe:a9fe',
+      '64:ff9b:1::a9fe:a9fe',
+      '2002:a9fe:a9fe::1',
+      '2001:0:a9fe:a9fe::1',
+      '2001:1ff:ffff::1',
+      'fec0::1',
+      '4000::1',
+      '192.88.99.1',
+    ];
+    expect(special.filter((address) => !isPrivateAddress(address))).toEqual([]);
+    const global = ['2001:200::1', '2001:4860:4860::8888', '2a00:1450:4001::1', '3fff:ffff::1'];
+    expect(global.filter((address) => isPrivateAddress(address))).toEqual([]);
   });
 });
 

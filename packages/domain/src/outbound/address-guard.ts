@@ -2,7 +2,10 @@ import { type LookupAddress, lookup } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { AppError } from '@calgate/errors';
 
-/** Loopback, private, link-local, shared, documentation, multicast and reserved ranges. */
+/**
+ * Loopback, private, link-local, shared, documentation, multicast and reserved ranges (IPv4), and
+ * within IPv6 global unicast the special-purpose ranges.
+ */
 const PRIVATE = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
@@ -13,6 +16,8 @@ for (const [network, prefix] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  // The 6to4 relay anycast: whichever relay answers forwards into IPv4 space.
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -22,18 +27,24 @@ for (const [network, prefix] of [
 ] as const) {
   PRIVATE.addSubnet(network, prefix, 'ipv4');
 }
+// IETF protocol assignments (Teredo among them, which embeds an IPv4 address), documentation, and
+// 6to4 (which embeds the IPv4 address it routes to).
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
-  ['100::', 64],
+  ['2001::', 23],
   ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
+  ['2002::', 16],
 ] as const) {
   PRIVATE.addSubnet(network, prefix, 'ipv6');
 }
+
+/**
+ * IPv6 global unicast. Everything outside it is refused whole rather than range by range, as
+ * outside it every allocation is special: unspecified, loopback, IPv4-compatible (::/96), NAT64
+ * (64:ff9b::/96, 64:ff9b:1::/48), discard, unique local, site-local, link-local, multicast, and
+ * whatever is assigned there later.
+ */
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
 
 /** An IPv4 address written as IPv6 (`::ffff:127.0.0.1`, `::ffff:7f00:1`), as IPv4. */
 function embeddedIpv4(address: string): string | undefined {
@@ -51,7 +62,8 @@ function embeddedIpv4(address: string): string | undefined {
 export function isPrivateAddress(address: string): boolean {
   const v4 = isIP(address) === 4 ? address : embeddedIpv4(address);
   if (v4 !== undefined) return PRIVATE.check(v4, 'ipv4');
-  return isIP(address) === 6 ? PRIVATE.check(address, 'ipv6') : true;
+  if (isIP(address) !== 6) return true;
+  return !GLOBAL_UNICAST.check(address, 'ipv6') || PRIVATE.check(address, 'ipv6');
 }
 
 const invalid = (message: string) =>
