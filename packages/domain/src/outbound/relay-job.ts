@@ -27,8 +27,9 @@ const RELAY_LOCK = sql`hashtextextended('calgate:outbound-relay', 0)`;
 /**
  * `outbound.relay` (scheduled every OUTBOUND_WEBHOOKS_RELAY_INTERVAL_MS): turns new outbox rows
  * into one delivery per subscribed endpoint and marks them relayed, in one statement, then
- * enqueues the deliveries. One run relays at a time; a run that finds another relaying stops. A crash after the statement leaves pending deliveries without a job,
- * which {@link sweepOutboundDeliveries} enqueues; a crash before it leaves the outbox rows for the
+ * enqueues the deliveries. One run relays at a time; a run that finds another relaying stops. A
+ * crash after the statement leaves pending deliveries without a job, which
+ * {@link sweepOutboundDeliveries} enqueues; a crash before it leaves the outbox rows for the
  * next run. Either way no change is lost.
  */
 export async function processRelay(deps: RelayDeps): Promise<RelayResult> {
