@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
-import { deliveriesResend, endpointSetEnabled } from '@calgate/cli/outbound';
+import { deliveriesResend, endpointList, endpointSetEnabled } from '@calgate/cli/outbound';
 import { outboundAttempts, outboundDeliveries, outboundEvents } from '@calgate/db';
 import { processRelay } from '@calgate/domain';
 import { eq, inArray, sql } from 'drizzle-orm';
@@ -143,6 +143,10 @@ describe('an endpoint failing for a long streak', () => {
     }, 30_000);
     expect(disabled.disabledReason).toMatch(/^3 failed attempts in a row/);
     expect(await attemptsOf(g, endpoint.id)).toHaveLength(3);
+    // endpoint:list shows an operator the streak.
+    const listed: string[] = [];
+    await endpointList({ runtime: g.runtime(), out: (l) => listed.push(l) }, g.company.companyId);
+    expect(listed[0]).toContain('\tfailing: 3 attempt(s) in a row\t');
     await cancel(g, first);
     await eventually(
       async () => ((await deliveriesOf(g, endpoint.id)).length === 2 ? true : undefined),

@@ -68,7 +68,7 @@ Cal.com (every company without --company)
 Outbound webhooks (appointment changes sent to upstream systems)
   endpoint:create --company ID --url U [--events E1,E2] [--description D]
                                           register an endpoint; prints its signing secret once
-  endpoint:list [--company ID]            endpoints with their state
+  endpoint:list [--company ID]            endpoints with their state and failure streak
   endpoint:enable --endpoint ID           re-enable (sends what waited meanwhile, in order)
   endpoint:disable --endpoint ID          stop sending (events wait until it is enabled again)
   endpoint:delete --endpoint ID           remove an endpoint with its deliveries

@@ -13,7 +13,9 @@ import type { OperationsContext } from './operations.ts';
 function line(endpoint: EndpointView): string {
   const state = endpoint.enabled ? 'enabled' : `disabled (${endpoint.disabledReason ?? ''})`;
   const events = endpoint.events.length === 0 ? 'all events' : endpoint.events.join(',');
-  return `${endpoint.id}\t${endpoint.companyId}\t${endpoint.url}\t${events}\t${state}\t${endpoint.description}`;
+  // An endpoint failing now (not yet disabled) is what an operator looks for first.
+  const health = endpoint.failureStreak > 0 ? `failing: ${endpoint.failureStreak} attempt(s) in a row` : 'ok';
+  return `${endpoint.id}\t${endpoint.companyId}\t${endpoint.url}\t${events}\t${state}\t${health}\t${endpoint.description}`;
 }
 
 /** Registers an endpoint and prints its signing secret (shown once). */
