@@ -81,8 +81,15 @@ describe('personal data in log objects', () => {
     const { logger, text } = capturedLogger();
     logger.info({ ...job, deep: { a: { b: { c: { apiKey: 'cal_live_deep' } } } } }, 'job received');
     logger.info({ note: `written by ${EMAIL}` }, 'free text');
+    // An error's text (Cal.com's words, say) naming a phone number, in any field.
+    logger.warn(
+      { code: 'VALIDATION_FAILED', error: `invalid phone ${PHONE} (+49 151 2345-6789)` },
+      'refused',
+    );
     const line = await text();
     expect(line).toContain('j_1');
+    expect(line).not.toContain('+49 151 2345-6789');
+    expect(line).toContain('invalid phone [phone]');
     for (const value of [EMAIL, PHONE, NAME, 'cal_live_deep']) expect(line).not.toContain(value);
   });
 

@@ -1,6 +1,7 @@
 import { AppError, type ErrorCode } from '@calgate/errors';
 import type { CalcomOperation } from './operations.ts';
 import type { RateLimitInfo } from './rate-limit.ts';
+import { withoutContactDetails } from './redact.ts';
 
 /** An error from (or on the way to) Cal.com, mapped to our closed code set. */
 export class CalcomError extends AppError {
@@ -80,7 +81,8 @@ export function classifyCalcomError(
   status: number,
   parsed: ParsedErrorBody,
 ): { code: ErrorCode; retry: boolean; message: string } {
-  const { message, calcomCode } = parsed;
+  const { calcomCode } = parsed;
+  const message = withoutContactDetails(parsed.message);
   const hint = `${calcomCode ?? ''} ${message}`;
   if (status === 429)
     return { code: 'RATE_LIMIT_EXCEEDED', retry: true, message: 'Cal.com rate limit reached' };

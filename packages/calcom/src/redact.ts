@@ -33,3 +33,19 @@ export function redact(value: unknown, field = '', inPersonal = false): unknown 
   }
   return value;
 }
+
+/**
+ * A phone number in text: `+` and at least 7 digits with the separators people write
+ * (`+49 151 2345-678`), or 9 or more digits without a dash (a date's `2026-12-07` is no phone).
+ */
+const PHONE_TEXT = /\+\d(?:[\s()./-]*\d){6,}|\b\d(?:[ ()/]?\d){8,}\b/g;
+const EMAIL_TEXT = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+/**
+ * Cal.com's own words (an error message), with any email or phone number in them replaced: they
+ * go to our callers' error bodies, the appointment's stored failure reason and the logs, none of
+ * which may carry a customer's contact details.
+ */
+export function withoutContactDetails(text: string): string {
+  return text.replace(EMAIL_TEXT, '[email]').replace(PHONE_TEXT, '[phone]');
+}

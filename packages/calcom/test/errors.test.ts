@@ -104,6 +104,24 @@ describe('a booking the event type cannot take', () => {
   });
 });
 
+describe("Cal.com's words passed on", () => {
+  it('never carry an email or a phone number, whatever Cal.com put in them', () => {
+    const refused = classifyCalcomError('bookings.create', 400, {
+      message:
+        'Invalid attendee phone number +49 151 7777-8888 or 015177778888 for zenobia.quill@example.org',
+      calcomCode: 'BAD_REQUEST',
+    });
+    expect(refused.message).toBe(
+      'Cal.com rejected the request: Invalid attendee phone number [phone] or [phone] for [email]',
+    );
+    // Dates, ids and uids stay readable.
+    const kept = 'startTime 2026-12-07T09:00:00.000Z for event type 318552, booking 4hTrP8wWb1Ukq2VxGcZ9sN';
+    expect(
+      classifyCalcomError('bookings.create', 400, { message: kept, calcomCode: undefined }).message,
+    ).toBe(`Cal.com rejected the request: ${kept}`);
+  });
+});
+
 describe('redaction and fingerprints', () => {
   it('masks emails, phones, names and notes and drops secrets', () => {
     const out = JSON.stringify(

@@ -5,6 +5,9 @@ const SECRET_KEY =
 const PERSONAL_KEY =
   /^(email|emails|phone|phoneNumber|attendeePhoneNumber|firstName|lastName|attendeeName|customerName|notes|additionalNotes|responses|bookingFieldsResponses|attendees|guests|customer|cancellationReason|reschedulingReason)$/i;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+// A phone number as we store and Cal.com sends them (E.164, maybe with separators): `+` and 7+ digits.
+const PHONE = /\+\d(?:[\s()./-]*\d){6,}/g;
+const masked = (text: string) => text.replace(EMAIL, '[email]').replace(PHONE, '[phone]');
 const MAX_DEPTH = 8;
 
 export interface ScrubOptions {
@@ -22,7 +25,7 @@ export function scrubLogObject(value: unknown, options: ScrubOptions, key = '', 
   if (!options.personalData && PERSONAL_KEY.test(key) && value !== undefined && value !== null) {
     return '[personal]';
   }
-  if (typeof value === 'string') return options.personalData ? value : value.replace(EMAIL, '[email]');
+  if (typeof value === 'string') return options.personalData ? value : masked(value);
   if (value === null || typeof value !== 'object' || value instanceof Error || depth >= MAX_DEPTH)
     return value;
   if (Array.isArray(value)) return value.map((item) => scrubLogObject(item, options, key, depth + 1));
@@ -47,7 +50,7 @@ const isSqlState = (code: unknown) => typeof code === 'string' && /^[0-9A-Z]{5}$
 function scrubMessage(message: string, fromPostgres: boolean, options: ScrubOptions): string {
   const withoutParams = message.replace(/\nparams: [\s\S]*$/, '');
   const unquoted = fromPostgres ? withoutParams.replace(/"[^"]*"/g, '"…"') : withoutParams;
-  return options.personalData ? unquoted : unquoted.replace(EMAIL, '[email]');
+  return options.personalData ? unquoted : masked(unquoted);
 }
 
 /**
