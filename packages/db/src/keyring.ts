@@ -16,6 +16,7 @@ export const SECRET_COLUMNS = {
   calcomWebhookSecret: 'companies.calcom_webhook_secret_encrypted',
   retiredWebhookSecret: 'retired_webhook_secrets.secret_encrypted',
   outboundSecret: 'outbound_endpoints.secret_encrypted',
+  outboundPreviousSecret: 'outbound_endpoints.previous_secret_encrypted',
 } as const;
 
 export type SecretColumn = (typeof SECRET_COLUMNS)[keyof typeof SECRET_COLUMNS];

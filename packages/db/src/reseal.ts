@@ -35,6 +35,12 @@ const TARGETS: readonly Target[] = [
     column: 'secret_encrypted',
     binding: SECRET_COLUMNS.outboundSecret,
   },
+  {
+    table: 'outbound_endpoints',
+    companyColumn: 'company_id',
+    column: 'previous_secret_encrypted',
+    binding: SECRET_COLUMNS.outboundPreviousSecret,
+  },
 ];
 
 /** What `resealSecrets` did to one column. */

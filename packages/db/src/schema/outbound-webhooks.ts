@@ -38,6 +38,12 @@ export const outboundEndpoints = pgTable(
     eventTypes: text('event_types').array().$type<OutboundEventType[]>().notNull().default(sql`'{}'`),
     /** The `whsec_` signing secret, AES-GCM encrypted with SECRETS_ENCRYPTION_KEY. */
     secretEncrypted: text('secret_encrypted').notNull(),
+    /**
+     * The secret a rotation replaced, encrypted like the current one: it signs alongside it until
+     * `previousSecretExpiresAt`, so receivers can switch at their own pace.
+     */
+    previousSecretEncrypted: text('previous_secret_encrypted'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
     /** Failed attempts in a row (any delivery); reset by a success. */
     failureStreak: integer('failure_streak').notNull().default(0),
     failingSince: timestamp('failing_since', { withTimezone: true }),
@@ -45,7 +51,14 @@ export const outboundEndpoints = pgTable(
     disabledReason: text('disabled_reason'),
     ...timestamps,
   },
-  (t) => [index('outbound_endpoints_company_idx').on(t.companyId)],
+  (t) => [
+    index('outbound_endpoints_company_idx').on(t.companyId),
+    // A previous secret without an end would sign forever.
+    check(
+      'outbound_endpoints_previous_secret_check',
+      sql`(${t.previousSecretEncrypted} is null) = (${t.previousSecretExpiresAt} is null)`,
+    ),
+  ],
 );
 
 /**

@@ -1,0 +1,3 @@
+ALTER TABLE "outbound_endpoints" ADD COLUMN "previous_secret_encrypted" text;--> statement-breakpoint
+ALTER TABLE "outbound_endpoints" ADD COLUMN "previous_secret_expires_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "outbound_endpoints" ADD CONSTRAINT "outbound_endpoints_previous_secret_check" CHECK (("outbound_endpoints"."previous_secret_encrypted" is null) = ("outbound_endpoints"."previous_secret_expires_at" is null));
