@@ -134,8 +134,14 @@ export type { RelayResult } from './outbound/relay-job.ts';
 export { processRelay, sweepOutboundDeliveries } from './outbound/relay-job.ts';
 export type { DeliveryView } from './outbound/requeue.ts';
 export { listDeliveries, resendDeliveries } from './outbound/requeue.ts';
+export type { RotatedSecret } from './outbound/secret-rotation.ts';
+export {
+  DEFAULT_OVERLAP_HOURS,
+  MAX_OVERLAP_HOURS,
+  rotateEndpointSecret,
+} from './outbound/secret-rotation.ts';
 export type { VerifyOptions } from './outbound/signature.ts';
-export { generateSigningSecret, signWebhook, verifyWebhook } from './outbound/signature.ts';
+export { generateSigningSecret, signatureHeader, signWebhook, verifyWebhook } from './outbound/signature.ts';
 export type { ServiceDefinition } from './services/catalog.ts';
 export { listServices, loadService } from './services/catalog.ts';
 export type { ApplyContext, ApplyResult } from './sync/apply-booking.ts';

@@ -2,9 +2,9 @@ import { executePreparedOn, outboundDeliveries, outboundEndpoints } from '@calga
 import { AppError } from '@calgate/errors';
 import { DelayedError, type JobContext, jobCatalog } from '@calgate/jobs';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
-import { endpointSecret, type OutboundDeps } from './endpoints.ts';
+import { endpointSecret, type OutboundDeps, previousEndpointSecret } from './endpoints.ts';
 import { postWebhook } from './http-post.ts';
-import { signWebhook } from './signature.ts';
+import { signatureHeader } from './signature.ts';
 
 /**
  * How long a delivery waits when an earlier event of its appointment is still on its way to the
@@ -29,6 +29,8 @@ interface LoadedRow extends Record<string, unknown> {
   url: string;
   company_id: string;
   secret_encrypted: string;
+  /** Only while it still signs (its expiry is in the future). */
+  previous_secret_encrypted: string | null;
   failure_streak: number;
   disabled: boolean;
   behind: boolean;
@@ -53,6 +55,8 @@ export async function processDelivery(
       ev.id as event_id, ev.type, ev.data,
       to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as event_at,
       e.company_id, e.url, e.secret_encrypted, e.failure_streak, e.disabled_at is not null as disabled,
+      case when e.previous_secret_expires_at > now() then e.previous_secret_encrypted end
+        as previous_secret_encrypted,
       exists (
         select 1 from outbound_deliveries earlier
         where earlier.endpoint_id = d.endpoint_id and earlier.appointment_id = d.appointment_id
@@ -79,6 +83,7 @@ export async function processDelivery(
     companyId: found.company_id,
     url: found.url,
     secretEncrypted: found.secret_encrypted,
+    previousSecretEncrypted: found.previous_secret_encrypted,
     failureStreak: found.failure_streak,
   };
   if (delivery.round !== payload.round) return 'superseded';
@@ -99,10 +104,15 @@ export async function processDelivery(
     data: event.data,
   });
   const timestamp = Math.floor(Date.now() / 1000);
+  const secrets = [endpointSecret(deps, endpoint)];
+  const { previousSecretEncrypted } = endpoint;
+  if (previousSecretEncrypted !== null) {
+    secrets.push(previousEndpointSecret(deps, { companyId: endpoint.companyId, previousSecretEncrypted }));
+  }
   const headers = {
     'webhook-id': event.id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': signWebhook(endpointSecret(deps, endpoint), event.id, timestamp, body),
+    'webhook-signature': signatureHeader(secrets, event.id, timestamp, body),
   };
   const outcome = await postWebhook(endpoint.url, headers, body, {
     timeoutMs: deps.config.outbound.timeoutMs,

@@ -7,6 +7,7 @@ import {
   openSecret,
   outboundEndpoints,
   SECRET_COLUMNS,
+  type SecretColumn,
   sealSecret,
 } from '@calgate/db';
 import { AppError } from '@calgate/errors';
@@ -31,6 +32,8 @@ export interface EndpointView {
   disabledAt: string | null;
   disabledReason: string | null;
   failureStreak: number;
+  /** Until when the secret replaced by the last rotation signs too; null when none does. */
+  previousSecretExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -46,6 +49,7 @@ export function endpointView(row: EndpointRow): EndpointView {
     disabledAt: row.disabledAt?.toISOString() ?? null,
     disabledReason: row.disabledReason,
     failureStreak: row.failureStreak,
+    previousSecretExpiresAt: row.previousSecretExpiresAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -149,22 +153,36 @@ export async function loadEndpoint(
 }
 
 /**
- * Decrypted secrets by company and ciphertext (a value opens only for its company): every
- * delivery needs one, and decrypting showed in profiles.
+ * Decrypted secrets by column, company and ciphertext (a value opens only for its company and
+ * column): every delivery needs one, and decrypting showed in profiles.
  */
 const secrets = new LocalCache<string, string>({ name: 'outbound-secrets' });
 
-/** The endpoint's signing secret, decrypted (for the delivery job only). */
+function openCached(
+  deps: Pick<OutboundDeps, 'keyring'>,
+  companyId: string,
+  stored: string,
+  column: SecretColumn,
+) {
+  return secrets.getOrSet(`${column}:${companyId}:${stored}`, () =>
+    openSecret(stored, deps.keyring, { companyId, column }),
+  );
+}
+
+/** The endpoint's signing secret, decrypted (for the delivery job and a rotation only). */
 export function endpointSecret(
   deps: Pick<OutboundDeps, 'keyring'>,
   row: { companyId: string; secretEncrypted: string },
 ): string {
-  return secrets.getOrSet(`${row.companyId}:${row.secretEncrypted}`, () =>
-    openSecret(row.secretEncrypted, deps.keyring, {
-      companyId: row.companyId,
-      column: SECRET_COLUMNS.outboundSecret,
-    }),
-  );
+  return openCached(deps, row.companyId, row.secretEncrypted, SECRET_COLUMNS.outboundSecret);
+}
+
+/** The secret a rotation replaced, decrypted (for the delivery job only, while it still signs). */
+export function previousEndpointSecret(
+  deps: Pick<OutboundDeps, 'keyring'>,
+  row: { companyId: string; previousSecretEncrypted: string },
+): string {
+  return openCached(deps, row.companyId, row.previousSecretEncrypted, SECRET_COLUMNS.outboundPreviousSecret);
 }
 
 export interface EndpointChange {

@@ -26,6 +26,20 @@ export function signWebhook(secret: string, id: string, timestamp: number, body:
   return `v1,${mac}`;
 }
 
+/**
+ * The `webhook-signature` value signed with each secret, space-separated: during a rotation's
+ * overlap the new and the previous secret both sign, and a receiver accepts the message when one
+ * of them matches (the specification's way to rotate without a gap).
+ */
+export function signatureHeader(
+  secrets: readonly string[],
+  id: string,
+  timestamp: number,
+  body: string,
+): string {
+  return secrets.map((secret) => signWebhook(secret, id, timestamp, body)).join(' ');
+}
+
 export interface VerifyOptions {
   /** Seconds a timestamp may be off the clock. @defaultValue 300 (the specification's) */
   toleranceSeconds?: number;
