@@ -1,5 +1,5 @@
 import { registerWebhooksNow } from '@calgate/cli/operations';
-import { endpointCreate } from '@calgate/cli/outbound';
+import { endpointCreate, endpointRotateSecret } from '@calgate/cli/outbound';
 import { outboundEndpoints } from '@calgate/db';
 import {
   createEndpoint,
@@ -13,8 +13,8 @@ import { seedCompany } from '@calgate/testkit';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, eventually, type Gateway, startGateway, testDay } from './support/gateway.ts';
-import { OUTBOUND_ENV, operatorAuth, registerEndpoint } from './support/outbound.ts';
-import { type Receiver, startReceiver, typesOf } from './support/receiver.ts';
+import { deliveriesOf, OUTBOUND_ENV, operatorAuth, registerEndpoint } from './support/outbound.ts';
+import { type ReceivedWebhook, type Receiver, startReceiver, typesOf } from './support/receiver.ts';
 
 // The Standard Webhooks reference test vector (the specification's JavaScript library tests).
 const VECTOR = {
@@ -411,4 +411,161 @@ describe('every change of an appointment', () => {
       await picky.close();
     }
   }, 60_000);
+});
+
+describe("rotating an endpoint's signing secret", () => {
+  const endpointUrl = (endpointId: string, companyId = gw.company.companyId) =>
+    `/api/admin/v1/companies/${companyId}/webhook-endpoints/${endpointId}`;
+  const rotate = (endpointId: string, payload?: Record<string, unknown>, companyId?: string) =>
+    gw.app.inject({
+      method: 'POST',
+      url: `${endpointUrl(endpointId, companyId)}/rotate-secret`,
+      headers: operatorAuth(),
+      ...(payload === undefined ? {} : { payload }),
+    });
+  const setEnabled = async (endpointId: string, enabled: boolean) => {
+    const res = await gw.app.inject({
+      method: 'PATCH',
+      url: endpointUrl(endpointId),
+      headers: operatorAuth(),
+      payload: { enabled },
+    });
+    expect(res.statusCode).toBe(200);
+  };
+  const bookOn = async (start: string, email: string): Promise<string> => {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: {
+        serviceId: gw.company.serviceIds[0],
+        start,
+        timeZone: 'Europe/Berlin',
+        staffId: gw.company.staffIds[0],
+        customer: { name: 'Rotation Customer', email },
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json().id;
+  };
+  const arrived = (r: Receiver, appointmentId: string) =>
+    eventually(async () => r.acknowledged.find((m) => m.event.data.id === appointmentId), 30_000);
+  const verifiesWith = (secret: string, message: ReceivedWebhook, signature = message.signature) =>
+    verifyWebhook(secret, { ...message.headers, 'webhook-signature': signature }, message.body);
+  const confirmedOnly = { events: ['appointment.confirmed'] };
+
+  it('signs with the new and the previous secret during the overlap, so either verifies', async () => {
+    const r = await startReceiver();
+    try {
+      const old = await registerEndpoint(gw, r.url, confirmedOnly);
+      const res = await rotate(old.id);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const rotated = res.json();
+      expect(rotated).toMatchObject({ id: old.id, enabled: true, secret: expect.stringMatching(/^whsec_/) });
+      expect(rotated.secret).not.toBe(old.secret);
+      // 24 hours by default, on the database's clock (the one the delivery job compares with).
+      const [row] = await gw.database.sql`
+        select extract(epoch from previous_secret_expires_at - now())::float8 as seconds
+        from outbound_endpoints where id = ${old.id}`;
+      expect(row?.seconds).toBeGreaterThan(24 * 3600 - 600);
+      expect(row?.seconds).toBeLessThanOrEqual(24 * 3600);
+      expect(rotated.previousSecretExpiresAt).not.toBeNull();
+
+      const id = await bookOn(berlin(testDay(), '09:00'), 'overlap@example.org');
+      const message = await arrived(r, id);
+      const [first, second, ...more] = message.signature.split(' ');
+      expect(more).toEqual([]);
+      expect(verifyWebhook(rotated.secret, message.headers, message.body)).toBe(true);
+      expect(verifyWebhook(old.secret, message.headers, message.body)).toBe(true);
+      // New first, then the previous one: each verifies alone, whichever a receiver holds.
+      expect(verifiesWith(rotated.secret, message, first)).toBe(true);
+      expect(verifiesWith(old.secret, message, second)).toBe(true);
+      expect(verifiesWith(old.secret, message, first)).toBe(false);
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+
+  it('stops the previous secret at once with an overlap of 0 (the CLI with --overlap-hours 0)', async () => {
+    const r = await startReceiver();
+    try {
+      const first = await registerEndpoint(gw, r.url, confirmedOnly);
+      const second = (await rotate(first.id)).json().secret as string;
+      const lines: string[] = [];
+      const ops = { runtime: gw.runtime(), out: (l: string) => lines.push(l) };
+      await expect(endpointRotateSecret(ops, first.id, '169')).rejects.toThrow(/--overlap-hours/);
+      await expect(endpointRotateSecret(ops, first.id, '-1')).rejects.toThrow(/--overlap-hours/);
+      expect(lines).toEqual([]);
+      await endpointRotateSecret(ops, first.id, '0');
+      expect(lines).toContain('the previous signing secret no longer signs');
+      const third = lines
+        .join('\n')
+        .match(/new signing secret \(shown once, store it now\): (whsec_\S+)/)?.[1];
+      expect(third).toBeDefined();
+
+      const id = await bookOn(berlin(testDay(), '09:00'), 'no-overlap@example.org');
+      const message = await arrived(r, id);
+      expect(message.signature.split(' ')).toHaveLength(1);
+      expect(verifyWebhook(third as string, message.headers, message.body)).toBe(true);
+      expect(verifyWebhook(second, message.headers, message.body)).toBe(false);
+      expect(verifyWebhook(first.secret, message.headers, message.body)).toBe(false);
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+
+  it('keeps the pending deliveries, which go out signed with the new secret', async () => {
+    const r = await startReceiver();
+    try {
+      const old = await registerEndpoint(gw, r.url, confirmedOnly);
+      await setEnabled(old.id, false);
+      const id = await bookOn(berlin(testDay(), '09:00'), 'pending@example.org');
+      const waiting = await eventually(async () => {
+        const deliveries = await deliveriesOf(gw, old.id);
+        return deliveries.length === 1 && deliveries[0]?.status === 'pending' ? deliveries : undefined;
+      }, 30_000);
+      const res = await rotate(old.id, { overlapHours: 0 });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().previousSecretExpiresAt).toBeNull();
+      expect((await deliveriesOf(gw, old.id)).map((d) => d.id)).toEqual(waiting.map((d) => d.id));
+
+      await setEnabled(old.id, true);
+      const message = await arrived(r, id);
+      expect(verifyWebhook(res.json().secret, message.headers, message.body)).toBe(true);
+      expect(verifyWebhook(old.secret, message.headers, message.body)).toBe(false);
+      const sent = await eventually(async () => {
+        const deliveries = await deliveriesOf(gw, old.id);
+        return deliveries.every((d) => d.status === 'delivered') ? deliveries : undefined;
+      }, 30_000);
+      expect(sent.map((d) => d.id)).toEqual(waiting.map((d) => d.id));
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+
+  it("answers 404 naming the endpoint for another company's or an unknown one, 400 for a bad overlap", async () => {
+    const [before] = await gw.database.db
+      .select()
+      .from(outboundEndpoints)
+      .where(eq(outboundEndpoints.id, endpoint.id));
+    const other = await seedCompany(gw.database.db, { name: 'Rotation other salon' });
+    for (const res of [await rotate(endpoint.id, {}, other.companyId), await rotate('owe_unknown')]) {
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error).toMatchObject({ code: 'NOT_FOUND', details: { field: 'endpointId' } });
+    }
+    for (const overlapHours of [-1, 169, 1.5, '24']) {
+      const res = await rotate(endpoint.id, { overlapHours });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+      expect(res.json().error.message).toContain('overlapHours');
+    }
+    expect((await rotate(endpoint.id, { overlap: 1 })).statusCode).toBe(400);
+    const [after] = await gw.database.db
+      .select()
+      .from(outboundEndpoints)
+      .where(eq(outboundEndpoints.id, endpoint.id));
+    expect(after?.secretEncrypted).toBe(before?.secretEncrypted);
+    expect(after?.previousSecretEncrypted).toBeNull();
+  });
 });

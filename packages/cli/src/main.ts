@@ -21,6 +21,7 @@ import {
   endpointCreate,
   endpointDelete,
   endpointList,
+  endpointRotateSecret,
   endpointSetEnabled,
 } from './outbound.ts';
 import { createOutput } from './output.ts';
@@ -71,6 +72,9 @@ Outbound webhooks (appointment changes sent to upstream systems)
   endpoint:list [--company ID]            endpoints with their state and failure streak
   endpoint:enable --endpoint ID           re-enable (sends what waited meanwhile, in order)
   endpoint:disable --endpoint ID          stop sending (events wait until it is enabled again)
+  endpoint:rotate-secret --endpoint ID [--overlap-hours N]
+                                          a new signing secret, printed once; the previous one signs
+                                          too for N hours (default 24, at most 168, 0 = stop at once)
   endpoint:delete --endpoint ID           remove an endpoint with its deliveries
   deliveries:list --endpoint ID [--status pending|delivered|failed]
                                           deliveries, newest first, with their last attempt
@@ -125,6 +129,7 @@ const OPTIONS = {
   events: { type: 'string' },
   description: { type: 'string' },
   endpoint: { type: 'string' },
+  'overlap-hours': { type: 'string' },
   delivery: { type: 'string' },
   status: { type: 'string' },
   batch: { type: 'string' },
@@ -291,6 +296,9 @@ try {
     case 'endpoint:enable':
     case 'endpoint:disable':
       await endpointSetEnabled(ops, required('endpoint', values.endpoint), command === 'endpoint:enable');
+      break;
+    case 'endpoint:rotate-secret':
+      await endpointRotateSecret(ops, required('endpoint', values.endpoint), values['overlap-hours']);
       break;
     case 'endpoint:delete':
       await endpointDelete(ops, required('endpoint', values.endpoint));

@@ -5,7 +5,9 @@ import {
   type EndpointView,
   listDeliveries,
   listEndpoints,
+  MAX_OVERLAP_HOURS,
   resendDeliveries,
+  rotateEndpointSecret,
   updateEndpoint,
 } from '@calgate/domain';
 import type { OperationsContext } from './operations.ts';
@@ -51,6 +53,33 @@ export async function endpointSetEnabled(
   enabled: boolean,
 ): Promise<void> {
   context.out(line(await updateEndpoint(context.runtime, endpointId, { enabled })));
+}
+
+/**
+ * `endpoint:rotate-secret`: a new signing secret, printed once; the previous one keeps signing
+ * for the overlap (`--overlap-hours`, default 24, 0 = stop at once).
+ */
+export async function endpointRotateSecret(
+  context: OperationsContext,
+  endpointId: string,
+  overlapHours: string | undefined,
+): Promise<void> {
+  if (
+    overlapHours !== undefined &&
+    (!/^[0-9]{1,3}$/.test(overlapHours) || Number(overlapHours) > MAX_OVERLAP_HOURS)
+  ) {
+    throw new Error(`--overlap-hours must be a whole number of hours from 0 to ${MAX_OVERLAP_HOURS}`);
+  }
+  const { endpoint, secret } = await rotateEndpointSecret(context.runtime, endpointId, {
+    overlapHours: overlapHours === undefined ? undefined : Number(overlapHours),
+  });
+  context.out(line(endpoint));
+  context.out(
+    endpoint.previousSecretExpiresAt === null
+      ? 'the previous signing secret no longer signs'
+      : `the previous signing secret signs too until ${endpoint.previousSecretExpiresAt}`,
+  );
+  context.out(`new signing secret (shown once, store it now): ${secret}`);
 }
 
 export async function endpointDelete(context: OperationsContext, endpointId: string): Promise<void> {

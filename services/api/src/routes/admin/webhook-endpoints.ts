@@ -1,12 +1,15 @@
 import { OUTBOUND_DELIVERY_STATUSES, OUTBOUND_EVENT_TYPES } from '@calgate/db';
 import {
   createEndpoint,
+  DEFAULT_OVERLAP_HOURS,
   deleteEndpoint,
   endpointView,
   listDeliveries,
   listEndpoints,
   loadEndpoint,
+  MAX_OVERLAP_HOURS,
   resendDeliveries,
+  rotateEndpointSecret,
   updateEndpoint,
 } from '@calgate/domain';
 import type { FastifyInstance } from 'fastify';
@@ -29,6 +32,10 @@ const endpointSchema = z.object({
   disabledAt: z.string().nullable(),
   disabledReason: z.string().nullable(),
   failureStreak: z.number(),
+  previousSecretExpiresAt: z
+    .string()
+    .nullable()
+    .describe('Until when the secret replaced by the last rotation signs too; null when none does'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -45,6 +52,22 @@ const updateBody = createBody
   .partial()
   .extend({ enabled: z.boolean().optional().describe('true re-enables a disabled endpoint') })
   .strict();
+
+const rotateBody = z
+  .object({
+    overlapHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_OVERLAP_HOURS)
+      .optional()
+      .describe(
+        `Hours the previous secret keeps signing too (default ${DEFAULT_OVERLAP_HOURS}); 0 stops it at once`,
+      ),
+  })
+  .strict()
+  // An empty body reaches validation as null.
+  .nullish();
 
 const deliverySchema = z.object({
   id: z.string(),
@@ -70,8 +93,9 @@ const common = { tags: ['admin: webhook endpoints'], security: [{ operator: [] }
 const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema };
 
 /**
- * Operators register a company's outbound webhook endpoints, re-enable disabled ones and resend
- * failed deliveries. Part of the admin API (`adminRoutes`), behind its operator auth.
+ * Operators register a company's outbound webhook endpoints, rotate their signing secrets,
+ * re-enable disabled ones and resend failed deliveries. Part of the admin API (`adminRoutes`),
+ * behind its operator auth.
  */
 export async function webhookEndpointAdminRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -156,6 +180,33 @@ export async function webhookEndpointAdminRoutes(scope: FastifyInstance, deps: A
     async (request, reply) => {
       await deleteEndpoint(deps, request.params.endpointId, request.params.companyId);
       return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    `${base}/:endpointId/rotate-secret`,
+    {
+      schema: {
+        ...common,
+        summary: 'A new signing secret (shown once); the previous one signs too for the overlap',
+        description:
+          'During the overlap every delivery carries two signatures in webhook-signature, ' +
+          '"v1,<new> v1,<previous>", as Standard Webhooks allows: receivers accepting either switch at ' +
+          'their own pace. Pending deliveries stay and go out signed with the new secret.',
+        params: endpointParams,
+        body: rotateBody,
+        response: { 200: endpointSchema.extend({ secret: z.string() }), ...errors, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { companyId, endpointId } = request.params;
+      const { endpoint, secret } = await rotateEndpointSecret(
+        deps,
+        endpointId,
+        { overlapHours: request.body?.overlapHours },
+        companyId,
+      );
+      return reply.header('cache-control', 'no-store').send({ ...endpoint, secret });
     },
   );
 
