@@ -16,7 +16,7 @@ import {
 } from '@calgate/db';
 import { setCompanySecrets } from '@calgate/domain';
 import { type SeededCompany, seedCompany } from '@calgate/testkit';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, berlin, type Gateway, startGateway, testDay } from './support/gateway.ts';
 
@@ -24,6 +24,7 @@ const MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.ur
 const CASEY_KEY = 'cal_test_sandbox_casey';
 const CASEY_HAIRCUT = 104;
 const WEBHOOK_SECRET = 'own-webhook-secret-rotation-1';
+const PREVIOUS_SIGNING_SECRET = 'whsec_previous_rotation';
 const OLD_KEY = randomBytes(32).toString('hex');
 const NEW_KEY = randomBytes(32).toString('hex');
 
@@ -62,6 +63,12 @@ beforeAll(async () => {
       companyId: own.companyId,
       column: SECRET_COLUMNS.outboundSecret,
     }),
+    // A signing secret rotation's overlap in progress: its previous secret is encrypted too.
+    previousSecretEncrypted: sealSecret(PREVIOUS_SIGNING_SECRET, before.runtime().keyring, {
+      companyId: own.companyId,
+      column: SECRET_COLUMNS.outboundPreviousSecret,
+    }),
+    previousSecretExpiresAt: sql`now() + interval '1 day'`,
   });
 });
 afterAll(async () => {
@@ -102,7 +109,8 @@ const storedValues = async () => {
   const rows = await before.database.sql`
     select calcom_api_key_encrypted as v from companies where calcom_api_key_encrypted is not null
     union all select calcom_webhook_secret_encrypted from companies where calcom_webhook_secret_encrypted is not null
-    union all select secret_encrypted from outbound_endpoints`;
+    union all select secret_encrypted from outbound_endpoints
+    union all select previous_secret_encrypted from outbound_endpoints where previous_secret_encrypted is not null`;
   return rows.map((row) => String(row.v));
 };
 
@@ -145,11 +153,26 @@ describe('rotating the encryption key while the gateway runs', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('companies.calcom_api_key_encrypted: 1 re-encrypted');
     expect(first.stdout).toContain('outbound_endpoints.secret_encrypted: 1 re-encrypted');
+    expect(first.stdout).toContain('outbound_endpoints.previous_secret_encrypted: 1 re-encrypted');
     expect(first.stdout).toContain('every stored secret is under key version 2');
     expect(first.stdout).not.toContain(NEW_KEY);
     const values = await storedValues();
     expect(values.length).toBeGreaterThanOrEqual(3);
     expect(values.every((v) => v.startsWith('v2.2.'))).toBe(true);
+    const [endpoint] = await before.database.db
+      .select()
+      .from(outboundEndpoints)
+      .where(eq(outboundEndpoints.companyId, own.companyId));
+    expect(
+      openSecret(
+        endpoint?.previousSecretEncrypted as string,
+        keyringFrom({ currentVersion: 2, keys: [{ version: 2, key: NEW_KEY }] }),
+        {
+          companyId: own.companyId,
+          column: SECRET_COLUMNS.outboundPreviousSecret,
+        },
+      ),
+    ).toBe(PREVIOUS_SIGNING_SECRET);
 
     const again = await reencrypt();
     expect(again.code, again.stderr).toBe(0);

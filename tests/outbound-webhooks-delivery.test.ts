@@ -2,9 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { listFailedJobs, retryFailedJobs } from '@calgate/cli';
-import { deliveriesResend, endpointList, endpointSetEnabled } from '@calgate/cli/outbound';
+import {
+  deliveriesResend,
+  endpointList,
+  endpointRotateSecret,
+  endpointSetEnabled,
+} from '@calgate/cli/outbound';
 import { outboundAttempts, outboundDeliveries, outboundEvents } from '@calgate/db';
-import { processRelay } from '@calgate/domain';
+import { processRelay, verifyWebhook } from '@calgate/domain';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -469,5 +474,62 @@ describe('what outbound deliveries log', () => {
       endpoint.secret.slice(6),
     ])
       expect(logged).not.toContain(secret);
+  }, 60_000);
+});
+
+describe('what a secret rotation logs and lists', () => {
+  it('neither the new nor the previous secret: not in logs, the admin API or the CLI listing', async () => {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString('utf8');
+        done();
+      },
+    });
+    gw = await startGateway({ env: { ...OUTBOUND_ENV, LOG_LEVEL: 'debug' }, logDestination: sink });
+    const g = gw;
+    receiver = await startReceiver();
+    const r = receiver;
+    const first = await registerEndpoint(g, r.url);
+    const base = `/api/admin/v1/companies/${g.company.companyId}/webhook-endpoints`;
+    const rotated = await g.app.inject({
+      method: 'POST',
+      url: `${base}/${first.id}/rotate-secret`,
+      headers: operatorAuth(),
+      payload: { overlapHours: 2 },
+    });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const second = rotated.json().secret as string;
+    const printed: string[] = [];
+    const ops = { runtime: g.runtime(), out: (l: string) => printed.push(l) };
+    await endpointRotateSecret(ops, first.id, undefined);
+    const third = printed.at(-1)?.split(': ')[1] as string;
+    expect(third).toMatch(/^whsec_/);
+    const secrets = [first.secret, second, third].map((s) => s.slice(6));
+    // The CLI prints only the new secret, once.
+    expect(printed.filter((l) => l.includes(third.slice(6)))).toHaveLength(1);
+    expect(secrets.filter((s) => printed.join('\n').includes(s))).toEqual([third.slice(6)]);
+
+    const id = await book(g, berlin(testDay(), '16:00'), 0, 'rotation-logs@example.org');
+    const message = await eventually(async () => r.acknowledged.find((m) => m.event.data.id === id), 30_000);
+    expect(verifyWebhook(third, message.headers, message.body)).toBe(true);
+    expect(verifyWebhook(second, message.headers, message.body)).toBe(true);
+    await eventually(async () => {
+      const deliveries = await deliveriesOf(g, first.id);
+      return deliveries.length > 0 && deliveries.every((d) => d.status === 'delivered') ? true : undefined;
+    }, 30_000);
+
+    const listed: string[] = [];
+    await endpointList({ runtime: g.runtime(), out: (l: string) => listed.push(l) }, g.company.companyId);
+    const outputs = [
+      logged,
+      listed.join('\n'),
+      (await g.app.inject({ method: 'GET', url: base, headers: operatorAuth() })).body,
+      (await g.app.inject({ method: 'GET', url: `${base}/${first.id}`, headers: operatorAuth() })).body,
+    ];
+    expect(logged).toContain('webhook endpoint signing secret rotated');
+    expect(logged).toContain('outbound webhook attempt');
+    expect(listed.join('\n')).toContain(first.id);
+    for (const output of outputs) expect(secrets.filter((s) => output.includes(s))).toEqual([]);
   }, 60_000);
 });
