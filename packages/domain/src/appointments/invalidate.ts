@@ -13,6 +13,9 @@ export interface StaleAvailability {
 }
 
 type InvalidateDeps = Pick<DomainDeps, 'db' | 'slotCache' | 'logger'>;
+
+/** How long a bookable slot may be (an event type's length): a salon's or a clinic's longest. */
+const LONGEST_SLOT_MS = 8 * 3_600_000;
 type AvailabilityChange = {
   staffId: string | null;
   eventTypeIds?: number[];
@@ -46,7 +49,12 @@ export async function staleAvailability(
     if (change.staffId !== null) {
       for (const id of await staffEventTypes(deps.db, change.staffId)) eventTypeIds.add(id);
     }
-    return { eventTypeIds, days: change.spans.flatMap((span) => utcDaysBetween(span.start, span.end)) };
+    // A slot is cached under the UTC day it starts on: one that starts the day before and runs
+    // into the change (a booking just after UTC midnight, evening in the Americas) is stale too.
+    const days = change.spans.flatMap((span) =>
+      utcDaysBetween(new Date(span.start.getTime() - LONGEST_SLOT_MS), span.end),
+    );
+    return { eventTypeIds, days: [...new Set(days)] };
   } catch (error) {
     warnStale(deps, error);
     return undefined;
