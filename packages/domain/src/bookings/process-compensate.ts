@@ -81,11 +81,13 @@ export async function processCompensate(
         .where(eq(appointmentSegments.id, segmentId));
     }
   }
-  await invalidateAvailability(deps, {
-    staffId: null,
-    eventTypeIds: segments.map((s) => s.calcomEventTypeId),
-    spans: segments.map((s) => ({ start: s.startsAt, end: s.endsAt })),
-  });
+  for (const s of segments) {
+    await invalidateAvailability(deps, {
+      staffId: s.staffId,
+      eventTypeIds: [s.calcomEventTypeId],
+      spans: [{ start: s.startsAt, end: s.endsAt }],
+    });
+  }
   if (
     work.appointment.needsAttention &&
     (await latestFlag(deps, payload.appointmentId)) === 'compensation_exhausted'

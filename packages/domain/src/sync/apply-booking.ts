@@ -428,6 +428,14 @@ async function applyToSegment(
         },
       });
     });
+    await invalidateAvailability(deps, {
+      staffId: segment.staffId,
+      eventTypeIds: [segment.calcomEventTypeId],
+      spans: [
+        { start: segment.startsAt, end: segment.endsAt },
+        { start: observed.start, end: observed.end },
+      ],
+    });
     deps.logger.warn(
       { appointmentId, segmentId: segment.id },
       'a composite segment was moved in Cal.com; needs attention',
