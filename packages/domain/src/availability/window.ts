@@ -39,7 +39,8 @@ function parseWindow(query: WindowQuery): AvailabilityWindow {
   if (end.getTime() <= start.getTime()) {
     throw new AppError('VALIDATION_FAILED', 'end: must be after start', { details: { field: 'end' } });
   }
-  if (end.getTime() - start.getTime() > MAX_WINDOW_DAYS * 86_400_000) {
+  // Local days: the night the clocks go back makes one of them 25 hours long.
+  if (end.getTime() - start.getTime() > MAX_WINDOW_DAYS * 86_400_000 + 3_600_000) {
     throw new AppError('VALIDATION_FAILED', `end: the window may span at most ${MAX_WINDOW_DAYS} days`, {
       details: { field: 'end' },
     });

@@ -17,6 +17,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.ts';
 import { type ErrorBody, errorBody } from '../../plugins/error-handler.ts';
 import { createWaitSlots } from '../../wait-slots.ts';
+import { assertWithinHorizon } from './horizon.ts';
 import { idempotencyOf } from './idempotency-header.ts';
 import {
   appointmentSchema,
@@ -122,6 +123,7 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
     async (request, reply) => {
       const companyId = request.company.id;
       const idempotency = idempotencyOf(request.headers['idempotency-key'], '/api/v2/bookings', request.body);
+      assertWithinHorizon(deps, request.body.start, 'start');
       const accepted = await requestBooking(deps, request.company, request.body, idempotency);
       if (accepted.replayed) reply.header('idempotent-replayed', 'true');
       try {
@@ -176,6 +178,7 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
     async (request, reply) => {
       const companyId = request.company.id;
       const id = request.params.id;
+      assertWithinHorizon(deps, request.body.start, 'start');
       const accepted = await requestReschedule(deps, request.company, id, request.body);
       const waitMs = parsePreferWait(request.headers.prefer);
       let outcome: 'rescheduled' | 'reschedule_failed' | undefined;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.ts';
 import { holdBodySchema, holdHeadersSchema, holdParamsSchema, holdSchema } from './hold-schemas.ts';
+import { assertWithinHorizon } from './horizon.ts';
 import { idempotencyOf } from './idempotency-header.ts';
 import { errorSchema } from './schemas.ts';
 
@@ -39,6 +40,7 @@ export async function holdRoutes(scope: FastifyInstance, deps: ApiDeps): Promise
     },
     async (request, reply) => {
       const idempotency = idempotencyOf(request.headers['idempotency-key'], '/api/v2/holds', request.body);
+      assertWithinHorizon(deps, request.body.start, 'start');
       const { hold, replayed } = await createHold(
         deps,
         request.company,

@@ -1,9 +1,9 @@
 import { getAvailability, listServices, readWindow } from '@calgate/domain';
-import { AppError } from '@calgate/errors';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../../deps.ts';
+import { assertWithinHorizon } from './horizon.ts';
 import { availabilityQuerySchema, availabilitySchema, errorSchema, serviceSchema } from './schemas.ts';
 
 /** The company's services and their free slots. */
@@ -62,15 +62,7 @@ export async function serviceRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
       },
     },
     async (request, reply) => {
-      // Every new day costs Cal.com calls: windows reach a bounded distance ahead.
-      const horizon = Date.now() + deps.config.availability.maxDaysAhead * 86_400_000;
-      if (readWindow(request.query).end.getTime() > horizon) {
-        throw new AppError(
-          'VALIDATION_FAILED',
-          `end: availability reaches at most ${deps.config.availability.maxDaysAhead} days ahead`,
-          { details: { field: 'end', maxDaysAhead: deps.config.availability.maxDaysAhead } },
-        );
-      }
+      assertWithinHorizon(deps, readWindow(request.query).end, 'end');
       const view = await getAvailability(deps, request.company, {
         serviceId: request.params.serviceId,
         ...request.query,
