@@ -288,6 +288,20 @@ describe('GET /api/v2/customers', () => {
     expect(jo.upcoming.map((a: Summary) => a.status)).toEqual(['confirmed', 'confirmed', 'pending']);
   });
 
+  it('reads a + sent unencoded in the query string (a space by then) as the +', async () => {
+    // `?phone=+4915133334444` by hand: the query parser makes the + a space, and with a default
+    // region of DE the digits alone would be a different German number.
+    for (const url of [
+      '/api/v2/customers?phone=+4915133334444',
+      '/api/v2/bookings?customerPhone=+4915133334444',
+    ]) {
+      const res = await gw.app.inject({ method: 'GET', url, headers: auth(gw.company.token) });
+      expect(res.statusCode, url).toBe(200);
+      const found = url.includes('customers') ? res.json().customers : res.json().appointments;
+      expect(found.length, url).toBeGreaterThan(0);
+    }
+  });
+
   it('finds by email, case-insensitively', async () => {
     const res = await gw.app.inject({
       method: 'GET',

@@ -3,7 +3,7 @@ import { AppError } from '@calgate/errors';
 import { parseInstant } from '@calgate/time';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { normalizePhone } from '../appointments/customers/phone.ts';
+import { normalizePhone, phoneFromQuery } from '../appointments/customers/phone.ts';
 import { type AppointmentView, appointmentView } from '../appointments/views.ts';
 import { decodeCursor, encodeCursor, filtersDigest } from './cursor.ts';
 
@@ -94,7 +94,7 @@ export function findAppointmentsQuery(
   const phone =
     filters.customerPhone === undefined
       ? undefined
-      : normalizePhone(filters.customerPhone, 'customerPhone', phoneRegion);
+      : normalizePhone(phoneFromQuery(filters.customerPhone), 'customerPhone', phoneRegion);
   const email = filters.customerEmail?.trim().toLowerCase();
   const statuses = filters.status === undefined ? undefined : [...new Set(filters.status)].sort();
   const digest = filtersDigest({

@@ -2,7 +2,7 @@ import { executePrepared } from '@calgate/db';
 import { AppError } from '@calgate/errors';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { normalizePhone } from '../appointments/customers/phone.ts';
+import { normalizePhone, phoneFromQuery } from '../appointments/customers/phone.ts';
 import { type AppointmentSummary, SELECT_SUMMARY, type SummaryRow, toSummary } from './find-appointments.ts';
 
 /** How many upcoming appointments each found customer lists. */
@@ -41,7 +41,7 @@ export async function findCustomers(
   }
   const match =
     query.phone !== undefined
-      ? sql`phone = ${normalizePhone(query.phone, 'phone', phoneRegion)}`
+      ? sql`phone = ${normalizePhone(phoneFromQuery(query.phone), 'phone', phoneRegion)}`
       : sql`lower(email) = ${query.email?.trim().toLowerCase()}`;
   const customers = await executePrepared<Omit<CustomerWithUpcoming, 'upcoming'>>(
     client,

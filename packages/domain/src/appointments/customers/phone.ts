@@ -37,3 +37,11 @@ export function normalizeOptionalPhone(
 ): string | undefined {
   return raw === undefined ? undefined : normalizePhone(raw, field, defaultRegion);
 }
+
+/**
+ * A phone from a URL's query string: a `+` sent unencoded (`?phone=+49...`) arrives as a space,
+ * and the digits alone would be read as a national number of the default region, another number.
+ */
+export function phoneFromQuery(raw: string): string {
+  return raw.replace(/^ (?=\d)/, '+');
+}
