@@ -137,6 +137,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
       payload: { start: berlin(day, '14:00'), timeZone: 'Europe/Berlin', reason: 'customer asked' },
     });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['preference-applied']).toBe('wait=10');
     const body = res.json();
     expect(body).toMatchObject({ status: 'confirmed', start: berlin(day, '14:00') });
     expect(body.calcom.bookingUid).not.toBe(firstUid);
@@ -159,6 +160,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
       payload: { cancellationReason: 'feeling ill' },
     });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['preference-applied']).toBe('wait=10');
     const body = res.json();
     expect(body.status).toBe('cancelled');
     const inCalcom = gw.sandbox.control.bookings().find((b) => b.uid === body.calcom.bookingUid);
@@ -170,6 +172,7 @@ describe('the simple booking lifecycle through the HTTP API', () => {
     });
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json().status).toBe('cancelled');
+    expect(again.headers['preference-applied']).toBeUndefined();
   });
 
   it('re-runs a cancel that failed for good when the caller cancels again', async () => {

@@ -190,7 +190,8 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
         };
         const waited =
           waitMs > 0 && (await waitSlots.hold(companyId, () => deps.waiter.waitFor(id, settled, waitMs)));
-        if (!waited) await settled();
+        if (waited) reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`);
+        else await settled();
       }
       const view = await getAppointmentView(deps.db, companyId, id);
       reply.header('location', `/api/v2/bookings/${id}`);
@@ -234,7 +235,7 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
       const accepted = await requestCancel(deps, companyId, id, request.body ?? {});
       const waitMs = parsePreferWait(request.headers.prefer);
       if (accepted.kind === 'accepted' && waitMs > 0) {
-        await waitSlots.hold(companyId, () =>
+        const waited = await waitSlots.hold(companyId, () =>
           deps.waiter.waitFor(
             id,
             async (status) => {
@@ -246,6 +247,8 @@ export async function bookingRoutes(scope: FastifyInstance, deps: ApiDeps): Prom
             waitMs,
           ),
         );
+        // As POST does: a caller can tell a 202 it waited for from one it did not (the waiter cap).
+        if (waited) reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`);
       }
       const view = await getAppointmentView(deps.db, companyId, id);
       reply.header('location', `/api/v2/bookings/${id}`);
