@@ -48,7 +48,13 @@ export async function processFinalize(
           to: 'confirmed',
           event: 'rescheduled',
           actor: 'worker',
-          set: { startsAt: first.startsAt, endsAt: last.endsAt, currentGeneration: payload.generation },
+          // The staff member the new segments are with (one for all, else none), as intake records it.
+          set: {
+            startsAt: first.startsAt,
+            endsAt: last.endsAt,
+            currentGeneration: payload.generation,
+            staffId: new Set(segments.map((s) => s.staffId)).size === 1 ? first.staffId : null,
+          },
           data: {
             generation: payload.generation,
             replaced,

@@ -63,7 +63,7 @@ export async function requestReschedule(
   if (appointment.startsAt.getTime() === start.getTime()) return { kind: 'noop' };
   const service = await loadService(deps.db, companyId, appointment.serviceId, EXISTING);
   if (service.kind === 'composite') {
-    return requestCompositeReschedule(deps, company, service, appointment.id, start, request);
+    return requestCompositeReschedule(deps, company, service, appointment, start, request);
   }
 
   const requestId = newId('rsq');

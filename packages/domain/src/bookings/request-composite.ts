@@ -114,18 +114,42 @@ export async function requestCompositeReschedule(
   deps: Deps,
   company: CompanyKeySource,
   service: ServiceDefinition,
-  appointmentId: string,
+  appointment: { id: string; staffId: string | null; startsAt: Date; endsAt: Date },
   start: Date,
   request: { timeZone: string; reason?: string | undefined },
 ): Promise<{ kind: 'accepted'; requestId: string }> {
+  const appointmentId = appointment.id;
   let plan: CompositeSlot;
   try {
-    plan = await planComposite(deps, company, service, start, request.timeZone);
+    // With one stylist for every segment, the new time is that stylist's too: a customer who
+    // moves an appointment keeps the person it was with (a new time without them is refused).
+    plan = await planComposite(
+      deps,
+      company,
+      service,
+      start,
+      request.timeZone,
+      appointment.staffId ?? undefined,
+    );
   } catch (error) {
     if (error instanceof AppError && error.code === 'SLOT_UNAVAILABLE') {
-      throw new AppError('SLOT_UNAVAILABLE', error.message, {
-        details: { ...error.details, unchanged: true },
-      });
+      // The new segments are booked before the old ones are released, so a new time that
+      // overlaps the appointment itself finds its own stylist busy: said so, not "taken".
+      const length = appointment.endsAt.getTime() - appointment.startsAt.getTime();
+      const overlapsItself =
+        start.getTime() < appointment.endsAt.getTime() &&
+        start.getTime() + length > appointment.startsAt.getTime();
+      throw new AppError(
+        'SLOT_UNAVAILABLE',
+        overlapsItself
+          ? 'The new time overlaps this appointment itself: a composite appointment is moved by booking ' +
+              'the new time before releasing the old one. Choose a time that does not overlap it, or ' +
+              'cancel it and book again'
+          : error.message,
+        {
+          details: { ...error.details, unchanged: true, ...(overlapsItself ? { overlapsItself: true } : {}) },
+        },
+      );
     }
     throw error;
   }
