@@ -109,7 +109,12 @@ function computeFormatInZone(instant: Date, timeZone: string): string {
   return `${local}${sign}${hh}:${mm}`;
 }
 
-/** The UTC instant at which a wall-clock time in `timeZone` occurs (first occurrence on DST overlaps). */
+/**
+ * The UTC instant at which a wall-clock time in `timeZone` occurs. A time the clocks pass twice
+ * (they go back) is its first occurrence; a time they skip (they go forward) is moved forward by
+ * the gap, so a date whose midnight is skipped starts at its first existing instant (as
+ * Temporal's `compatible` disambiguation does).
+ */
 export function zonedTimeToUtc(
   year: number,
   month: number,
@@ -119,10 +124,13 @@ export function zonedTimeToUtc(
   timeZone: string,
 ): Date {
   const naive = Date.UTC(year, month - 1, day, hour, minute);
-  // Two passes settle the offset across a DST change.
-  let guess = naive - offsetMinutes(new Date(naive), timeZone) * 60_000;
-  guess = naive - offsetMinutes(new Date(guess), timeZone) * 60_000;
-  return new Date(guess);
+  // The offsets a day either side: a change of the clocks near the time lies between them.
+  const candidates = [
+    naive - offsetMinutes(new Date(naive - 86_400_000), timeZone) * 60_000,
+    naive - offsetMinutes(new Date(naive + 86_400_000), timeZone) * 60_000,
+  ];
+  const real = candidates.filter((at) => at + offsetMinutes(new Date(at), timeZone) * 60_000 === naive);
+  return new Date(real.length > 0 ? Math.min(...real) : Math.max(...candidates));
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

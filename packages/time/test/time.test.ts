@@ -38,6 +38,21 @@ describe('time zones', () => {
     expect(zonedTimeToUtc(2026, 3, 28, 9, 0, 'Europe/Berlin').toISOString()).toBe('2026-03-28T08:00:00.000Z');
     expect(zonedTimeToUtc(2026, 3, 30, 9, 0, 'Europe/Berlin').toISOString()).toBe('2026-03-30T07:00:00.000Z');
   });
+
+  it('takes the first of a time the clocks pass twice, and moves a skipped one forward by the gap', () => {
+    const at = (...args: Parameters<typeof zonedTimeToUtc>) => zonedTimeToUtc(...args).toISOString();
+    // Going back: 02:30 happens at +02:00 and again at +01:00.
+    expect(at(2027, 10, 31, 2, 30, 'Europe/Berlin')).toBe('2027-10-31T00:30:00.000Z');
+    expect(at(2027, 11, 7, 1, 30, 'America/New_York')).toBe('2027-11-07T05:30:00.000Z');
+    // Going forward: 02:30 is skipped, read as 03:30 after the change, east and west of UTC alike.
+    expect(at(2027, 3, 28, 2, 30, 'Europe/Berlin')).toBe('2027-03-28T01:30:00.000Z');
+    expect(at(2027, 3, 14, 2, 30, 'America/New_York')).toBe('2027-03-14T07:30:00.000Z');
+    // Santiago skips midnight: that date starts at 01:00 (-03:00), not an hour into the day before.
+    expect(at(2027, 9, 5, 0, 0, 'America/Santiago')).toBe('2027-09-05T04:00:00.000Z');
+    // Near a change, a time on the other side of it is unambiguous.
+    expect(at(2027, 10, 31, 23, 0, 'Europe/Berlin')).toBe('2027-10-31T22:00:00.000Z');
+    expect(at(2027, 10, 31, 0, 0, 'Europe/Berlin')).toBe('2027-10-30T22:00:00.000Z');
+  });
 });
 
 describe('window bounds', () => {
