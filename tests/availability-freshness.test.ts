@@ -30,23 +30,27 @@ const availability = (serviceId: string, start: string, end: string, timeZone = 
 const staffAt = (slots: Array<{ start: string; staff: Array<{ name: string }> }>, start: string) =>
   slots.find((s) => s.start === start)?.staff.map((s) => s.name) ?? [];
 
+/** The three-segment service with Alex, waiting for the outcome. */
+const compositeWithAlex = (start: string, email: string) =>
+  gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/bookings',
+    headers: auth(gw.company.token, { prefer: 'wait=20' }),
+    payload: {
+      serviceId: threeSegments,
+      start,
+      timeZone: 'Europe/Berlin',
+      staffId: gw.company.staffIds[0],
+      customer: { name: 'Composite Customer', email },
+    },
+  });
+
 describe('composite cancel frees the stylist for other services at once', () => {
   it("shows Alex free again for a haircut right after Alex's composite appointment is cancelled", async () => {
     const day = testDay();
     const before = await availability(haircut, day, day);
     expect(staffAt(before.json().slots, berlin(day, '10:00'))).toEqual(['Alex', 'Billie']);
-    const booked = await gw.app.inject({
-      method: 'POST',
-      url: '/api/v2/bookings',
-      headers: auth(gw.company.token, { prefer: 'wait=20' }),
-      payload: {
-        serviceId: threeSegments,
-        start: berlin(day, '10:00'),
-        timeZone: 'Europe/Berlin',
-        staffId: gw.company.staffIds[0],
-        customer: { name: 'C', email: 'comp-cancel@example.org' },
-      },
-    });
+    const booked = await compositeWithAlex(berlin(day, '10:00'), 'comp-cancel@example.org');
     expect(booked.statusCode).toBe(201);
     // Alex is busy 10:00-10:45 (colour): the haircut at 10:00 is Billie's only.
     const during = await availability(haircut, day, day);
@@ -69,21 +73,11 @@ describe('composite cancel frees the stylist for other services at once', () => 
     expect(staffAt(after.json().slots, berlin(day, '10:00'))).toEqual(['Alex', 'Billie']);
   });
 });
+
 describe('a composite segment moved in Cal.com', () => {
   it("updates the stylist's availability for the old and the new time", async () => {
     const day = testDay();
-    const booked = await gw.app.inject({
-      method: 'POST',
-      url: '/api/v2/bookings',
-      headers: auth(gw.company.token, { prefer: 'wait=20' }),
-      payload: {
-        serviceId: threeSegments,
-        start: berlin(day, '09:00'),
-        timeZone: 'Europe/Berlin',
-        staffId: gw.company.staffIds[0],
-        customer: { name: 'M', email: 'moved-segment@example.org' },
-      },
-    });
+    const booked = await compositeWithAlex(berlin(day, '09:00'), 'moved-segment@example.org');
     expect(booked.statusCode).toBe(201);
     const before = await availability(haircut, day, day);
     expect(staffAt(before.json().slots, berlin(day, '16:00'))).toEqual(['Alex', 'Billie']);
