@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, berlin, type Gateway, queuesSettled, startGateway, testDay } from './support/gateway.ts';
 
-/** Moving a composite appointment: its stylist comes along, and a move onto itself is named as such. */
+/** Moving a composite appointment: a stylist the customer named comes along, and a move onto itself is named as such. */
 let gw: Gateway;
 let haircut: string;
 let threeSegments: string;
@@ -42,7 +42,7 @@ const liveHosts = (id: string) =>
     .filter((b) => b.metadata.calgateAppointmentId === id && b.status === 'accepted')
     .map((b) => HOST_NAMES[b.hostId]);
 
-describe('rescheduling a composite appointment with one stylist', () => {
+describe('rescheduling a composite appointment booked with a named stylist', () => {
   it('keeps that stylist: a time only another one has free is refused, unchanged', async () => {
     const day = testDay();
     const booked = await book(threeSegments, berlin(day, '09:00'), 0, 'keeps-alex@example.org');
@@ -68,6 +68,38 @@ describe('rescheduling a composite appointment with one stylist', () => {
     });
     await queuesSettled(gw);
     expect(liveHosts(id)).toEqual(['Alex', 'Alex', 'Alex']);
+  });
+
+  it('moves one booked for any stylist to whoever is free, and says who it is with now', async () => {
+    const day = testDay();
+    const booked = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/bookings',
+      headers: auth(gw.company.token, { prefer: 'wait=20' }),
+      payload: {
+        serviceId: threeSegments,
+        start: berlin(day, '09:00'),
+        timeZone: 'Europe/Berlin',
+        customer: { name: 'Anyone Will Do', email: 'anyone@example.org' },
+      },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const id = booked.json().id as string;
+    const first = booked.json().staff.name as string;
+    const other = first === 'Alex' ? 1 : 0;
+    const mine = first === 'Alex' ? 0 : 1;
+    // The stylist it is with is busy from 14:00 to 16:00; the other one is free.
+    for (const at of ['14:00', '14:30', '15:00', '15:30']) {
+      expect(
+        (await book(haircut, berlin(day, at), mine, `busy-${at.replace(':', '')}@example.org`)).statusCode,
+      ).toBe(201);
+    }
+    const moved = await move(id, berlin(day, '14:00'));
+    expect(moved.statusCode, moved.body).toBe(200);
+    const now = first === 'Alex' ? 'Billie' : 'Alex';
+    expect(moved.json().staff).toMatchObject({ id: gw.company.staffIds[other], name: now });
+    await queuesSettled(gw);
+    expect(liveHosts(id)).toEqual([now, now, now]);
   });
 
   it('says a new time that overlaps the appointment itself cannot be booked before the old is released', async () => {

@@ -17,6 +17,8 @@ export interface HistoryData {
   rescheduled: { requestId?: string; generation?: number };
   reschedule_failed: { requestId?: string; generation?: number; code?: string; message?: string };
   cancel_requested: { reason?: string };
+  /** `staffId`: the staff member the caller named (null: any), when the intake recorded it. */
+  created: { start: string; staffId?: string | null };
 }
 
 type ReadEvent = keyof HistoryData & HistoryEvent;

@@ -4,6 +4,7 @@ import { errorLogFields } from '@calgate/jobs';
 import { desc, eq } from 'drizzle-orm';
 import type { CompanyKeySource } from '../accounts/calcom-access.ts';
 import { upsertCustomer } from '../appointments/customers/upsert.ts';
+import { latestHistoryData } from '../appointments/history.ts';
 import { planComposite } from '../availability/composite-availability.ts';
 import type { CompositeSlot } from '../availability/composite-slots.ts';
 import type { DomainDeps } from '../deps.ts';
@@ -86,7 +87,11 @@ export async function requestCompositeBooking(
         event: 'created',
         toStatus: 'pending',
         actor: 'api',
-        data: { start: start.toISOString(), segments: plan.segments.length },
+        data: {
+          start: start.toISOString(),
+          segments: plan.segments.length,
+          staffId: request.staffId ?? null,
+        },
       });
       await insertIdempotencyKey(tx, company.id, idempotency, appointmentId);
       if (held !== undefined) await consumeHold(tx, held.holdId, appointmentId);
@@ -114,23 +119,17 @@ export async function requestCompositeReschedule(
   deps: Deps,
   company: CompanyKeySource,
   service: ServiceDefinition,
-  appointment: { id: string; staffId: string | null; startsAt: Date; endsAt: Date },
+  appointment: { id: string; startsAt: Date; endsAt: Date },
   start: Date,
   request: { timeZone: string; reason?: string | undefined },
 ): Promise<{ kind: 'accepted'; requestId: string }> {
   const appointmentId = appointment.id;
   let plan: CompositeSlot;
   try {
-    // With one stylist for every segment, the new time is that stylist's too: a customer who
-    // moves an appointment keeps the person it was with (a new time without them is refused).
-    plan = await planComposite(
-      deps,
-      company,
-      service,
-      start,
-      request.timeZone,
-      appointment.staffId ?? undefined,
-    );
+    // A customer who asked for a stylist keeps them at the new time (a time without them is
+    // refused); one who took anyone may be moved to anyone.
+    const named = (await latestHistoryData(deps.db, appointmentId, 'created'))?.staffId ?? undefined;
+    plan = await planComposite(deps, company, service, start, request.timeZone, named);
   } catch (error) {
     if (error instanceof AppError && error.code === 'SLOT_UNAVAILABLE') {
       // The new segments are booked before the old ones are released, so a new time that
