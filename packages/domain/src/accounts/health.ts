@@ -15,7 +15,10 @@ export interface CalcomHealth {
   event_types_count: number;
   checked_at: string;
   error?: string;
-  /** Each key in use, probed on its own: the shared account's and each company's own. */
+  /**
+   * Each key in use, probed on its own: the shared account's and each company's own, with the
+   * companies on it. For operators only: the endpoint answers anyone, and company ids are theirs.
+   */
   accounts: AccountHealth[];
 }
 
@@ -40,7 +43,8 @@ const inFlight = new Map<string, Promise<Probe>>();
  * account's (CALCOM_API_KEY) and each enabled company's own, so a salon whose own key was revoked
  * shows. Each key's probe is two calls (`GET /v2/me`, `GET /v2/webhooks`) cached in Redis for
  * `ttlSeconds` and shared by all API processes: at most two calls per key per TTL. The top-level
- * fields hold for every key (one rejected key makes the whole `unhealthy`); `accounts` says which.
+ * fields hold for every key (one rejected key makes the whole `unhealthy`) and name no company;
+ * `accounts` says which.
  */
 export async function calcomHealth(
   deps: Deps,
@@ -64,7 +68,7 @@ export async function calcomHealth(
       ? 'no Cal.com API key configured'
       : failing === undefined
         ? undefined
-        : `${failing.account === 'shared' ? 'shared account' : `company ${failing.company_ids.join(', ')}`}: ${failing.error}`;
+        : `${failing.account === 'shared' ? 'the shared account' : "a company's own account"}: ${failing.error}`;
   return {
     status: !ok ? 'unhealthy' : webhook_registered && last !== null ? 'healthy' : 'degraded',
     api_reachable,

@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { isOperator } from '@calgate/config';
 import { calcomHealth } from '@calgate/domain';
 import { AppError } from '@calgate/errors';
 import { QUEUE_NAMES } from '@calgate/jobs';
@@ -19,13 +20,19 @@ export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   app.get(
     '/api/health/calcom',
     { schema: { tags: ['health'], summary: 'Cal.com integration health' } },
-    async (_request, reply) => {
-      const health = await calcomHealth(deps, {
+    async (request, reply) => {
+      const { accounts, ...health } = await calcomHealth(deps, {
         publicBaseUrl:
           deps.config.http.publicBaseUrl ?? `http://${deps.config.http.host}:${deps.config.http.port}`,
         ttlSeconds: deps.config.sync.healthProbeTtlSeconds,
       });
-      return reply.status(health.status === 'unhealthy' ? 503 : 200).send(health);
+      // Anyone may ask (monitors do); which companies there are, and how their keys fare, is
+      // for operators only.
+      const admin = deps.config.admin;
+      const operator = admin !== undefined && isOperator(request.headers.authorization, admin);
+      return reply
+        .status(health.status === 'unhealthy' ? 503 : 200)
+        .send(operator ? { ...health, accounts } : health);
     },
   );
 
