@@ -49,11 +49,41 @@ describe('the dashboard and metrics', () => {
     }
   });
 
+  it('pauses operator logins from an address after ten failures in a minute, not other addresses', async () => {
+    const guesser = '203.0.113.9';
+    for (let i = 0; i < 10; i++) {
+      const url = i % 2 === 0 ? '/admin/queues' : '/api/admin/v1/companies';
+      const wrong = await gw.app.inject({
+        method: 'GET',
+        url,
+        remoteAddress: guesser,
+        headers: { authorization: basic(ADMIN.username, `guess-${i}`) },
+      });
+      expect(wrong.statusCode, url).toBe(401);
+    }
+    const right = { authorization: basic(ADMIN.username, ADMIN.password) };
+    for (const url of ['/admin/queues', '/metrics', '/api/admin/v1/companies']) {
+      const paused = await gw.app.inject({ method: 'GET', url, remoteAddress: guesser, headers: right });
+      expect(paused.statusCode, url).toBe(429);
+      expect(paused.json().error.code).toBe('RATE_LIMIT_EXCEEDED');
+      expect(Number(paused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(paused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    }
+    const elsewhere = await gw.app.inject({ method: 'GET', url: '/admin/queues', headers: right });
+    expect(elsewhere.statusCode).toBe(200);
+  });
+
   it('shows every queue on the dashboard to an operator', async () => {
     const headers = { authorization: basic(ADMIN.username, ADMIN.password) };
     const page = await gw.app.inject({ method: 'GET', url: '/admin/queues', headers });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
+    // Its buttons retry and delete jobs: never inside another site's frame, never cached.
+    expect(page.headers).toMatchObject({
+      'x-frame-options': 'DENY',
+      'content-security-policy': "frame-ancestors 'none'",
+      'cache-control': 'no-store',
+    });
     const api = await gw.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers });
     expect(api.statusCode).toBe(200);
     const names = (api.json().queues as Array<{ name: string }>).map((q) => q.name).sort();

@@ -10,12 +10,15 @@ import { createDomainRuntime, type DomainRuntime } from '@calgate/runtime';
 import type { Logger } from '@calgate/telemetry';
 import { Redis } from 'ioredis';
 import { createTokenLookup, type TokenLookup } from './plugins/auth.ts';
+import { createOperatorLogins, type OperatorLogins } from './plugins/operator-logins.ts';
 
 /** Everything the API's routes need, built once in `main.ts` (or by a test) and passed down. */
 export interface ApiDeps extends DomainRuntime {
   waiter: OutcomeWaiter;
   /** Company token lookups, forgotten on every process when a token is revoked or a company disabled. */
   tokens: TokenLookup;
+  /** Failed operator logins per address (admin API, dashboard, metrics). */
+  operatorLogins: OperatorLogins;
   /** Settles once this process hears token changes (tests wait for it before measuring). */
   hearingTokenChanges: Promise<void>;
 }
@@ -45,6 +48,7 @@ export function createApiDeps(config: Config, logger: Logger): ApiDeps {
     ...runtime,
     waiter,
     tokens,
+    operatorLogins: createOperatorLogins(logger),
     hearingTokenChanges,
     async close() {
       await waiter.close();

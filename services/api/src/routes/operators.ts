@@ -50,7 +50,7 @@ export async function operatorRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       scope.get(`${DASHBOARD_PATH}/*`, { schema: { hide: true } }, disabled);
       return;
     }
-    registerDashboardAuth(scope, admin);
+    registerDashboardAuth(scope, admin, deps.operatorLogins);
 
     scope.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       await readQueueDepths(deps);

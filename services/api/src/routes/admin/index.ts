@@ -13,7 +13,7 @@ export const ADMIN_API_PREFIX = '/api/admin/v1';
  * company token); register it under `ADMIN_API_PREFIX`.
  */
 export async function adminRoutes(scope: FastifyInstance, deps: ApiDeps): Promise<void> {
-  registerOperatorAuth(scope, deps.config.admin);
+  registerOperatorAuth(scope, deps.config.admin, deps.operatorLogins);
   await companyAdminRoutes(scope, deps);
   await catalogAdminRoutes(scope, deps);
   await webhookEndpointAdminRoutes(scope, deps);
