@@ -53,6 +53,22 @@ describe('an unknown bearer token', () => {
     expect((await tokens.lookup(madeUp))?.id).toBe(company.companyId);
   });
 
+  it('costs no query at all when it is not even shaped like a token we issue', async () => {
+    const tokens = createTokenLookup(connection.db, { negativeCacheMs: 60_000 });
+    const queries = counting();
+    for (const garbage of [
+      'x',
+      'cgt_short',
+      `cgt_${'z'.repeat(33)}`,
+      `cgt_${'-'.repeat(32)}`,
+      `tok_${'a'.repeat(32)}`,
+    ]) {
+      expect(await tokens.lookup(garbage)).toBeUndefined();
+    }
+    expect(queries).not.toHaveBeenCalled();
+    queries.mockRestore();
+  });
+
   it('is looked up each time when the cache is turned off (NEGATIVE_CACHE_SECONDS=0)', async () => {
     const tokens = createTokenLookup(connection.db, { negativeCacheMs: 0 });
     const queries = counting();
@@ -93,13 +109,26 @@ describe("bad deliveries to a company's webhook URL", () => {
 
   it('naming an unknown company cost one query however often they come', async () => {
     const queries = counting();
-    const unknown = `cmp_${randomBytes(8).toString('hex')}`;
+    const unknown = newId('cmp');
     for (let i = 0; i < 30; i++) {
       await expect(deliver(unknown, i, 'whatever-secret-000')).rejects.toMatchObject({
         code: 'UNAUTHORIZED',
       });
     }
     expect(queries).toHaveBeenCalledTimes(1);
+    queries.mockRestore();
+  });
+
+  it('naming made-up ids not shaped like ours cost no query, however many', async () => {
+    const queries = counting();
+    for (let i = 0; i < 30; i++) {
+      const madeUp = `cmp_${randomBytes(8).toString('hex')}`;
+      await expect(deliver(madeUp, i, 'whatever-secret-000')).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: 'Unknown company in the webhook URL',
+      });
+    }
+    expect(queries).not.toHaveBeenCalled();
     queries.mockRestore();
   });
 

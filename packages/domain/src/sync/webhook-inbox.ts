@@ -196,6 +196,9 @@ const rechecks = new LocalCache<string, { until: number; count: number }>({
   maxEntries: 10_000,
 });
 
+/** What `newId('cmp')` makes: the prefix, then 26 characters of Crockford's base32. */
+const COMPANY_ID = /^cmp_[0-9abcdefghjkmnpqrstvwxyz]{26}$/;
+
 const unknownCompany = () =>
   new AppError('UNAUTHORIZED', 'Unknown company in the webhook URL', { details: { field: 'companyId' } });
 
@@ -208,6 +211,8 @@ async function secretsFor(
   if (companyId === undefined) {
     return { secrets: secrets.defaultSecret === undefined ? [] : [secrets.defaultSecret], cached: false };
   }
+  // Not even the shape of a company id: no query, and nothing cached that could push out a real one.
+  if (!COMPANY_ID.test(companyId)) throw unknownCompany();
   const hit = companySecrets.get(companyId);
   const now = Date.now();
   if (options.fresh !== true && hit !== undefined && hit.until > now) {

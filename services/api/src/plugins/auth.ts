@@ -37,6 +37,9 @@ export interface TokenLookup {
   forget(companyId: string): void;
 }
 
+/** What `generateApiToken` issues: `cgt_` and 32 letters or digits. */
+const API_TOKEN = /^cgt_[0-9A-Za-z]{32}$/;
+
 export function createTokenLookup(db: Database, options: { negativeCacheMs: number }): TokenLookup {
   const cache = new Map<string, { company: AuthenticatedCompany; until: number }>();
   const unknown = new Map<string, number>();
@@ -48,6 +51,8 @@ export function createTokenLookup(db: Database, options: { negativeCacheMs: numb
     // Keyed by the token as presented (held in process memory only, as the request itself is), so
     // a token seen in the last seconds costs no hashing; the database holds only its hash.
     async lookup(token) {
+      // Not the shape of a token we issue: no hashing, no query, nothing cached.
+      if (!API_TOKEN.test(token)) return undefined;
       const hit = cache.get(token);
       if (hit !== undefined && hit.until > Date.now()) return hit.company;
       if ((unknown.get(token) ?? 0) > Date.now()) return undefined;
