@@ -86,6 +86,11 @@ describe('operational endpoints', () => {
     }
   });
 
+  it('gives a client 30 s to send a whole request (Fastify would wait for ever)', async () => {
+    // Node enforces it (and answers 408) on the server this app listens with.
+    expect(gw.app.server.requestTimeout).toBe(30_000);
+  });
+
   it('keeps a well-formed X-Request-Id and replaces anything else with an id of its own', async () => {
     const idOf = async (value: string) => {
       const res = await gw.app.inject({

@@ -18,6 +18,9 @@ import { lookupRoutes } from './routes/v2/lookup.ts';
 import { serviceRoutes } from './routes/v2/services.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
+/** How long a client may take to send a whole request (headers and body). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** What a caller's request id may look like: letters, digits and `._:-`, at most 64 characters. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -29,6 +32,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // pino's Logger is Fastify's logger; the cast bridges the two packages' type declarations.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.http.bodyLimitBytes,
+    // Fastify's default is no limit: a client trickling a webhook body in (read whole before any
+    // check) could hold a connection and its buffer for ever. 30 s to send a whole request.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // A caller's X-Request-Id is kept when it looks like an id (it ends up in logs and error
     // bodies); anything else gets one of ours.
     requestIdHeader: false,
