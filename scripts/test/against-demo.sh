@@ -30,5 +30,22 @@ done
 status=0
 bash scripts/test/test-calcom-availability.sh || status=1
 bash scripts/test/test-calcom-booking.sh || status=1
+
+# The demo's upstream receiver hears the bookings just made, signed.
+heard=0
+for _ in $(seq 1 60); do
+  grep -q '\[upstream\].*appointment\.confirmed.*signature verified' "$log" && { heard=1; break; }
+  sleep 0.5
+done
+if [ "$heard" -eq 1 ]; then echo "ok: the demo's upstream receiver got a signed appointment.confirmed"
+else echo "FAIL: no signed appointment.confirmed reached the demo's upstream receiver" >&2; status=1; fi
+
+# The CLI reaches the running demo's Cal.com sandbox (it is known only to the demo).
+if cli_out="$(node packages/cli/src/main.ts sync:event-types 2>&1)"; then
+  echo "ok: pnpm cli sync:event-types against the running demo"
+else
+  echo "FAIL: pnpm cli sync:event-types against the running demo: $cli_out" >&2; status=1
+fi
+
 [ "$status" -eq 0 ] || { echo "--- demo log"; tail -50 "$log"; }
 exit "$status"

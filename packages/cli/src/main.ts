@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDomainRuntime } from '@calgate/runtime';
@@ -161,6 +161,7 @@ if (command === undefined || values.help === true) {
   process.exit(command === undefined && values.help !== true ? 1 : 0);
 }
 if (existsSync('.env')) process.loadEnvFile('.env');
+useRunningDemo();
 const config = loadConfigOrExit();
 for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
 // stdout is the command's answer; log lines (JSON) go to stderr, and only warnings unless asked.
@@ -195,6 +196,21 @@ function required(
 function teamId(value: string): number {
   if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new Error('--team must be a Cal.com team id');
   return Number(value);
+}
+
+/**
+ * In demo mode (`pnpm start` without CALCOM_API_KEY) Cal.com is the demo's sandbox, known only to
+ * the running demo: it says where in `.demo.json`, which it removes when it stops.
+ */
+function useRunningDemo(): void {
+  if ((process.env.CALCOM_API_KEY ?? '') !== '' || !existsSync('.demo.json')) return;
+  const running = JSON.parse(readFileSync('.demo.json', 'utf8')) as {
+    calcom?: { baseUrl: string; apiKey: string };
+  };
+  if (running.calcom === undefined) return;
+  process.env.CALCOM_API_KEY = running.calcom.apiKey;
+  process.env.CALCOM_BASE_URL = running.calcom.baseUrl;
+  process.stderr.write(`demo mode: Cal.com is the running demo's sandbox at ${running.calcom.baseUrl}\n`);
 }
 
 let code = 0;

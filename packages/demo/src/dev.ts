@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@calgate/config';
 import { createDb, ensureDatabase, runMigrations } from '@calgate/db';
@@ -31,8 +31,9 @@ if (sandbox !== undefined) {
   process.env.CALCOM_API_KEY = DEMO_API_KEY;
   process.env.CALCOM_BASE_URL = sandbox.baseUrl;
   say(`demo mode: no CALCOM_API_KEY set, Cal.com sandbox at ${sandbox.baseUrl}`);
-  // The demo's webhook receiver listens on loopback, which is refused unless allowed.
-  process.env.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+  // The demo's webhook receiver listens on loopback, which is refused unless allowed (and
+  // .env, from .env.example, says false: right for production, never for the demo).
+  process.env.OUTBOUND_WEBHOOKS_ALLOW_PRIVATE = 'true';
 }
 const receiver = demo
   ? await startDemoReceiver(Number(process.env.DEMO_RECEIVER_PORT ?? 5556), (line) =>
@@ -90,6 +91,8 @@ async function stop(code = 0): Promise<void> {
   );
   await sandbox?.close();
   await receiver?.close();
+  // Its sandbox is gone: scripts and the CLI must not take the demo for running.
+  rmSync(`${root}.demo.json`, { force: true });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());
@@ -123,6 +126,10 @@ if (demo) {
       });
     }
     say(`Webhooks      the sandbox delivers to ${base}/api/webhooks/calcom`);
+  } catch (error) {
+    say(`could not register the sandbox webhook: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
     if (receiver !== undefined && demoCompany !== undefined) {
       const { endpoint, secret } = await createEndpoint(runtime, demoCompany.companyId, {
         url: receiver.url,
@@ -134,7 +141,7 @@ if (demo) {
       );
     }
   } catch (error) {
-    say(`could not register the sandbox webhook: ${error instanceof Error ? error.message : String(error)}`);
+    say(`could not register the demo receiver: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await runtime.close();
   }
@@ -155,7 +162,17 @@ if (demoCompany !== undefined) {
   // For scripts (scripts/test/*.sh): where the demo is and how to call it.
   writeFileSync(
     `${root}.demo.json`,
-    `${JSON.stringify({ apiBase: `${base}/api/v2`, token: demoCompany.token, services: demoCompany.services }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        apiBase: `${base}/api/v2`,
+        token: demoCompany.token,
+        services: demoCompany.services,
+        // The sandbox's (public, fixed) demo key: `pnpm cli` uses it while the demo runs.
+        calcom: sandbox === undefined ? undefined : { baseUrl: sandbox.baseUrl, apiKey: DEMO_API_KEY },
+      },
+      null,
+      2,
+    )}\n`,
     { mode: 0o600 },
   );
   say(`Services      ${demoCompany.services.map((s) => `${s.name} (${s.id})`).join(', ')}`);
