@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ensureDatabase, runMigrations } from './migrate.ts';
+
+// As `pnpm start` and `pnpm cli` do; a variable already set (compose, CI) wins over the file.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
 const parsed = z
   .string({ message: 'is required' })

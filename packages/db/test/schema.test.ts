@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +64,26 @@ async function insertCustomer(companyId: string, email: string) {
 }
 
 describe('migrations', () => {
+  it('`pnpm migrate` reads DATABASE_URL from .env, as the other commands do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'calgate-migrate-'));
+    try {
+      await writeFile(join(dir, '.env'), `# from .env\nDATABASE_URL=${url}\n`);
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL'));
+      const run = await new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [fileURLToPath(new URL('../src/migrate-cli.ts', import.meta.url))],
+          { cwd: dir, env, timeout: 60_000 },
+          (error, stdout, stderr) => resolve({ code: error === null ? 0 : 1, out: `${stdout}${stderr}` }),
+        );
+      });
+      expect(run.code, run.out).toBe(0);
+      expect(run.out).toContain(`${name} up to date`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('are a no-op on an up-to-date database', async () => {
     await runMigrations(t.url);
     const [row] = await t.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
