@@ -143,7 +143,11 @@ describe('the Cal.com health endpoint', () => {
     });
     expect(res.json().accounts).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ account: 'shared', company_ids: [], api_key_valid: true }),
+        expect.objectContaining({
+          account: 'shared',
+          company_ids: [g.company.companyId],
+          api_key_valid: true,
+        }),
         expect.objectContaining({ account: 'company', company_ids: [salon.companyId], api_key_valid: false }),
       ]),
     );

@@ -1,6 +1,6 @@
 import { companies, eventTypeMappings, services, syncState } from '@calgate/db';
 import { isAppError } from '@calgate/errors';
-import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DomainDeps } from '../deps.ts';
 import { mappingInScope } from './scope.ts';
 
@@ -95,12 +95,17 @@ async function probeAccounts(
     const { client, keyId } = deps.calcom.forCompany({ id: 'health', calcomApiKeyEncrypted: null });
     targets.set(keyId, { account: 'shared', ids: [], client });
   }
-  const own = await deps.db
+  const enabled = await deps.db
     .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
     .from(companies)
-    .where(and(isNotNull(companies.calcomApiKeyEncrypted), isNull(companies.disabledAt)))
+    .where(isNull(companies.disabledAt))
     .orderBy(companies.createdAt, companies.id);
-  for (const company of own) {
+  const shared = [...targets.values()].find((t) => t.account === 'shared');
+  for (const company of enabled) {
+    if (company.calcomApiKeyEncrypted === null) {
+      shared?.ids.push(company.id);
+      continue;
+    }
     try {
       const { client, keyId } = deps.calcom.forCompany(company);
       const target = targets.get(keyId);
