@@ -191,6 +191,19 @@ describe('the operator API', () => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ name: 'api' });
   });
+
+  it('answers a body that is not JSON with 415, text/plain too', async () => {
+    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded']) {
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v2/bookings',
+        headers: { ...auth(gw.company.token), 'content-type': type },
+        payload: 'serviceId=svc_1',
+      });
+      expect(res.statusCode, type).toBe(415);
+      expect(res.json().error.code, type).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
 });
 
 describe('request log lines', () => {

@@ -88,6 +88,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Our API takes JSON only: a text/plain body is 415 as any other type is (Fastify parses it by
+  // default, and the schema then said "expected object" instead). Webhooks keep their own parsers.
+  app.removeContentTypeParser('text/plain');
   // DELETE and friends may come with Content-Type: application/json and no body at all.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
