@@ -401,6 +401,24 @@ const PROMISES: Record<string, SettingPromise> = {
       'deletes ended holds and delivered outbound events past their days',
     ],
   },
+  SANDBOX_PORT: {
+    // Read by the demo (pnpm start) only; the demo scripts move it to a spare port.
+    config: () =>
+      expect(readFileSync(new URL('packages/demo/src/dev.ts', root), 'utf8')).toContain(
+        'Number(process.env.SANDBOX_PORT ?? 5555)',
+      ),
+    behaviour: ['scripts/test/against-demo.sh', 'SANDBOX_PORT="${SANDBOX_PORT:-5590}"'],
+  },
+  DEMO_RECEIVER_PORT: {
+    config: () =>
+      expect(readFileSync(new URL('packages/demo/src/dev.ts', root), 'utf8')).toContain(
+        'Number(process.env.DEMO_RECEIVER_PORT ?? 5556)',
+      ),
+    behaviour: [
+      'scripts/test/against-demo.sh',
+      "the demo's upstream receiver got a signed appointment.confirmed",
+    ],
+  },
   POSTGRES_PASSWORD: {
     // Read by docker-compose.yml only (the compose file's PostgreSQL and its DATABASE_URL).
     config: () => {
@@ -447,7 +465,7 @@ const PROMISES: Record<string, SettingPromise> = {
 };
 
 /** In the example for other programs: Node itself, and docker-compose.yml. */
-const NOT_OURS = ['NODE_OPTIONS', 'POSTGRES_PASSWORD'];
+const NOT_OURS = ['NODE_OPTIONS', 'POSTGRES_PASSWORD', 'SANDBOX_PORT', 'DEMO_RECEIVER_PORT'];
 
 /** Read by the schema but left out of the example on purpose. */
 const UNDOCUMENTED = {
