@@ -36,10 +36,15 @@ describe('pnpm cli at LOG_LEVEL=info', { timeout: 90_000 }, () => {
     expect(jsonLines(stderr).map((line) => JSON.parse(line).msg)).toContain('event types synced');
   });
 
-  it('writes no log lines below warn without --verbose', async () => {
+  it('writes no log lines below warn without --verbose, and none on its way out', async () => {
     const { stdout, stderr } = await cli('jobs:failed');
     expect(stdout).toBe('0 failed job(s)\n');
     expect(stderr).toBe('');
+    // Closing its connections is no warning (a QUIT meeting an ended socket said EPIPE).
+    for (const command of [['token:list', '--company', gw.company.companyId], ['appointments:attention']]) {
+      const done = await cli(...command);
+      expect(done.stderr, command[0]).toBe('');
+    }
   });
 
   it('says on stderr, in words, what a setting will cause', async () => {

@@ -64,15 +64,20 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
       ? { maxRetriesPerRequest: 1, enableOfflineQueue: false }
       : { maxRetriesPerRequest: 3 }),
   });
-  redis.on('error', (error) => logger.warn(errorLogFields(error).fields, 'redis connection error'));
+  // Errors of a connection being closed (a QUIT meeting a socket BullMQ already ended: EPIPE) are
+  // the shutdown itself, not news for an operator.
+  let closing = false;
+  redis.on('error', (error) => {
+    if (!closing) logger.warn(errorLogFields(error).fields, 'redis connection error');
+  });
   // BullMQ wants unlimited retries; on the request path enqueue errors are handled by the caller.
   const connection = new Redis(config.redis.url, {
     maxRetriesPerRequest: null,
     ...(options.failFast ? { enableOfflineQueue: false } : {}),
   });
-  connection.on('error', (error) =>
-    logger.warn(errorLogFields(error).fields, 'redis queue connection error'),
-  );
+  connection.on('error', (error) => {
+    if (!closing) logger.warn(errorLogFields(error).fields, 'redis queue connection error');
+  });
 
   const prefix = config.redis.queuePrefix;
   const tracker =
@@ -141,6 +146,7 @@ export function createDomainRuntime(config: Config, logger: Logger, options: Run
     outcomes: createOutcomeNotifier(redis, prefix),
     counters: createCounters(redis, prefix, observeCounters(metrics)),
     async close() {
+      closing = true;
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       await connection.quit().catch(() => connection.disconnect());
