@@ -407,7 +407,7 @@ const PROMISES: Record<string, SettingPromise> = {
       expect(readFileSync(new URL('packages/demo/src/dev.ts', root), 'utf8')).toContain(
         'Number(process.env.SANDBOX_PORT ?? 5555)',
       ),
-    behaviour: ['scripts/test/against-demo.sh', 'SANDBOX_PORT="${SANDBOX_PORT:-5590}"'],
+    behaviour: ['scripts/test/against-demo.sh', 'SANDBOX_PORT:-5590'],
   },
   DEMO_RECEIVER_PORT: {
     config: () =>

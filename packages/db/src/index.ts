@@ -72,3 +72,4 @@ export {
   WEBHOOK_STATUSES,
   webhookInbox,
 } from './schema/index.ts';
+export { storableText } from './text.ts';

@@ -87,20 +87,19 @@ async function probeAccounts(
   deps: Deps,
   settings: { publicBaseUrl: string; ttlSeconds: number },
 ): Promise<AccountHealth[]> {
-  const targets = new Map<
-    string,
-    { account: 'shared' | 'company'; ids: string[]; client?: Client; error?: string }
-  >();
+  type Target = { account: 'shared' | 'company'; ids: string[]; client?: Client; error?: string };
+  const targets = new Map<string, Target>();
+  let shared: Target | undefined;
   if (deps.calcom.defaultKeyId !== undefined) {
     const { client, keyId } = deps.calcom.forCompany({ id: 'health', calcomApiKeyEncrypted: null });
-    targets.set(keyId, { account: 'shared', ids: [], client });
+    shared = { account: 'shared', ids: [], client };
+    targets.set(keyId, shared);
   }
   const enabled = await deps.db
     .select({ id: companies.id, calcomApiKeyEncrypted: companies.calcomApiKeyEncrypted })
     .from(companies)
     .where(isNull(companies.disabledAt))
     .orderBy(companies.createdAt, companies.id);
-  const shared = [...targets.values()].find((t) => t.account === 'shared');
   for (const company of enabled) {
     if (company.calcomApiKeyEncrypted === null) {
       shared?.ids.push(company.id);

@@ -12,10 +12,10 @@ export interface StaleAvailability {
   days: string[];
 }
 
-type InvalidateDeps = Pick<DomainDeps, 'db' | 'slotCache' | 'logger'>;
-
 /** How long a bookable slot may be (an event type's length): a salon's or a clinic's longest. */
 const LONGEST_SLOT_MS = 8 * 3_600_000;
+
+type InvalidateDeps = Pick<DomainDeps, 'db' | 'slotCache' | 'logger'>;
 type AvailabilityChange = {
   staffId: string | null;
   eventTypeIds?: number[];

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { storableText } from '@calgate/db';
 import { assertPublicLiteral, guardedLookup } from './address-guard.ts';
 
 export interface PostOutcome {
@@ -100,14 +101,6 @@ export async function postWebhook(
     request.on('error', (error) => finish({ statusCode: null, error: errorCode(error), excerpt: null }));
     request.end(body);
   });
-}
-
-/**
- * Text PostgreSQL accepts: it refuses U+0000 in `text`, and a receiver may answer with binary or
- * a C string's terminator; the attempt must be recordable whatever the receiver sent.
- */
-function storableText(value: string): string {
-  return value.replaceAll('\u0000', '\uFFFD').toWellFormed();
 }
 
 /** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */

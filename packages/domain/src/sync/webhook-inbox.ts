@@ -9,6 +9,7 @@ import {
   openSecret,
   retiredWebhookSecrets,
   SECRET_COLUMNS,
+  storableText,
   webhookInbox,
 } from '@calgate/db';
 import { AppError, isBackingServiceUnavailable } from '@calgate/errors';
@@ -93,7 +94,7 @@ export async function acceptWebhook(
     trigger: webhook.trigger,
     uid: webhook.uid ?? null,
     dedupeKey,
-    json: storableText(text, json),
+    json: storableJson(text, json),
   };
   let stored: { id: string; fresh: boolean };
   try {
@@ -131,10 +132,10 @@ const JSONB_REFUSES = /\\u0000|\\u[dD][89a-fA-F]/;
  * with those characters replaced (U+FFFD) rather than refused; its signature was checked on the
  * bytes received.
  */
-function storableText(text: string, json: unknown): string {
+function storableJson(text: string, json: unknown): string {
   if (!JSONB_REFUSES.test(text)) return text;
   return JSON.stringify(json, (_key, value: unknown) =>
-    typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD').toWellFormed() : value,
+    typeof value === 'string' ? storableText(value) : value,
   );
 }
 
